@@ -85,7 +85,9 @@ class AvroSerdeTest {
       byte[] bytes = serde.serializer().serialize(e.getKey(), e.getValue());
       assertThat(bytes[0]).isZero();
       int id = ByteBuffer.wrap(bytes, 1, 4).getInt();
-      assertThat(new Schema.Parser().parse(client.getById(id).toString())).isEqualTo(e.getValue().getSchema());
+      assertThat(client.getById(id).toString())
+          .isEqualTo(AvroSchemas.withoutJavaProperties(e.getValue().getSchema()).toString())
+          .doesNotContain("avro.java.string");
       // A fresh client: the reader must fetch the writer schema by id.
       AvroDeserializer<SpecificRecord> reader = new AvroDeserializer<>(type, newClient());
       assertThat(reader.deserialize(e.getKey(), bytes)).isEqualTo(e.getValue());
@@ -125,7 +127,7 @@ class AvroSerdeTest {
         .isInstanceOf(SerializationException.class)
         .hasCauseInstanceOf(SchemaRegistryException.class)
         .hasMessageContaining("rollouts-value");
-    int id = fake.preRegister("rollouts-value", Rollout.getClassSchema());
+    int id = fake.preRegister("rollouts-value", AvroSchemas.withoutJavaProperties(Rollout.getClassSchema()));
     byte[] bytes = s.serialize(TOPIC, TestRecords.rollout("r-1"));
     assertThat(ByteBuffer.wrap(bytes, 1, 4).getInt()).isEqualTo(id);
     assertThat(fake.count("POST /subjects/rollouts-value/versions")).isZero();
