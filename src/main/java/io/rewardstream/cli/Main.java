@@ -13,6 +13,8 @@ import picocli.CommandLine.Command;
                 DevStackCommand.class,
                 TopicsCommand.class,
                 ShapeCommand.class,
+                KeysCommand.class,
+                ReleaseCommand.class,
         })
 public final class Main implements Runnable {
 
