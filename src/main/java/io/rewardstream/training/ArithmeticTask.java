@@ -40,7 +40,7 @@ public final class ArithmeticTask {
 
     /** Generator settings. Immutable. */
     public record Config(List<Operation> ops, int maxOperand, double noise, double verbosityTrap,
-                         double heldOutOperands, long seed) {
+                         double heldOutOperands, double nearMiss, long seed) {
         public Config {
             ops = List.copyOf(ops);
             if (ops.isEmpty()) {
@@ -55,34 +55,48 @@ public final class ArithmeticTask {
             if (verbosityTrap < 0 || verbosityTrap > 1) {
                 throw new IllegalArgumentException("arithmetic: verbosity_trap must be in [0,1], got " + verbosityTrap);
             }
+            if (nearMiss < 0 || nearMiss > 1) {
+                throw new IllegalArgumentException("arithmetic: near_miss must be in [0,1], got " + nearMiss);
+            }
             if (heldOutOperands < 0 || heldOutOperands >= 1) {
                 throw new IllegalArgumentException("arithmetic: held_out_operands must be in [0,1), got " + heldOutOperands);
             }
         }
 
-        /** Addition of operands 0..19, half of the rejected answers verbose, no noise, 20% operand tuples held out. */
+        /**
+         * Addition of operands 0..19, half of the rejected answers verbose, no noise, 20% of operand tuples
+         * held out, no near misses (wrong answers off by 10, the other operation's result, or random).
+         */
         public static Config defaults() {
-            return new Config(List.of(Operation.ADD), 19, 0.0, 0.5, 0.2, 7);
+            return new Config(List.of(Operation.ADD), 19, 0.0, 0.5, 0.2, 0.0, 7);
+        }
+
+        public Config withNearMiss(double f) {
+            return new Config(ops, maxOperand, noise, verbosityTrap, heldOutOperands, f, seed);
+        }
+
+        public Config withHeldOutOperands(double f) {
+            return new Config(ops, maxOperand, noise, verbosityTrap, f, nearMiss, seed);
         }
 
         public Config withOps(List<Operation> o) {
-            return new Config(o, maxOperand, noise, verbosityTrap, heldOutOperands, seed);
+            return new Config(o, maxOperand, noise, verbosityTrap, heldOutOperands, nearMiss, seed);
         }
 
         public Config withMaxOperand(int m) {
-            return new Config(ops, m, noise, verbosityTrap, heldOutOperands, seed);
+            return new Config(ops, m, noise, verbosityTrap, heldOutOperands, nearMiss, seed);
         }
 
         public Config withNoise(double n) {
-            return new Config(ops, maxOperand, n, verbosityTrap, heldOutOperands, seed);
+            return new Config(ops, maxOperand, n, verbosityTrap, heldOutOperands, nearMiss, seed);
         }
 
         public Config withVerbosityTrap(double v) {
-            return new Config(ops, maxOperand, noise, v, heldOutOperands, seed);
+            return new Config(ops, maxOperand, noise, v, heldOutOperands, nearMiss, seed);
         }
 
         public Config withSeed(long s) {
-            return new Config(ops, maxOperand, noise, verbosityTrap, heldOutOperands, s);
+            return new Config(ops, maxOperand, noise, verbosityTrap, heldOutOperands, nearMiss, s);
         }
     }
 
@@ -230,21 +244,28 @@ public final class ArithmeticTask {
         throw new IllegalStateException("no operand tuple available for part " + part + " with " + cfg);
     }
 
-    private static String wrong(Random rnd, Problem p) {
+    /** A wrong result: a near miss (+-1, +-2) with probability nearMiss, else +-10, the other operation or random. */
+    private String wrong(Random rnd, Problem p) {
         long v = p.value();
+        boolean near = rnd.nextDouble() < cfg.nearMiss();
         for (int attempt = 0; attempt < 100; attempt++) {
-            long w = switch (rnd.nextInt(6)) {
-                case 0 -> v + 1;
-                case 1 -> v - 1;
-                case 2 -> v + (rnd.nextBoolean() ? 2 : -2);
-                case 3 -> v + (rnd.nextBoolean() ? 10 : -10);
-                case 4 -> p.confusable();
-                default -> rnd.nextInt((int) Math.max(10, 2 * v + 10));
-            };
+            long w;
+            if (near) {
+                w = v + (rnd.nextBoolean() ? 1 : -1) * (1 + rnd.nextInt(2));
+            } else {
+                w = switch (rnd.nextInt(3)) {
+                    case 0 -> v + (rnd.nextBoolean() ? 10 : -10);
+                    case 1 -> p.confusable();
+                    default -> rnd.nextInt((int) Math.max(10, 2 * v + 10));
+                };
+                if (Math.abs(w - v) < 3) {
+                    continue;   // keep near misses under the nearMiss knob
+                }
+            }
             if (w >= 0 && w != v) {
                 return Long.toString(w);
             }
         }
-        return Long.toString(v + 1);
+        return Long.toString(v + 10);
     }
 }
