@@ -42,6 +42,7 @@ public final class BuiltinModel implements Scorer, AutoCloseable {
     private final RewardGraph g;
     private final Session session;
     private TrainingResult lastResult;
+    private List<PreferenceExample> lastHeldOut = List.of();
     private final Map<String, String> lineage = new LinkedHashMap<>();
 
     private BuiltinModel(ModelConfig cfg, TrainConfig tc) {
@@ -137,6 +138,7 @@ public final class BuiltinModel implements Scorer, AutoCloseable {
         double secs = (System.nanoTime() - t0) / 1e9;
         LOG.info("trained {} for {} steps in {} s; held-out: {}", cfg.name(), tc.steps(), String.format("%.1f", secs), fin);
         lastResult = new TrainingResult(losses, curve, fin, secs, train.size());
+        lastHeldOut = List.copyOf(heldOut);
         return lastResult;
     }
 
@@ -239,6 +241,11 @@ public final class BuiltinModel implements Scorer, AutoCloseable {
 
     public EvalMetrics evaluate(List<PreferenceExample> pairs) {
         return EvalMetrics.evaluate(this, pairs);
+    }
+
+    /** {@link #export(Path, List)} with the held-out pairs of the last {@link #train} call (none if untrained). */
+    public ModelManifest export(Path dir) throws IOException {
+        return export(dir, lastHeldOut);
     }
 
     /**
