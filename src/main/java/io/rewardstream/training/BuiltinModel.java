@@ -158,8 +158,8 @@ public final class BuiltinModel implements Scorer, AutoCloseable {
         float[] m = new float[batch.size()];
         for (int i = 0; i < batch.size(); i++) {
             PreferenceExample e = batch.get(i);
-            c.add(Batches.encode(e.prompt(), e.chosen(), cfg.maxSeqLen()));
-            r.add(Batches.encode(e.prompt(), e.rejected(), cfg.maxSeqLen()));
+            c.add(enc(e.prompt(), e.chosen()));
+            r.add(enc(e.prompt(), e.rejected()));
             m[i] = (float) e.margin();
         }
         Batches.Padded pc = Batches.pad(c, 1);
@@ -182,7 +182,7 @@ public final class BuiltinModel implements Scorer, AutoCloseable {
                         + e.responsesBestFirst().size() + " (" + e.id() + ")");
             }
             for (String resp : e.responsesBestFirst()) {
-                rows.add(Batches.encode(e.prompt(), resp, cfg.maxSeqLen()));
+                rows.add(enc(e.prompt(), resp));
             }
         }
         Batches.Padded p = Batches.pad(rows, 1);
@@ -204,7 +204,7 @@ public final class BuiltinModel implements Scorer, AutoCloseable {
 
     @Override
     public float[] score(List<String> prompts, List<String> responses) {
-        return scoreWith(prompts, responses, cfg.maxSeqLen(), EVAL_BATCH, (ids, mask) -> {
+        return scoreWith(prompts, responses, this::enc, EVAL_BATCH, (ids, mask) -> {
             try (Result r = session.runner().feed(g.inputIds, ids).feed(g.attentionMask, mask)
                     .fetch(g.serving.reward()).run()) {
                 TFloat32 t = (TFloat32) r.get(0);
@@ -219,7 +219,12 @@ public final class BuiltinModel implements Scorer, AutoCloseable {
         float[] run(TInt32 ids, TInt32 mask);
     }
 
-    static float[] scoreWith(List<String> prompts, List<String> responses, int maxSeqLen, int batch, BatchScorer f) {
+    private int[] enc(String prompt, String response) {
+        return Batches.encode(cfg.tokenizer(), cfg.vocabSize(), prompt, response, cfg.maxSeqLen());
+    }
+
+    static float[] scoreWith(List<String> prompts, List<String> responses,
+                             java.util.function.BiFunction<String, String, int[]> encoder, int batch, BatchScorer f) {
         if (prompts.size() != responses.size()) {
             throw new IllegalArgumentException("prompts and responses differ in length");
         }
@@ -228,7 +233,7 @@ public final class BuiltinModel implements Scorer, AutoCloseable {
             int to = Math.min(prompts.size(), from + batch);
             List<int[]> rows = new ArrayList<>();
             for (int i = from; i < to; i++) {
-                rows.add(Batches.encode(prompts.get(i), responses.get(i), maxSeqLen));
+                rows.add(encoder.apply(prompts.get(i), responses.get(i)));
             }
             Batches.Padded p = Batches.pad(rows, 1);
             try (TInt32 ids = p.idsTensor(); TInt32 mask = p.maskTensor()) {

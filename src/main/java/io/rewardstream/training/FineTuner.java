@@ -88,7 +88,7 @@ public final class FineTuner {
                     }
                     batch.add(order.get(pos++));
                 }
-                losses.add(step(train, batch, old.maxSeqLen()));
+                losses.add(step(train, batch, model::encode));
                 bar.update(s, losses.get(losses.size() - 1));
             }
             Files.createDirectories(target);
@@ -117,14 +117,15 @@ public final class FineTuner {
     }
 
     /** One call of the {@code train_step} signature; returns its loss. */
-    static double step(SessionFunction train, List<PreferenceExample> batch, int maxSeqLen) {
+    static double step(SessionFunction train, List<PreferenceExample> batch,
+                       java.util.function.BiFunction<String, String, int[]> encoder) {
         List<int[]> c = new ArrayList<>();
         List<int[]> r = new ArrayList<>();
         float[] margin = new float[batch.size()];
         for (int i = 0; i < batch.size(); i++) {
             PreferenceExample e = batch.get(i);
-            c.add(Batches.encode(e.prompt(), e.chosen(), maxSeqLen));
-            r.add(Batches.encode(e.prompt(), e.rejected(), maxSeqLen));
+            c.add(encoder.apply(e.prompt(), e.chosen()));
+            r.add(encoder.apply(e.prompt(), e.rejected()));
             margin[i] = (float) e.margin();
         }
         // one T for all four matrices: callers of the contract may assume a common [B,T]
