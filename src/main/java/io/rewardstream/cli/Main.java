@@ -15,6 +15,7 @@ import picocli.CommandLine.Command;
                 ShapeCommand.class,
                 KeysCommand.class,
                 ReleaseCommand.class,
+                ModelCommand.class,
         })
 public final class Main implements Runnable {
 
