@@ -10,6 +10,7 @@ import picocli.CommandLine.Command;
         description = "Kafka Streams reward scoring and continuous reward-model retraining for RL on language models.",
         subcommands = {
                 CommandLine.HelpCommand.class,
+                ShapeCommand.class,
         })
 public final class Main implements Runnable {
 
