@@ -12,9 +12,7 @@ import org.apache.avro.generic.GenericData;
 import org.apache.avro.generic.GenericDatumReader;
 import org.apache.avro.generic.GenericRecord;
 import org.apache.avro.generic.IndexedRecord;
-import org.apache.avro.io.BinaryDecoder;
 import org.apache.avro.io.DatumReader;
-import org.apache.avro.io.DecoderFactory;
 import org.apache.avro.specific.SpecificData;
 import org.apache.avro.specific.SpecificDatumReader;
 import org.apache.avro.specific.SpecificRecord;
@@ -101,38 +99,25 @@ public class AvroDeserializer<T extends IndexedRecord> implements Deserializer<T
       reader = readerFor(topic, id);
       readers.putIfAbsent(id, reader);
     }
-    BinaryDecoder decoder = DecoderFactory.get().binaryDecoder(data, 5, data.length - 5, null);
+    // Lengths and counts are checked against the bytes left before anything is allocated.
+    BoundedDecoder decoder = new BoundedDecoder(data, 5, data.length - 5);
     T record;
     try {
       record = reader.read(null, decoder);
     } catch (EOFException e) {
       throw new WireFormatException(WireFormatException.Reason.TRUNCATED_BODY, topic, id,
-          "body of " + (data.length - 5) + " bytes ended inside the record", e);
-    } catch (IOException | RuntimeException | OutOfMemoryError e) {
-      // Garbage shows up as bad lengths (AvroRuntimeException, NegativeArraySize), bad union or enum
-      // indexes (ArrayIndexOutOfBounds), invalid UTF-8, or a huge length prefix.
+          "body of " + (data.length - 5) + " bytes ended inside the record: " + e.getMessage(), e);
+    } catch (IOException | RuntimeException e) {
+      // Garbage shows up as negative lengths, varints over 10 bytes, bad union or enum indexes
+      // (AvroRuntimeException, IndexOutOfBounds), or lengths beyond Avro's limits.
       throw new WireFormatException(WireFormatException.Reason.MALFORMED_BODY, topic, id,
           "cannot decode the body with the writer schema: " + e, e);
     }
-    try {
-      if (!decoder.isEnd()) {
-        int left = remaining(decoder);
-        throw new WireFormatException(WireFormatException.Reason.TRAILING_BYTES, topic, id,
-            left + " bytes left after the record", null);
-      }
-    } catch (IOException e) {
-      throw new WireFormatException(WireFormatException.Reason.MALFORMED_BODY, topic, id, e.toString(), e);
+    if (decoder.remaining() > 0) {
+      throw new WireFormatException(WireFormatException.Reason.TRAILING_BYTES, topic, id,
+          decoder.remaining() + " bytes left after the record", null);
     }
     return record;
-  }
-
-  private static int remaining(BinaryDecoder decoder) throws IOException {
-    int n = 0;
-    while (!decoder.isEnd()) {
-      decoder.readFixed(new byte[1]);
-      n++;
-    }
-    return n;
   }
 
   private DatumReader<T> readerFor(String topic, int id) {
