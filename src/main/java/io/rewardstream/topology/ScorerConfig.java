@@ -29,7 +29,7 @@ import java.util.TreeMap;
  * <ul>
  *   <li>{@code schema.registry.url} (required) and the other Confluent serde keys, handed to the Avro serdes;</li>
  *   <li>{@code topics.rollouts.name}, {@code topics.rewards.name}, {@code topics.group-advantages.name},
- *       {@code topics.dead-letters.name};</li>
+ *       {@code topics.rewardstream-dead-letters.name};</li>
  *   <li>{@code group.timeout.ms}, {@code metrics.host}, {@code metrics.port} (0 = ephemeral),
  *       {@code shutdown.timeout.ms}, {@code rewards.emit.kl.per.token};</li>
  *   <li>{@code validation.max.prompt.tokens}, {@code validation.max.response.tokens}, {@code validation.max.group.size};</li>
@@ -46,7 +46,7 @@ import java.util.TreeMap;
  * @param rolloutsTopic        {@code topics.rollouts.name}
  * @param rewardsTopic         {@code topics.rewards.name}
  * @param groupAdvantagesTopic {@code topics.group-advantages.name}
- * @param deadLettersTopic     {@code topics.dead-letters.name}
+ * @param deadLettersTopic     {@code topics.rewardstream-dead-letters.name}
  * @param groupTimeoutMs       {@code group.timeout.ms}: a group is emitted (INCOMPLETE_GROUP) this long after its first member
  * @param metricsHost          {@code metrics.host}
  * @param metricsPort          {@code metrics.port}; 0 = ephemeral, -1 = no HTTP server
@@ -89,7 +89,7 @@ public record ScorerConfig(
     public static final String TOPIC_ROLLOUTS = "topics.rollouts.name";
     public static final String TOPIC_REWARDS = "topics.rewards.name";
     public static final String TOPIC_GROUP_ADVANTAGES = "topics.group-advantages.name";
-    public static final String TOPIC_DEAD_LETTERS = "topics.dead-letters.name";
+    public static final String TOPIC_DEAD_LETTERS = "topics.rewardstream-dead-letters.name";
     public static final String GROUP_TIMEOUT_MS = "group.timeout.ms";
     public static final String METRICS_HOST = "metrics.host";
     public static final String METRICS_PORT = "metrics.port";
