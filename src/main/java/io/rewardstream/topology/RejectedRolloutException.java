@@ -17,7 +17,9 @@ public final class RejectedRolloutException extends RuntimeException {
      * @param cause  the validator's or encoder's exception, or null
      */
     public RejectedRolloutException(String reason, String detail, Throwable cause) {
-        super(Objects.requireNonNull(reason, "reason") + ": " + detail, cause);
+        super(Objects.requireNonNull(reason, "reason") + ": "
+                + (detail != null && detail.startsWith(reason + ": ") ? detail.substring(reason.length() + 2) : detail),
+                cause);
         this.reason = reason;
     }
 
