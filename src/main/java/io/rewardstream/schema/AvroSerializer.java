@@ -26,6 +26,10 @@ import org.apache.kafka.common.serialization.Serializer;
  * in the Confluent wire format: magic byte 0, 4-byte big-endian schema id, Avro binary body.
  * Subject: {@link TopicNameStrategy}.
  *
+ * <p>The schema registered and looked up is the record's schema without the Java-only properties
+ * the Avro compiler adds ({@link AvroSchemas#withoutJavaProperties}), i.e. exactly the .avsc: this is
+ * Confluent's {@code avro.remove.java.properties=true}, made the only behaviour.
+ *
  * <p>Configured with Confluent's keys (see {@link SchemaRegistryConfig}):
  * <ul>
  *   <li>{@code auto.register.schemas=true} (default): registers the record's own schema, uses its id;</li>
@@ -45,6 +49,7 @@ public class AvroSerializer<T extends IndexedRecord> implements Serializer<T> {
   private final Map<Schema, DatumWriter<Object>> specificWriters = new ConcurrentHashMap<>();
   private final Map<Schema, DatumWriter<Object>> genericWriters = new ConcurrentHashMap<>();
   private final Map<String, RegisteredSchema> latestBySubject = new ConcurrentHashMap<>();
+  private final Map<Schema, Schema> wireSchemas = new ConcurrentHashMap<>();
 
   /** For configuration by class name: {@link #configure} creates the registry client. */
   public AvroSerializer() {}
@@ -82,6 +87,8 @@ public class AvroSerializer<T extends IndexedRecord> implements Serializer<T> {
     }
     String subject = TopicNameStrategy.subject(topic, isKey);
     Schema own = data.getSchema();
+    // Registered without the Java-only properties, so Java and Python producers share ids.
+    Schema wire = wireSchemas.computeIfAbsent(own, AvroSchemas::withoutJavaProperties);
     int id;
     Object datum = data;
     Schema writeWith = own;
@@ -89,7 +96,7 @@ public class AvroSerializer<T extends IndexedRecord> implements Serializer<T> {
       if (flags.useLatestVersion()) {
         RegisteredSchema latest = latestBySubject.computeIfAbsent(subject, client::latest);
         id = latest.id();
-        if (!latest.schema().equals(own)) {
+        if (!latest.schema().equals(wire) && !latest.schema().equals(own)) {
           if (flags.latestCompatibilityStrict()) {
             var compat = SchemaCompatibility.checkReaderWriterCompatibility(latest.schema(), own);
             if (compat.getType() != SchemaCompatibility.SchemaCompatibilityType.COMPATIBLE) {
@@ -102,9 +109,9 @@ public class AvroSerializer<T extends IndexedRecord> implements Serializer<T> {
           writeWith = latest.schema();
         }
       } else if (flags.autoRegisterSchemas()) {
-        id = client.register(subject, own);
+        id = client.register(subject, wire);
       } else {
-        id = client.lookup(subject, own).id();
+        id = client.lookup(subject, wire).id();
       }
     } catch (SchemaRegistryException e) {
       throw new SerializationException("topic " + topic + ": cannot obtain a schema id for subject " + subject

@@ -4,7 +4,8 @@ import java.util.Set;
 
 /**
  * The shaped reward of one response, as computed by {@link RewardShaper}. Immutable by convention: the
- * arrays are owned by this record and must not be modified by callers.
+ * arrays are owned by this record and must not be modified by callers. Record equality compares the arrays by
+ * identity (as every record with array components does); compare fields when testing.
  *
  * @param score        raw score s (weighted heads / penalized ensemble mean)
  * @param shapedScore  s' = clip(normalize(s - missing_eos_penalty if no EOS))
