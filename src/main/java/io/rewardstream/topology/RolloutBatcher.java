@@ -233,7 +233,13 @@ final class RolloutBatcher implements Processor<String, Rollout, Object, Object>
 
     /** The scope of the current model (re-derived after a swap). */
     private ModelScope currentScope() {
-        try (ModelHolder.Lease lease = holder.acquire()) {
+        ModelHolder.Lease lease;
+        try {
+            lease = holder.acquire();
+        } catch (IllegalStateException e) {
+            throw new ScorerUnavailableException("no model to validate rollouts against: " + e.getMessage(), e);
+        }
+        try (lease) {
             return scopeFor(lease.model());
         }
     }
