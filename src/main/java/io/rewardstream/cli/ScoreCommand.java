@@ -8,6 +8,7 @@ import io.rewardstream.topology.ReleaseHook;
 import io.rewardstream.topology.ScorerApp;
 import io.rewardstream.topology.ScorerConfig;
 import io.rewardstream.topology.ScorerTopology;
+import io.rewardstream.topology.release.ReleaseWatcherHook;
 import org.apache.kafka.streams.KafkaStreams;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -92,7 +93,8 @@ public final class ScoreCommand implements Callable<Integer> {
     }
 
     /** Release handling for the running scorer; the integrator returns the ReleaseWatcher hook here. */
+    /** Follows model releases when {@code model.root} is configured; otherwise serves {@code model.dir}. */
     static ReleaseHook releaseHook(ScorerConfig cfg) {
-        return ReleaseHook.none();
+        return ReleaseWatcherHook.forConfig(cfg);
     }
 }
