@@ -9,7 +9,7 @@ import picocli.CommandLine.Command;
         version = "rewardstream 0.1.0",
         description = "Kafka Streams reward scoring and continuous reward-model retraining for RL on language models.",
         subcommands = {
-                CommandLine.HelpCommand.class,
+                CommandLine.HelpCommand.class, DevStackCommand.class, TopicsCommand.class,
                 ShapeCommand.class,
         })
 public final class Main implements Runnable {
