@@ -11,6 +11,7 @@ import picocli.CommandLine.Command;
         subcommands = {
                 CommandLine.HelpCommand.class, DevStackCommand.class, TopicsCommand.class,
                 ShapeCommand.class,
+                ScoreCommand.class,
         })
 public final class Main implements Runnable {
 
