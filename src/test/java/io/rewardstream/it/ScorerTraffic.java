@@ -111,6 +111,18 @@ public final class ScorerTraffic implements AutoCloseable {
         return new Reader<>(stack, topic, r -> d.deserialize(r.topic(), r.value()), r -> r.getRolloutId());
     }
 
+    /** A reward with where it was read from. */
+    public record Positioned<V>(int partition, long offset, V value) {
+    }
+
+    /** Like {@link #rewards} but keeping each reward's partition and offset. */
+    public Reader<Positioned<Reward>> positionedRewards(String topic) {
+        AvroDeserializer<Reward> d = new AvroDeserializer<>(Reward.class);
+        d.configure(clientProps(stack), false);
+        return new Reader<>(stack, topic, r -> new Positioned<>(r.partition(), r.offset(),
+                d.deserialize(r.topic(), r.value())), p -> p.value().getRolloutId());
+    }
+
     /** A read_committed reader of raw records from the beginning of {@code topic}, identified by {@code id}. */
     public Reader<ConsumerRecord<byte[], byte[]>> raw(String topic,
                                                      Function<ConsumerRecord<byte[], byte[]>, String> id) {
