@@ -61,8 +61,8 @@ public final class ScorerMetrics {
                 a -> Double.longBitsToDouble(a.get())).description("mean reward of the last flush").register(registry);
         io.micrometer.core.instrument.Gauge.builder(KL + ".flush.mean", lastKlMean,
                 a -> Double.longBitsToDouble(a.get())).description("mean sequence KL of the last flush").register(registry);
-        Counter.builder(RELEASES_REFUSED).description("model releases refused by the release watcher")
-                .register(registry);
+        // RELEASES_REFUSED is registered by the release watcher, tagged by reason. Registering it here without tags
+        // made Prometheus refuse every tagged refusal counter (same name, different tag keys): /metrics showed 0.
     }
 
     public MeterRegistry registry() {

@@ -88,7 +88,9 @@ class ScorerCrashIT {
             assertThat(rewards.ids()).containsExactlyInAnyOrderElementsOf(ids(all));
             assertThat(rewards.all()).allSatisfy(r -> assertThat(r.getModelVersion()).isEqualTo("crash:1"));
             assertThat(scorer.isAlive()).isTrue();
-            assertThat(scorer.stop(Duration.ofSeconds(60))).as("graceful exit on SIGTERM").isZero();
+            // the JVM exits with 128 + SIGTERM once the shutdown hook (ScorerApp.close) has run
+            assertThat(scorer.stop(Duration.ofSeconds(60))).as("exit on SIGTERM").isIn(0, 143);
+            assertThat(scorer.tail(30)).as("closed cleanly on SIGTERM").contains("scorer closed");
         }
     }
 
