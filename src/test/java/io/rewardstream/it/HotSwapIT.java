@@ -211,6 +211,11 @@ class HotSwapIT {
                         .isGreaterThan(all.size() * 9 / 10);
             }
             assertThat(app.isReady()).isTrue();
+            try (ScorerTraffic.Reader<org.apache.kafka.clients.consumer.ConsumerRecord<byte[], byte[]>> dlq =
+                         traffic.raw(n.deadLetters(), r -> Long.toString(r.offset()))) {
+                dlq.drain(Duration.ofSeconds(1));
+                assertThat(dlq.all()).as("no rollout dead-lettered across the swap").isEmpty();
+            }
             System.out.printf("hot swap: %d rollouts, %d by hs:1, %d by hs:2, refused %s%n", all.size(),
                     byId.values().stream().filter(r -> r.getModelVersion().equals("hs:1")).count(),
                     byId.values().stream().filter(r -> r.getModelVersion().equals("hs:2")).count(), refused);
