@@ -240,7 +240,14 @@ final class RolloutBatcher implements Processor<String, Rollout, Object, Object>
             throw new ScorerUnavailableException("no model to validate rollouts against: " + e.getMessage(), e);
         }
         try (lease) {
-            return scopeFor(lease.model());
+            RewardModel model = lease.model();
+            try {
+                return scopeFor(model);
+            } catch (IllegalArgumentException e) {
+                // e.g. batch.max.tokens below a swapped-in model's max_seq_len: configuration, not the record
+                throw new ScorerUnavailableException("model " + model.modelVersion()
+                        + " cannot be used with this configuration: " + e.getMessage(), e);
+            }
         }
     }
 

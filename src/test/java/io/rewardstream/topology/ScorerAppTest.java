@@ -44,6 +44,18 @@ class ScorerAppTest {
         assertThat(app.isLive()).isFalse();
     }
 
+    @Test
+    void shouldRefuseToStartWithAModelTheBatchingLimitsCannotServe(@TempDir Path dir) {
+        FakeRewardModel model = new FakeRewardModel("fake", 1, 512, 1000);
+        ScorerConfig config = ScorerConfig.from(Map.of("application.id", "app-test2", "bootstrap.servers",
+                "127.0.0.1:1", "schema.registry.url", "http://127.0.0.1:1", "metrics.port", "-1",
+                "batch.max.tokens", "256", "state.dir", dir.toString()));
+        ScorerApp app = new ScorerApp(config, ReleaseHook.none(), model, null);
+        org.assertj.core.api.Assertions.assertThatThrownBy(app::start).hasMessageContaining("batch.max.tokens");
+        assertThat(model.closed).isTrue();
+        app.close();
+    }
+
     private static HttpResponse<String> get(HttpClient http, String url) throws Exception {
         return http.send(HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(5)).build(),
                 HttpResponse.BodyHandlers.ofString());
