@@ -1,0 +1,52 @@
+package io.rewardstream.scoring;
+
+import java.util.Map;
+
+/**
+ * Micro-batching limits. Immutable; thread-safe.
+ *
+ * @param maxSize     {@code batch.max.size}: most sequences in one model call (default 64)
+ * @param maxTokens   {@code batch.max.tokens}: most padded tokens (rows x padded length) in one model call
+ *                    (default 16384)
+ * @param padMultiple {@code batch.pad.multiple}: a batch is padded to its longest sequence rounded up to
+ *                    this multiple, capped at the model's max_seq_len (default 8)
+ * @param maxDelayMs  {@code batch.max.delay.ms}: longest a record may wait for its batch to fill (default 200)
+ */
+public record BatchingConfig(int maxSize, int maxTokens, int padMultiple, long maxDelayMs) {
+
+    public static final String MAX_SIZE = "batch.max.size";
+    public static final String MAX_TOKENS = "batch.max.tokens";
+    public static final String PAD_MULTIPLE = "batch.pad.multiple";
+    public static final String MAX_DELAY_MS = "batch.max.delay.ms";
+
+    /** The defaults: 64 sequences, 16384 tokens, multiple of 8, 200 ms. */
+    public static final BatchingConfig DEFAULTS = new BatchingConfig(64, 16384, 8, 200);
+
+    public BatchingConfig {
+        if (maxSize < 1) {
+            throw new IllegalArgumentException(MAX_SIZE + " must be >= 1, got " + maxSize);
+        }
+        if (maxTokens < 1) {
+            throw new IllegalArgumentException(MAX_TOKENS + " must be >= 1, got " + maxTokens);
+        }
+        if (padMultiple < 1) {
+            throw new IllegalArgumentException(PAD_MULTIPLE + " must be >= 1, got " + padMultiple);
+        }
+        if (maxDelayMs < 0) {
+            throw new IllegalArgumentException(MAX_DELAY_MS + " must be >= 0, got " + maxDelayMs);
+        }
+    }
+
+    /**
+     * Reads the {@code batch.*} keys; missing keys take their defaults.
+     *
+     * @throws IllegalArgumentException naming the key when a value is not an integer or out of range
+     */
+    public static BatchingConfig from(Map<String, ?> props) {
+        return new BatchingConfig(
+                Configs.intValue(props, MAX_SIZE, DEFAULTS.maxSize),
+                Configs.intValue(props, MAX_TOKENS, DEFAULTS.maxTokens),
+                Configs.intValue(props, PAD_MULTIPLE, DEFAULTS.padMultiple),
+                Configs.longValue(props, MAX_DELAY_MS, DEFAULTS.maxDelayMs));
+    }
+}

@@ -1,0 +1,142 @@
+package io.rewardstream.scoring;
+
+import java.util.List;
+import java.util.Objects;
+import java.util.stream.Collectors;
+
+/**
+ * Several reward models (or the heads of one multi-head model) scored on the same batch; the reward is
+ * the per-row mean and the uncertainty the per-row (population) standard deviation across members.
+ * Thread-safe if the members are. Owns its members: {@link #close()} closes them all.
+ */
+public final class Ensemble implements RewardModel {
+    private final List<RewardModel> members;
+    private final boolean overHeads;
+    private final ModelManifest manifest;
+    private final String version;
+
+    private Ensemble(List<RewardModel> members, boolean overHeads) {
+        this.members = List.copyOf(members);
+        this.overHeads = overHeads;
+        this.manifest = members.get(0).manifest();
+        this.version = overHeads ? manifest.modelVersion() + "+heads"
+                : members.stream().map(RewardModel::modelVersion).collect(Collectors.joining(",", "ensemble(", ")"));
+    }
+
+    /**
+     * Ensemble of separate models. They must agree on tokenizer, max_seq_len, pad_id and vocab_size (they
+     * score the same padded batch).
+     *
+     * @throws IllegalArgumentException when fewer than two members or their input contracts differ
+     */
+    public static Ensemble of(List<? extends RewardModel> members) {
+        if (members == null || members.size() < 2) {
+            throw new IllegalArgumentException("an ensemble needs at least two members");
+        }
+        ModelManifest first = members.get(0).manifest();
+        for (RewardModel m : members) {
+            ModelManifest o = Objects.requireNonNull(m, "member").manifest();
+            if (!o.tokenizer().equals(first.tokenizer()) || o.maxSeqLen() != first.maxSeqLen()
+                    || o.padId() != first.padId() || o.vocabSize() != first.vocabSize()) {
+                throw new IllegalArgumentException("ensemble member " + o.modelVersion() + " (tokenizer="
+                        + o.tokenizer() + ", max_seq_len=" + o.maxSeqLen() + ", pad_id=" + o.padId() + ", vocab_size="
+                        + o.vocabSize() + ") does not match " + first.modelVersion() + " (tokenizer="
+                        + first.tokenizer() + ", max_seq_len=" + first.maxSeqLen() + ", pad_id=" + first.padId()
+                        + ", vocab_size=" + first.vocabSize() + ")");
+            }
+        }
+        return new Ensemble(List.copyOf(members), false);
+    }
+
+    /**
+     * Ensemble over the heads of one multi-head model (its {@code rewards} output): each head is a member.
+     *
+     * @throws IllegalArgumentException when the manifest declares fewer than two heads
+     */
+    public static Ensemble ofHeads(RewardModel multiHead) {
+        if (multiHead.manifest().heads().size() < 2) {
+            throw new IllegalArgumentException("model " + multiHead.modelVersion() + " declares "
+                    + multiHead.manifest().heads().size() + " heads; an ensemble over heads needs at least two");
+        }
+        return new Ensemble(List.of(multiHead), true);
+    }
+
+    @Override
+    public ModelManifest manifest() {
+        return manifest;
+    }
+
+    @Override
+    public String modelVersion() {
+        return version;
+    }
+
+    public List<RewardModel> members() {
+        return members;
+    }
+
+    /**
+     * @return mean reward per row, uncertainty = std across members; heads = the model's heads for an
+     *         ensemble over heads, null for an ensemble of separate models
+     */
+    @Override
+    public ModelOutput score(PaddedBatch batch) {
+        int rows = batch.rows();
+        float[][] perMember;
+        if (overHeads) {
+            ModelOutput out = members.get(0).score(batch);
+            if (!out.hasHeads()) {
+                throw new ModelScoringException("model " + members.get(0).modelVersion() + " returned no heads");
+            }
+            perMember = out.heads();
+        } else {
+            perMember = new float[rows][members.size()];
+            for (int m = 0; m < members.size(); m++) {
+                float[] r = members.get(m).score(batch).reward();
+                if (r.length != rows) {
+                    throw new ModelScoringException("ensemble member " + members.get(m).modelVersion() + " returned "
+                            + r.length + " rewards for " + rows + " rows");
+                }
+                for (int i = 0; i < rows; i++) {
+                    perMember[i][m] = r[i];
+                }
+            }
+        }
+        float[] mean = new float[rows];
+        float[] std = new float[rows];
+        for (int i = 0; i < rows; i++) {
+            double sum = 0;
+            for (float v : perMember[i]) {
+                sum += v;
+            }
+            double mu = sum / perMember[i].length;
+            double ss = 0;
+            for (float v : perMember[i]) {
+                ss += (v - mu) * (v - mu);
+            }
+            mean[i] = (float) mu;
+            std[i] = (float) Math.sqrt(ss / perMember[i].length);
+        }
+        return new ModelOutput(mean, overHeads ? perMember : null, std);
+    }
+
+    /** Closes every member. */
+    @Override
+    public void close() {
+        RuntimeException first = null;
+        for (RewardModel m : members) {
+            try {
+                m.close();
+            } catch (RuntimeException e) {
+                if (first == null) {
+                    first = e;
+                } else {
+                    first.addSuppressed(e);
+                }
+            }
+        }
+        if (first != null) {
+            throw first;
+        }
+    }
+}

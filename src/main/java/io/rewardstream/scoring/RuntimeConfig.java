@@ -1,0 +1,95 @@
+package io.rewardstream.scoring;
+
+import org.tensorflow.proto.ConfigProto;
+import org.tensorflow.proto.GPUOptions;
+
+import java.nio.file.Path;
+import java.util.Map;
+
+/**
+ * TensorFlow session settings for a reward model. Immutable; thread-safe.
+ *
+ * @param modelDir          {@code model.dir}: model directory to load at start; may be null when the caller
+ *                          passes a directory explicitly
+ * @param intraOpThreads    {@code model.intra.op.threads}: threads inside one op; 0 = TensorFlow's default
+ * @param interOpThreads    {@code model.inter.op.threads}: ops run in parallel; 0 = TensorFlow's default
+ * @param gpuAllowGrowth    {@code model.gpu.allow.growth}: allocate GPU memory on demand (default true)
+ * @param gpuMemoryFraction {@code model.gpu.memory.fraction}: cap on the share of each GPU's memory, in
+ *                          (0, 1]; 0 = no cap (default)
+ * @param gpuVisibleDevices {@code model.gpu.visible.devices}: comma-separated GPU ids TF may use, e.g.
+ *                          {@code 0,1}; empty = all (default)
+ * @param warmup            {@code model.warmup}: run one call per bucket shape before serving (default true)
+ * @param verifyDigests     {@code model.verify.digests}: check every file's SHA-256 against the manifest
+ *                          (default true)
+ */
+public record RuntimeConfig(Path modelDir, int intraOpThreads, int interOpThreads, boolean gpuAllowGrowth,
+                            double gpuMemoryFraction, String gpuVisibleDevices, boolean warmup,
+                            boolean verifyDigests) {
+
+    public static final String MODEL_DIR = "model.dir";
+    public static final String INTRA_OP_THREADS = "model.intra.op.threads";
+    public static final String INTER_OP_THREADS = "model.inter.op.threads";
+    public static final String GPU_ALLOW_GROWTH = "model.gpu.allow.growth";
+    public static final String GPU_MEMORY_FRACTION = "model.gpu.memory.fraction";
+    public static final String GPU_VISIBLE_DEVICES = "model.gpu.visible.devices";
+    public static final String WARMUP = "model.warmup";
+    public static final String VERIFY_DIGESTS = "model.verify.digests";
+
+    /** No model dir, TF default threads, GPU allow-growth, warm-up and digest checks on. */
+    public static final RuntimeConfig DEFAULTS = new RuntimeConfig(null, 0, 0, true, 0.0, "", true, true);
+
+    public RuntimeConfig {
+        if (intraOpThreads < 0) {
+            throw new IllegalArgumentException(INTRA_OP_THREADS + " must be >= 0, got " + intraOpThreads);
+        }
+        if (interOpThreads < 0) {
+            throw new IllegalArgumentException(INTER_OP_THREADS + " must be >= 0, got " + interOpThreads);
+        }
+        if (!(gpuMemoryFraction >= 0 && gpuMemoryFraction <= 1)) {
+            throw new IllegalArgumentException(GPU_MEMORY_FRACTION + " must be in [0, 1] (0 = no cap), got "
+                    + gpuMemoryFraction);
+        }
+        gpuVisibleDevices = gpuVisibleDevices == null ? "" : gpuVisibleDevices.trim();
+        if (!gpuVisibleDevices.isEmpty() && !gpuVisibleDevices.matches("\\d+(\\s*,\\s*\\d+)*")) {
+            throw new IllegalArgumentException(GPU_VISIBLE_DEVICES + " must be comma-separated GPU ids like 0,1, got '"
+                    + gpuVisibleDevices + "'");
+        }
+        gpuVisibleDevices = gpuVisibleDevices.replaceAll("\\s", "");
+    }
+
+    /**
+     * Reads the {@code model.*} keys; missing keys take their defaults.
+     *
+     * @throws IllegalArgumentException naming the key when a value is malformed or out of range
+     */
+    public static RuntimeConfig from(Map<String, ?> props) {
+        String dir = Configs.string(props, MODEL_DIR, null);
+        return new RuntimeConfig(
+                dir == null ? null : Path.of(dir),
+                Configs.intValue(props, INTRA_OP_THREADS, DEFAULTS.intraOpThreads),
+                Configs.intValue(props, INTER_OP_THREADS, DEFAULTS.interOpThreads),
+                Configs.bool(props, GPU_ALLOW_GROWTH, DEFAULTS.gpuAllowGrowth),
+                Configs.doubleValue(props, GPU_MEMORY_FRACTION, DEFAULTS.gpuMemoryFraction),
+                Configs.string(props, GPU_VISIBLE_DEVICES, DEFAULTS.gpuVisibleDevices),
+                Configs.bool(props, WARMUP, DEFAULTS.warmup),
+                Configs.bool(props, VERIFY_DIGESTS, DEFAULTS.verifyDigests));
+    }
+
+    /** The session configuration; must be given when the session is created (TF ignores later changes). */
+    public ConfigProto toConfigProto() {
+        GPUOptions.Builder gpu = GPUOptions.newBuilder().setAllowGrowth(gpuAllowGrowth);
+        if (gpuMemoryFraction > 0) {
+            gpu.setPerProcessGpuMemoryFraction(gpuMemoryFraction);
+        }
+        if (!gpuVisibleDevices.isEmpty()) {
+            gpu.setVisibleDeviceList(gpuVisibleDevices);
+        }
+        return ConfigProto.newBuilder()
+                .setIntraOpParallelismThreads(intraOpThreads)
+                .setInterOpParallelismThreads(interOpThreads)
+                // ops without a GPU kernel fall back to the CPU instead of failing the load
+                .setAllowSoftPlacement(true)
+                .setGpuOptions(gpu)
+                .build();
+    }
+}

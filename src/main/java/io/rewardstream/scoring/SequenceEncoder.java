@@ -1,0 +1,110 @@
+package io.rewardstream.scoring;
+
+import java.util.Objects;
+
+/**
+ * Turns a rollout's parts into model input ids following the manifest's tokenizer. Stateless apart from
+ * the manifest; thread-safe.
+ *
+ * <ul>
+ *   <li>{@code ids}: prompt ids followed by response ids, as the trainer sent them.</li>
+ *   <li>{@code bytes}: {@link ByteTokenizer#encodePair} of prompt and response text.</li>
+ *   <li>{@code hf}: not available in this build; throws {@link SequenceEncodingException} with reason
+ *       {@code UNSUPPORTED_TOKENIZER} (needs the DJL HuggingFace tokenizers dependency).</li>
+ * </ul>
+ *
+ * <p>Truncation, when prompt + response is longer than max_seq_len: tokens are dropped from the START of
+ * the prompt, never from the response (for {@code bytes} the leading BOS is kept: the prompt bytes after it
+ * are dropped first, then SEP, then BOS). A response longer than
+ * max_seq_len on its own keeps its LAST max_seq_len tokens. Either way the sequence is flagged truncated.
+ */
+public final class SequenceEncoder {
+    private final ModelManifest manifest;
+
+    public SequenceEncoder(ModelManifest manifest) {
+        this.manifest = Objects.requireNonNull(manifest, "manifest");
+    }
+
+    /**
+     * @throws SequenceEncodingException when a part the tokenizer needs is missing, a token id is out of
+     *                                   the vocabulary, both parts are empty, or the tokenizer is unsupported
+     */
+    public EncodedSequence encode(SequenceParts parts) {
+        Objects.requireNonNull(parts, "parts");
+        return switch (manifest.tokenizer()) {
+            case "ids" -> encodeIds(parts);
+            case "bytes" -> encodeBytes(parts);
+            case "hf" -> throw new SequenceEncodingException(SequenceEncodingException.Reason.UNSUPPORTED_TOKENIZER,
+                    "model " + manifest.modelVersion() + " uses tokenizer=hf (" + manifest.tokenizerFile()
+                            + "); HuggingFace tokenizers need ai.djl.huggingface:tokenizers, not in this build");
+            default -> throw new IllegalStateException("unknown tokenizer " + manifest.tokenizer());
+        };
+    }
+
+    private EncodedSequence encodeIds(SequenceParts parts) {
+        if (parts.promptIds() == null || parts.responseIds() == null) {
+            throw new SequenceEncodingException(SequenceEncodingException.Reason.MISSING_IDS,
+                    "tokenizer=ids needs prompt and response token ids, got "
+                            + (parts.promptIds() == null ? "no prompt ids" : "no response ids"));
+        }
+        checkRange(parts.promptIds(), "prompt");
+        checkRange(parts.responseIds(), "response");
+        return join(parts.promptIds(), parts.responseIds(), 0);
+    }
+
+    private EncodedSequence encodeBytes(SequenceParts parts) {
+        if (parts.promptText() == null || parts.responseText() == null) {
+            throw new SequenceEncodingException(SequenceEncodingException.Reason.MISSING_TEXT,
+                    "tokenizer=bytes needs prompt and response text, got "
+                            + (parts.promptText() == null ? "no prompt text" : "no response text"));
+        }
+        // encodePrompt = BOS bytes SEP; keep BOS while prompt bytes can still be dropped
+        return join(ByteTokenizer.encodePrompt(parts.promptText()),
+                ByteTokenizer.encodeResponse(parts.responseText()), 1);
+    }
+
+    /** prompt + response cut to max_seq_len; {@code protectedHead} leading prompt tokens are dropped last. */
+    private EncodedSequence join(int[] prompt, int[] response, int protectedHead) {
+        int max = manifest.maxSeqLen();
+        if (prompt.length + response.length == 0) {
+            throw new SequenceEncodingException(SequenceEncodingException.Reason.EMPTY,
+                    "prompt and response are both empty");
+        }
+        int total = prompt.length + response.length;
+        if (total <= max) {
+            int[] out = new int[total];
+            System.arraycopy(prompt, 0, out, 0, prompt.length);
+            System.arraycopy(response, 0, out, prompt.length, response.length);
+            return new EncodedSequence(out, false, 0);
+        }
+        if (response.length >= max) {
+            int[] out = new int[max];
+            System.arraycopy(response, response.length - max, out, 0, max);
+            return new EncodedSequence(out, true, total - max);
+        }
+        int promptRoom = max - response.length;
+        int drop = prompt.length - promptRoom;
+        int[] out = new int[max];
+        int head = Math.min(protectedHead, promptRoom);
+        if (head > 0 && drop <= prompt.length - head) {
+            // keep the protected head, drop right after it
+            System.arraycopy(prompt, 0, out, 0, head);
+            System.arraycopy(prompt, head + drop, out, head, promptRoom - head);
+        } else {
+            System.arraycopy(prompt, drop, out, 0, promptRoom);
+        }
+        System.arraycopy(response, 0, out, promptRoom, response.length);
+        return new EncodedSequence(out, true, drop);
+    }
+
+    private void checkRange(int[] ids, String part) {
+        int vocab = manifest.vocabSize();
+        for (int i = 0; i < ids.length; i++) {
+            if (ids[i] < 0 || ids[i] >= vocab) {
+                throw new SequenceEncodingException(SequenceEncodingException.Reason.TOKEN_OUT_OF_RANGE,
+                        part + " token " + i + " is " + ids[i] + ", outside [0, " + vocab + ") of model "
+                                + manifest.modelVersion());
+            }
+        }
+    }
+}

@@ -1,0 +1,88 @@
+package io.rewardstream.scoring;
+
+import org.junit.jupiter.api.Test;
+
+import java.util.Map;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+class SequenceEncoderTest {
+
+    private static ModelManifest manifest(String tokenizer, int maxSeqLen) {
+        return new ModelManifest("m", 1, maxSeqLen, 0, 300, tokenizer, "hf".equals(tokenizer) ? "tokenizer.json" : null,
+                null, null, null, null, null, 0, Map.of());
+    }
+
+    @Test
+    void shouldConcatenatePromptAndResponseIdsWhenTheyFit() {
+        EncodedSequence s = new SequenceEncoder(manifest("ids", 8)).encode(
+                SequenceParts.ofIds(new int[]{10, 11, 12}, new int[]{20, 21}));
+        assertThat(s.ids()).containsExactly(10, 11, 12, 20, 21);
+        assertThat(s.truncated()).isFalse();
+        assertThat(s.length()).isEqualTo(5);
+    }
+
+    @Test
+    void shouldDropTokensFromTheStartOfThePromptNeverTheResponse() {
+        EncodedSequence s = new SequenceEncoder(manifest("ids", 5)).encode(
+                SequenceParts.ofIds(new int[]{10, 11, 12, 13}, new int[]{20, 21, 22}));
+        assertThat(s.ids()).containsExactly(12, 13, 20, 21, 22);
+        assertThat(s.truncated()).isTrue();
+        assertThat(s.droppedTokens()).isEqualTo(2);
+    }
+
+    @Test
+    void shouldKeepTheLastTokensOfAResponseLongerThanMaxSeqLen() {
+        EncodedSequence s = new SequenceEncoder(manifest("ids", 3)).encode(
+                SequenceParts.ofIds(new int[]{10, 11}, new int[]{20, 21, 22, 23, 24}));
+        assertThat(s.ids()).containsExactly(22, 23, 24);
+        assertThat(s.truncated()).isTrue();
+        assertThat(s.droppedTokens()).isEqualTo(4);
+    }
+
+    @Test
+    void shouldEncodeTextPairsWithTheByteTokenizerKeepingBosWhenTruncating() {
+        SequenceEncoder enc = new SequenceEncoder(manifest("bytes", 64));
+        EncodedSequence full = enc.encode(SequenceParts.ofText("hello", "world"));
+        assertThat(full.ids()).containsExactly(ByteTokenizer.encodePair("hello", "world"));
+        assertThat(full.truncated()).isFalse();
+
+        // BOS h e l l o SEP w o r l d EOS = 13 tokens; max 10 drops "hel"
+        EncodedSequence cut = new SequenceEncoder(manifest("bytes", 10)).encode(SequenceParts.ofText("hello", "world"));
+        int[] expected = new int[10];
+        expected[0] = ByteTokenizer.BOS;
+        System.arraycopy(ByteTokenizer.encode("lo"), 0, expected, 1, 2);
+        expected[3] = ByteTokenizer.SEP;
+        System.arraycopy(ByteTokenizer.encodeResponse("world"), 0, expected, 4, 6);
+        assertThat(cut.ids()).containsExactly(expected);
+        assertThat(cut.truncated()).isTrue();
+        assertThat(cut.droppedTokens()).isEqualTo(3);
+        assertThat(ByteTokenizer.decode(cut.ids())).isEqualTo("loworld");
+    }
+
+    @Test
+    void shouldFailWithATypedErrorWhenTheTokenizerInputIsMissingOrBad() {
+        assertThatThrownBy(() -> new SequenceEncoder(manifest("bytes", 64)).encode(SequenceParts.ofIds(new int[]{5},
+                new int[]{6})))
+                .isInstanceOfSatisfying(SequenceEncodingException.class,
+                        e -> assertThat(e.reason()).isEqualTo(SequenceEncodingException.Reason.MISSING_TEXT))
+                .hasMessageContaining("tokenizer=bytes needs prompt and response text");
+        assertThatThrownBy(() -> new SequenceEncoder(manifest("ids", 64)).encode(SequenceParts.ofText("a", "b")))
+                .isInstanceOfSatisfying(SequenceEncodingException.class,
+                        e -> assertThat(e.reason()).isEqualTo(SequenceEncodingException.Reason.MISSING_IDS));
+        assertThatThrownBy(() -> new SequenceEncoder(manifest("ids", 64)).encode(
+                SequenceParts.ofIds(new int[]{5}, new int[]{300})))
+                .isInstanceOfSatisfying(SequenceEncodingException.class,
+                        e -> assertThat(e.reason()).isEqualTo(SequenceEncodingException.Reason.TOKEN_OUT_OF_RANGE))
+                .hasMessageContaining("response token 0 is 300, outside [0, 300)");
+        assertThatThrownBy(() -> new SequenceEncoder(manifest("ids", 64)).encode(
+                SequenceParts.ofIds(new int[0], new int[0])))
+                .isInstanceOfSatisfying(SequenceEncodingException.class,
+                        e -> assertThat(e.reason()).isEqualTo(SequenceEncodingException.Reason.EMPTY));
+        assertThatThrownBy(() -> new SequenceEncoder(manifest("hf", 64)).encode(SequenceParts.ofText("a", "b")))
+                .isInstanceOfSatisfying(SequenceEncodingException.class,
+                        e -> assertThat(e.reason()).isEqualTo(SequenceEncodingException.Reason.UNSUPPORTED_TOKENIZER))
+                .hasMessageContaining("ai.djl.huggingface:tokenizers");
+    }
+}
