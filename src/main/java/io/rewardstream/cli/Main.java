@@ -12,6 +12,7 @@ import picocli.CommandLine.Command;
                 CommandLine.HelpCommand.class,
                 ShapeCommand.class,
                 DevStackCommand.class, TopicsCommand.class,
+                ModelCommand.class,
         })
 public final class Main implements Runnable {
 
