@@ -47,11 +47,12 @@ public final class RetrainCommand implements Callable<Integer> {
         }
         SimpleMeterRegistry meters = new SimpleMeterRegistry();
         RetrainJob job = new RetrainJob(cfg, new SavedModelRoundTrainer(), meters, readyFile);
+        java.util.concurrent.CountDownLatch closed = new java.util.concurrent.CountDownLatch(1);
         Thread hook = new Thread(() -> {
             LOG.info("signal received: stopping the retrain job");
             job.stop();
             try {
-                job.awaitFinished(60, TimeUnit.SECONDS);
+                closed.await(60, TimeUnit.SECONDS);   // let the main thread leave the group and close cleanly
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
             }
@@ -65,6 +66,7 @@ public final class RetrainCommand implements Callable<Integer> {
                 Files.deleteIfExists(readyFile);
             }
             LOG.info("retrain job closed; metrics: {}", meters.getMetersAsString().replace('\n', ';'));
+            closed.countDown();
         }
         return 0;
     }

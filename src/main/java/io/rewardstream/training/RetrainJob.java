@@ -168,7 +168,11 @@ public final class RetrainJob implements AutoCloseable {
     /** Asks {@link #run()} to return; safe from any thread. Abandons a round in progress (nothing committed). */
     public void stop() {
         stopping = true;
-        consumer.wakeup();
+        try {
+            consumer.wakeup();
+        } catch (RuntimeException e) {
+            // already closed
+        }
     }
 
     /** Waits until {@link #run()} returned (for shutdown hooks). */
