@@ -47,7 +47,7 @@ import static org.assertj.core.api.Assertions.assertThat;
  * (2) a round trained on label-flipped pairs is refused and nothing is published.
  */
 @ExtendWith(SharedLocalStack.class)
-class RetrainJobIT {
+public class RetrainJobIT {
     @TempDir
     static Path shared;
     static Path base;
@@ -105,7 +105,7 @@ class RetrainJobIT {
         return RetrainConfig.from(m);
     }
 
-    static void publish(LocalStack stack, String topic, List<PreferencePair> pairs, List<byte[]> raw) {
+    public static void publish(LocalStack stack, String topic, List<PreferencePair> pairs, List<byte[]> raw) {
         Map<String, Object> p = Map.of("bootstrap.servers", stack.bootstrapServers(), "acks", "all");
         AvroSerializer<PreferencePair> values = new AvroSerializer<>();
         values.configure(Map.of("schema.registry.url", stack.schemaRegistryUrl()), false);
@@ -121,7 +121,7 @@ class RetrainJobIT {
         }
     }
 
-    static PreferencePair toAvro(PreferenceExample e, String annotator) {
+    public static PreferencePair toAvro(PreferenceExample e, String annotator) {
         return PreferencePair.newBuilder().setPairId(e.id()).setPromptText(e.prompt()).setChosenText(e.chosen())
                 .setRejectedText(e.rejected()).setAnnotatorId(annotator).setSource("arithmetic")
                 .setCreatedAt(Instant.now()).build();
