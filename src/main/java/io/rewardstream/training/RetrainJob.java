@@ -47,7 +47,8 @@ import java.util.concurrent.atomic.AtomicReference;
  * is refused: the refused pairs stay in the replay buffer as older pairs, and not committing would train on
  * them again and again), so a crash repeats the round or nothing. A restart that finds a published release
  * whose {@code eval_metrics} already cover the round's offsets ({@code offset.<topic>.<partition>}) skips the
- * duplicate release and only commits. Half-written {@code .tmp-*} release directories are deleted at start.
+ * duplicate release and only commits; at partition assignment, offsets a release covers beyond the committed ones
+ * are committed straight away. Half-written {@code .tmp-*} release directories are deleted at start.
  *
  * <p>Each phase is logged as {@code round N: <phase>} (starting, training, gate, releasing, published,
  * rejected, committing, committed) so a test can stop the process at a chosen phase.
@@ -230,16 +231,33 @@ public final class RetrainJob implements AutoCloseable {
         public void onPartitionsAssigned(Collection<TopicPartition> partitions) {
             Map<TopicPartition, OffsetAndMetadata> committed = consumer.committed(Set.copyOf(partitions));
             Map<String, Long> held = buffer.positions();
+            ModelRelease latest = releases.latest(cfg.modelName());
+            Map<TopicPartition, OffsetAndMetadata> catchUp = new HashMap<>();
             for (TopicPartition tp : partitions) {
                 String key = tp.topic() + ":" + tp.partition();
                 OffsetAndMetadata c = committed.get(tp);
                 if (c != null) {
                     trainedUpTo.put(key, c.offset());
                 }
-                Long h = held.get(key);
-                if (h != null && (c == null || h > c.offset())) {
-                    consumer.seek(tp, h);   // the buffer already holds everything before h
+                // A crash between publishing a release and committing leaves the release ahead of the group:
+                // the release's lineage says those pairs are trained, so commit them now instead of retraining.
+                Double rel = latest == null || latest.getEvalMetrics() == null ? null
+                        : latest.getEvalMetrics().get(offsetKey(key));
+                if (rel != null && (c == null || rel.longValue() > c.offset())) {
+                    trainedUpTo.put(key, rel.longValue());
+                    catchUp.put(tp, new OffsetAndMetadata(rel.longValue()));
+                    c = catchUp.get(tp);
                 }
+                // resume after whatever the buffer already holds (or the release covers), else at the commit
+                long from = Math.max(held.getOrDefault(key, -1L), c == null ? -1L : c.offset());
+                if (from >= 0) {
+                    consumer.seek(tp, from);
+                }
+            }
+            if (!catchUp.isEmpty()) {
+                LOG.info("release {}:{} covers offsets beyond the committed ones (crash between publish and commit?); "
+                        + "committing {}", latest.getModelName(), latest.getVersion(), catchUp);
+                consumer.commitSync(catchUp);
             }
             newPairs = ReplayBuffer.partition(buffer.pairs(), trainedUpTo).fresh().size();
             LOG.info("assigned {}; committed (trained up to) {}; buffer holds up to {}; {} new pairs in the buffer",
