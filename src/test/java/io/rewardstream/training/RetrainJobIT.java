@@ -291,6 +291,29 @@ public class RetrainJobIT {
         try (Stream<Path> s = Files.list(cfg.modelDir())) {
             assertThat(s.map(p -> p.getFileName().toString())).containsExactly("v1");
         }
+
+        // a second round fine-tunes v1 on new pairs mixed with replayed ones and releases v2 with parent 1
+        List<PreferencePair> more = new ArrayList<>();
+        for (PreferenceExample e : new ArithmeticTask(mul.config().withSeed(12)).generate(150, ArithmeticTask.Part.ANY,
+                false)) {
+            more.add(toAvro(e, "ann-x"));
+        }
+        publish(stack, t.prefs(), more, List.of());
+        SimpleMeterRegistry meters3 = new SimpleMeterRegistry();
+        RetrainJob third = new RetrainJob(cfg.withMinNewPairs(150), new SavedModelRoundTrainer(), meters3, null);
+        runUntil(third, () -> count(meters3, "rewardstream.retrain.rounds", "outcome", "released")
+                + count(meters3, "rewardstream.retrain.rounds", "outcome", "refused") >= 1, Duration.ofSeconds(40));
+        try (ReleaseLog log = new ReleaseLog(Map.of("bootstrap.servers", stack.bootstrapServers(),
+                "schema.registry.url", stack.schemaRegistryUrl()), t.releases(), Duration.ofSeconds(30))) {
+            ModelRelease r2 = log.latest("tiny-arith");
+            System.out.println("second release metrics: " + r2.getEvalMetrics());
+            assertThat(r2.getVersion()).isEqualTo(2);
+            assertThat(r2.getParentVersion()).isEqualTo(1L);
+            assertThat(r2.getEvalMetrics().get("train_replayed_pairs")).isGreaterThan(300.0);
+            assertThat(r2.getEvalMetrics().get("accuracy")).isGreaterThanOrEqualTo(
+                    r2.getEvalMetrics().get("current_accuracy") - 0.02);
+            assertThat(verifier.verify(r2, v.manifest()).manifest().parentVersion()).isEqualTo(1L);
+        }
     }
 
     @Test
