@@ -1,5 +1,10 @@
 package io.rewardstream.scoring;
 
+import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.Map;
 import java.util.Objects;
 
 /**
@@ -9,20 +14,56 @@ import java.util.Objects;
  * <ul>
  *   <li>{@code ids}: prompt ids followed by response ids, as the trainer sent them.</li>
  *   <li>{@code bytes}: {@link ByteTokenizer#encodePair} of prompt and response text.</li>
- *   <li>{@code hf}: not available in this build; throws {@link SequenceEncodingException} with reason
- *       {@code UNSUPPORTED_TOKENIZER} (needs the DJL HuggingFace tokenizers dependency).</li>
+ *   <li>{@code hf}: the model's HuggingFace {@code tokenizer.json} (DJL tokenizers, native, offline):
+ *       prompt text and response text are encoded separately without special tokens and concatenated.
+ *       Needs {@link #forModel(Path, ModelManifest)}.</li>
  * </ul>
  *
  * <p>Truncation, when prompt + response is longer than max_seq_len: tokens are dropped from the START of
  * the prompt, never from the response (for {@code bytes} the leading BOS is kept: the prompt bytes after it
  * are dropped first, then SEP, then BOS). A response longer than
  * max_seq_len on its own keeps its LAST max_seq_len tokens. Either way the sequence is flagged truncated.
+ *
+ * <p>Owns the HuggingFace tokenizer when there is one: close the encoder with its model. Thread-safe
+ * (calls into the native HuggingFace tokenizer are serialized).
  */
-public final class SequenceEncoder {
+public final class SequenceEncoder implements AutoCloseable {
     private final ModelManifest manifest;
+    private final HuggingFaceTokenizer hf;
 
+    /** An encoder for {@code ids} and {@code bytes} models (an {@code hf} model needs {@link #forModel}). */
     public SequenceEncoder(ModelManifest manifest) {
         this.manifest = Objects.requireNonNull(manifest, "manifest");
+        this.hf = null;
+    }
+
+    private SequenceEncoder(ModelManifest manifest, HuggingFaceTokenizer hf) {
+        this.manifest = manifest;
+        this.hf = hf;
+    }
+
+    /**
+     * An encoder for the model in {@code modelDir}; loads {@code tokenizer_file} when tokenizer = hf.
+     *
+     * @throws ModelLoadException (reason MANIFEST) when the tokenizer file cannot be read
+     */
+    public static SequenceEncoder forModel(Path modelDir, ModelManifest manifest) {
+        if (!"hf".equals(manifest.tokenizer())) {
+            return new SequenceEncoder(manifest);
+        }
+        Path file = modelDir.resolve(manifest.tokenizerFile());
+        try {
+            // no special tokens, no truncation, no padding: this class does all three itself
+            return new SequenceEncoder(manifest, HuggingFaceTokenizer.newInstance(file, Map.of(
+                    "addSpecialTokens", "false", "truncation", "false", "padding", "false")));
+        } catch (IOException | RuntimeException e) {
+            throw new ModelLoadException(ModelLoadException.Reason.MANIFEST, "cannot load HuggingFace tokenizer "
+                    + file + " of model " + manifest.modelVersion() + ": " + e.getMessage(), e);
+        }
+    }
+
+    public ModelManifest manifest() {
+        return manifest;
     }
 
     /**
@@ -34,9 +75,7 @@ public final class SequenceEncoder {
         return switch (manifest.tokenizer()) {
             case "ids" -> encodeIds(parts);
             case "bytes" -> encodeBytes(parts);
-            case "hf" -> throw new SequenceEncodingException(SequenceEncodingException.Reason.UNSUPPORTED_TOKENIZER,
-                    "model " + manifest.modelVersion() + " uses tokenizer=hf (" + manifest.tokenizerFile()
-                            + "); HuggingFace tokenizers need ai.djl.huggingface:tokenizers, not in this build");
+            case "hf" -> encodeHf(parts);
             default -> throw new IllegalStateException("unknown tokenizer " + manifest.tokenizer());
         };
     }
@@ -61,6 +100,46 @@ public final class SequenceEncoder {
         // encodePrompt = BOS bytes SEP; keep BOS while prompt bytes can still be dropped
         return join(ByteTokenizer.encodePrompt(parts.promptText()),
                 ByteTokenizer.encodeResponse(parts.responseText()), 1);
+    }
+
+    private EncodedSequence encodeHf(SequenceParts parts) {
+        if (hf == null) {
+            throw new SequenceEncodingException(SequenceEncodingException.Reason.UNSUPPORTED_TOKENIZER,
+                    "model " + manifest.modelVersion() + " uses tokenizer=hf (" + manifest.tokenizerFile()
+                            + "): build the encoder with SequenceEncoder.forModel(modelDir, manifest)");
+        }
+        if (parts.promptText() == null || parts.responseText() == null) {
+            throw new SequenceEncodingException(SequenceEncodingException.Reason.MISSING_TEXT,
+                    "tokenizer=hf needs prompt and response text, got "
+                            + (parts.promptText() == null ? "no prompt text" : "no response text"));
+        }
+        int[] prompt;
+        int[] response;
+        synchronized (hf) {
+            prompt = toInts(hf.encode(parts.promptText(), false, false).getIds());
+            response = toInts(hf.encode(parts.responseText(), false, false).getIds());
+        }
+        checkRange(prompt, "prompt");
+        checkRange(response, "response");
+        return join(prompt, response, 0);
+    }
+
+    private static int[] toInts(long[] ids) {
+        int[] out = new int[ids.length];
+        for (int i = 0; i < ids.length; i++) {
+            out[i] = Math.toIntExact(ids[i]);
+        }
+        return out;
+    }
+
+    /** Frees the HuggingFace tokenizer, if any. Idempotent. */
+    @Override
+    public void close() {
+        if (hf != null) {
+            synchronized (hf) {
+                hf.close();
+            }
+        }
     }
 
     /** prompt + response cut to max_seq_len; {@code protectedHead} leading prompt tokens are dropped last. */

@@ -13,7 +13,7 @@ public class SequenceEncodingException extends IllegalArgumentException {
         TOKEN_OUT_OF_RANGE,
         /** prompt and response are both empty. */
         EMPTY,
-        /** the tokenizer needed is not available in this build. */
+        /** the tokenizer needed is not loaded (an hf model needs SequenceEncoder.forModel). */
         UNSUPPORTED_TOKENIZER
     }
 

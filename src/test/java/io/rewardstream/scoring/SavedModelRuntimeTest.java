@@ -174,6 +174,35 @@ class SavedModelRuntimeTest {
     }
 
     @Test
+    void shouldAcceptARewardShapedBx1() {
+        Path dir = TinySavedModels.build(tmp.resolve("column"), TinySavedModels.Spec.valid("column", 1, 11)
+                .withRewardAsColumn());
+        try (SavedModelRewardModel model = ModelLoader.load(dir, CFG, BATCHING)) {
+            assertPlanMatchesDirectColumn(model, dir, randomSequences(30, 5));
+        }
+    }
+
+    private static void assertPlanMatchesDirectColumn(RewardModel model, Path dir, List<EncodedSequence> seqs) {
+        BatchPlan plan = BatchPlanner.forModel(BATCHING, model.manifest()).plan(seqs);
+        ModelOutput out = PlanScorer.score(model, plan);
+        float[] expected = new float[seqs.size()];
+        try (SavedModelBundle bundle = SavedModelBundle.load(dir.toString(), "serve")) {
+            for (PaddedBatch b : plan.batches()) {
+                try (TInt32 ids = TInt32.tensorOf(StdArrays.ndCopyOf(b.ids()));
+                     TInt32 mask = TInt32.tensorOf(StdArrays.ndCopyOf(b.mask()));
+                     Result r = bundle.function("serving_default").call(Map.of("input_ids", ids, "attention_mask", mask))) {
+                    TFloat32 reward = (TFloat32) r.get("reward").orElseThrow();
+                    assertThat(reward.shape().asArray()).containsExactly(b.rows(), 1);
+                    for (int i = 0; i < b.rows(); i++) {
+                        expected[b.originalIndex()[i]] = reward.getFloat(i, 0);
+                    }
+                }
+            }
+        }
+        assertBitForBit(out.reward(), expected);
+    }
+
+    @Test
     void shouldRefuseAnOutputNamedScore() {
         Path dir = TinySavedModels.build(tmp.resolve("score"), TinySavedModels.Spec.valid("bad", 1, 1)
                 .withRewardOutputName("score"));

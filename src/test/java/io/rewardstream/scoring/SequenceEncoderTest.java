@@ -83,6 +83,30 @@ class SequenceEncoderTest {
         assertThatThrownBy(() -> new SequenceEncoder(manifest("hf", 64)).encode(SequenceParts.ofText("a", "b")))
                 .isInstanceOfSatisfying(SequenceEncodingException.class,
                         e -> assertThat(e.reason()).isEqualTo(SequenceEncodingException.Reason.UNSUPPORTED_TOKENIZER))
-                .hasMessageContaining("ai.djl.huggingface:tokenizers");
+                .hasMessageContaining("SequenceEncoder.forModel(modelDir, manifest)");
+    }
+
+    @Test
+    void shouldEncodeWithAHuggingFaceTokenizerAndTruncateThePrompt(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir)
+            throws java.io.IOException {
+        java.nio.file.Files.writeString(dir.resolve("tokenizer.json"), """
+                {"version": "1.0", "truncation": null, "padding": null, "added_tokens": [],
+                 "normalizer": {"type": "Lowercase"}, "pre_tokenizer": {"type": "Whitespace"},
+                 "post_processor": null, "decoder": null,
+                 "model": {"type": "WordLevel", "unk_token": "[UNK]",
+                           "vocab": {"[UNK]": 0, "[PAD]": 1, "what": 2, "is": 3, "two": 4, "plus": 5, "four": 6, "?": 7}}}
+                """);
+        ModelManifest m = new ModelManifest("m", 1, 5, 1, 8, "hf", "tokenizer.json", null, null, null, null, null, 0,
+                Map.of());
+        try (SequenceEncoder enc = SequenceEncoder.forModel(dir, m)) {
+            EncodedSequence s = enc.encode(SequenceParts.ofText("What is two plus two?", "Four banana"));
+            // prompt = what is two plus two ? (6 ids), response = four [UNK] (2 ids): keep the last 3 prompt ids
+            assertThat(s.ids()).containsExactly(5, 4, 7, 6, 0);
+            assertThat(s.truncated()).isTrue();
+            assertThat(s.droppedTokens()).isEqualTo(3);
+            assertThatThrownBy(() -> enc.encode(SequenceParts.ofIds(new int[]{2}, new int[]{3})))
+                    .isInstanceOfSatisfying(SequenceEncodingException.class,
+                            e -> assertThat(e.reason()).isEqualTo(SequenceEncodingException.Reason.MISSING_TEXT));
+        }
     }
 }

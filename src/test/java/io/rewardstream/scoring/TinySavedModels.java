@@ -32,21 +32,26 @@ final class TinySavedModels {
 
     /** What to build; the defaults follow the contract, the other fields break it on purpose. */
     record Spec(String name, long version, long seed, List<ModelManifest.Head> heads, String rewardOutputName,
-                boolean floatInputIds, String tokenizer) {
+                boolean floatInputIds, String tokenizer, boolean rewardAsColumn) {
         static Spec valid(String name, long version, long seed) {
-            return new Spec(name, version, seed, List.of(), "reward", false, "ids");
+            return new Spec(name, version, seed, List.of(), "reward", false, "ids", false);
+        }
+
+        /** {@code reward} as [B,1] instead of [B] (both allowed by the contract). */
+        Spec withRewardAsColumn() {
+            return new Spec(name, version, seed, heads, rewardOutputName, floatInputIds, tokenizer, true);
         }
 
         Spec withHeads(List<ModelManifest.Head> h) {
-            return new Spec(name, version, seed, h, rewardOutputName, floatInputIds, tokenizer);
+            return new Spec(name, version, seed, h, rewardOutputName, floatInputIds, tokenizer, rewardAsColumn);
         }
 
         Spec withRewardOutputName(String n) {
-            return new Spec(name, version, seed, heads, n, floatInputIds, tokenizer);
+            return new Spec(name, version, seed, heads, n, floatInputIds, tokenizer, rewardAsColumn);
         }
 
         Spec withFloatInputIds() {
-            return new Spec(name, version, seed, heads, rewardOutputName, true, tokenizer);
+            return new Spec(name, version, seed, heads, rewardOutputName, true, tokenizer, rewardAsColumn);
         }
     }
 
@@ -96,7 +101,9 @@ final class TinySavedModels {
 
             Signature.Builder sig = Signature.builder().key("serving_default")
                     .input("input_ids", idsIn).input("attention_mask", mask);
-            if (spec.heads().isEmpty()) {
+            if (spec.heads().isEmpty() && spec.rewardAsColumn()) {
+                sig.output(spec.rewardOutputName(), tf.withName("reward").identity(dense));
+            } else if (spec.heads().isEmpty()) {
                 sig.output(spec.rewardOutputName(), tf.withName("reward").reshape(dense, tf.constant(new int[]{-1})));
             } else {
                 float[][] weights = new float[h][1];
