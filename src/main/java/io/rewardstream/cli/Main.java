@@ -14,6 +14,8 @@ import picocli.CommandLine.Command;
                 DevStackCommand.class, TopicsCommand.class,
                 ModelCommand.class,
                 RetrainCommand.class,
+                KeysCommand.class,
+                ReleaseCommand.class,
         })
 public final class Main implements Runnable {
 
