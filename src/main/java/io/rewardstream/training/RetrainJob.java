@@ -368,36 +368,6 @@ public final class RetrainJob implements AutoCloseable {
             LOG.info("round {}: dropped {} pairs whose label group agrees below {}", n, all.size() - usable.size(),
                     cfg.annotatorMinAgreement());
         }
-        ReplayBuffer.Partitioned part = ReplayBuffer.partition(usable, trainedUpTo);
-        List<PreferenceExample> fresh = new ArrayList<>();
-        List<PreferenceExample> old = new ArrayList<>();
-        List<PreferenceExample> heldOut = new ArrayList<>();
-        int noText = 0;
-        for (int side = 0; side < 2; side++) {
-            for (StoredPair p : side == 0 ? part.fresh() : part.old()) {
-                PreferenceExample e = p.toExample();
-                if (e == null) {
-                    noText++;
-                    continue;
-                }
-                if (Splits.heldOut(p.splitKey(), cfg.heldOutFraction())) {
-                    heldOut.add(e);
-                } else {
-                    (side == 0 ? fresh : old).add(e);
-                }
-            }
-        }
-        if (noText > 0) {
-            LOG.warn("round {}: {} pairs have token ids but no text; the bytes-tokenizer model cannot train on them",
-                    n, noText);
-        }
-        if (fresh.isEmpty() || heldOut.isEmpty()) {
-            LOG.info("round {}: postponed: {} new training pairs, {} held-out pairs (need both)", n, fresh.size(),
-                    heldOut.size());
-            notBefore = System.currentTimeMillis() + Math.min(cfg.maxIntervalMs(), RETRY_BACKOFF_MS);
-            return null;
-        }
-
         ModelRelease current = releases.latest(cfg.modelName());
         if (current != null && covers(current, offsets)) {
             LOG.info("round {}: release {}:{} already covers offsets {}; skipping a duplicate release", n,
@@ -414,6 +384,37 @@ public final class RetrainJob implements AutoCloseable {
             throw new IllegalStateException("no release of " + cfg.modelName() + " on " + cfg.releasesTopic()
                     + " and no " + RetrainConfig.BASE_MODEL + " configured");
         }
+        String tokenizer = io.rewardstream.scoring.ModelManifest.read(currentDir).tokenizer();
+        ReplayBuffer.Partitioned part = ReplayBuffer.partition(usable, trainedUpTo);
+        List<PreferenceExample> fresh = new ArrayList<>();
+        List<PreferenceExample> old = new ArrayList<>();
+        List<PreferenceExample> heldOut = new ArrayList<>();
+        int noText = 0;
+        for (int side = 0; side < 2; side++) {
+            for (StoredPair p : side == 0 ? part.fresh() : part.old()) {
+                PreferenceExample e = p.toExample(tokenizer);
+                if (e == null) {
+                    noText++;
+                    continue;
+                }
+                if (Splits.heldOut(p.splitKey(), cfg.heldOutFraction())) {
+                    heldOut.add(e);
+                } else {
+                    (side == 0 ? fresh : old).add(e);
+                }
+            }
+        }
+        if (noText > 0) {
+            LOG.warn("round {}: {} pairs lack what the model's tokenizer '{}' needs (text for bytes, token ids for "
+                    + "ids); they are not used", n, noText, tokenizer);
+        }
+        if (fresh.isEmpty() || heldOut.isEmpty()) {
+            LOG.info("round {}: postponed: {} new training pairs, {} held-out pairs (need both)", n, fresh.size(),
+                    heldOut.size());
+            notBefore = System.currentTimeMillis() + Math.min(cfg.maxIntervalMs(), RETRY_BACKOFF_MS);
+            return null;
+        }
+
 
         Map<String, Object> summary = new LinkedHashMap<>();
         summary.put("round", n);
