@@ -56,7 +56,8 @@ class RetrainCommandIT {
                 "retrain.model.root=" + dir.resolve("models"),
                 "retrain.model.name=cli-model",
                 "retrain.base.model.dir=" + base,
-                "retrain.heldout.fraction=0.2", ""));
+                "retrain.heldout.fraction=0.2",
+                "kafka.group.instance.id=retrain-cli-" + id, ""));
         Path ready = dir.resolve("ready");
         Path err = dir.resolve("stderr.txt");
         String java = ProcessHandle.current().info().command().orElse(
