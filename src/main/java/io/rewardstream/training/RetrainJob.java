@@ -231,7 +231,13 @@ public final class RetrainJob implements AutoCloseable {
         public void onPartitionsAssigned(Collection<TopicPartition> partitions) {
             Map<TopicPartition, OffsetAndMetadata> committed = consumer.committed(Set.copyOf(partitions));
             Map<String, Long> held = buffer.positions();
-            ModelRelease latest = releases.latest(cfg.modelName());
+            ModelRelease latest;
+            try {
+                latest = releases.latest(cfg.modelName());
+            } catch (RuntimeException e) {
+                LOG.warn("cannot read the releases topic at assignment ({}); a round will re-check it", e.toString());
+                latest = null;
+            }
             Map<TopicPartition, OffsetAndMetadata> catchUp = new HashMap<>();
             for (TopicPartition tp : partitions) {
                 String key = tp.topic() + ":" + tp.partition();
@@ -272,7 +278,7 @@ public final class RetrainJob implements AutoCloseable {
         int dead = 0;
         for (ConsumerRecord<byte[], byte[]> r : records) {
             String pos = r.topic() + ":" + r.partition();
-            next.put(pos, r.offset() + 1);
+            next.merge(pos, r.offset() + 1, Math::max);
             Long h = held.get(pos);
             if (h != null && r.offset() < h) {
                 continue;   // already in the buffer (re-delivered after a restart)
