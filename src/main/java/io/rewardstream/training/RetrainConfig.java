@@ -33,9 +33,9 @@ public record RetrainConfig(String bootstrapServers, String schemaRegistryUrl, S
     public static final String REGISTRY = "schema.registry.url";
     public static final String GROUP_ID = "retrain.group.id";
     public static final String PREFERENCES = "topics.preferences.name";
-    public static final String RANKED = "topics.ranked.preferences.name";
-    public static final String RELEASES = "topics.model.releases.name";
-    public static final String DEAD_LETTERS = "topics.dead.letters.name";
+    public static final String RANKED = "topics.ranked-preferences.name";
+    public static final String RELEASES = "topics.model-releases.name";
+    public static final String DEAD_LETTERS = "topics.rewardstream-dead-letters.name";
     public static final String MIN_NEW_PAIRS = "retrain.min.new.pairs";
     public static final String MAX_INTERVAL = "retrain.max.interval.ms";
     public static final String STEPS = "retrain.steps";

@@ -40,9 +40,9 @@ class RetrainConfigTest {
         Map<String, String> m = minimal();
         m.put("retrain.group.id", "g");
         m.put("topics.preferences.name", "p");
-        m.put("topics.ranked.preferences.name", "rp");
-        m.put("topics.model.releases.name", "rel");
-        m.put("topics.dead.letters.name", "dlq");
+        m.put("topics.ranked-preferences.name", "rp");
+        m.put("topics.model-releases.name", "rel");
+        m.put("topics.rewardstream-dead-letters.name", "dlq");
         m.put("retrain.min.new.pairs", "10");
         m.put("retrain.max.interval.ms", "5000");
         m.put("retrain.steps", "7");

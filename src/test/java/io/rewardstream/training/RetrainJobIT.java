@@ -87,9 +87,9 @@ public class RetrainJobIT {
         m.put("schema.registry.url", stack.schemaRegistryUrl());
         m.put("retrain.group.id", "retrain-" + t.prefs());
         m.put("topics.preferences.name", t.prefs());
-        m.put("topics.ranked.preferences.name", t.ranked());
-        m.put("topics.model.releases.name", t.releases());
-        m.put("topics.dead.letters.name", t.dlq());
+        m.put("topics.ranked-preferences.name", t.ranked());
+        m.put("topics.model-releases.name", t.releases());
+        m.put("topics.rewardstream-dead-letters.name", t.dlq());
         m.put("retrain.min.new.pairs", Integer.toString(minNewPairs));
         m.put("retrain.max.interval.ms", "600000");
         m.put("retrain.steps", "150");
