@@ -3,6 +3,7 @@ package io.rewardstream.topology;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.rewardstream.schema.DeadLetters;
 import io.rewardstream.schema.SchemaRegistryException;
+import io.rewardstream.schema.WireFormatException;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.streams.errors.ErrorHandlerContext;
 import org.apache.kafka.streams.errors.LogAndContinueExceptionHandler;
@@ -36,7 +37,10 @@ public class DeadLetterDeserializationExceptionHandler extends LogAndContinueExc
 
     @Override
     public Response handleError(ErrorHandlerContext context, ConsumerRecord<byte[], byte[]> record, Exception exception) {
-        if (DeadLetterProcessingExceptionHandler.causedBy(exception, SchemaRegistryException.class)) {
+        // An unknown schema id is a 404 from the registry wrapped in a WireFormatException: a property of the record
+        // (dead-letter it), not an outage (failing the thread would retry the same record forever).
+        if (DeadLetterProcessingExceptionHandler.causedBy(exception, SchemaRegistryException.class)
+                && !DeadLetterProcessingExceptionHandler.causedBy(exception, WireFormatException.class)) {
             LOG.error("schema registry unavailable while deserializing {}-{}@{}; failing the stream thread",
                     context.topic(), context.partition(), context.offset(), exception);
             return Response.fail();
