@@ -16,6 +16,8 @@ import picocli.CommandLine.Command;
                 KeysCommand.class,
                 ReleaseCommand.class,
                 ScoreCommand.class,
+                ModelCommand.class,
+                RetrainCommand.class,
         })
 public final class Main implements Runnable {
 
