@@ -8,7 +8,11 @@
 #   ops/soak.sh                                   # 3 minutes, 40 rollouts/s
 #   SOAK_SECONDS=3600 SOAK_RATE=100 ops/soak.sh   # an hour
 #
-# Knobs: SOAK_SECONDS (180), SOAK_RATE rollouts/s (40), SOAK_KILL_EVERY seconds (30), SOAK_PARTITIONS (4),
+# Overload burst (no faults, one burst as fast as the producer goes, peak memory of the scorers reported):
+#   SOAK_SECONDS=10 SOAK_RATE=2000 SOAK_KILL_EVERY=0 SOAK_BROKER_RESTART=0 ops/soak.sh
+#
+# Knobs: SOAK_SECONDS (180), SOAK_RATE rollouts/s (40), SOAK_KILL_EVERY seconds (30; 0 = never),
+# SOAK_BROKER_RESTART (1; 0 = never), SOAK_PARTITIONS (4),
 # SOAK_DIR (target/soak-<timestamp>; logs of every process stay there). Needs only a JDK 17; binds 127.0.0.1 only.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -16,6 +20,7 @@ cd "$here"
 SECONDS_TOTAL=${SOAK_SECONDS:-180}
 RATE=${SOAK_RATE:-40}
 KILL_EVERY=${SOAK_KILL_EVERY:-30}
+BROKER_RESTART=${SOAK_BROKER_RESTART:-1}
 PARTITIONS=${SOAK_PARTITIONS:-4}
 W=${SOAK_DIR:-$here/target/soak-$(date +%Y%m%d-%H%M%S)}
 mkdir -p "$W"
@@ -27,6 +32,7 @@ if [[ ! -f target/classpath.txt || ! -d target/test-classes ]]; then
   ./mvnw -B -q -DskipTests -DskipITs package
 fi
 CP="target/test-classes:target/classes:$(cat target/classpath.txt)"
+JCMD="$(dirname "$(readlink -f "$(command -v java)")")/jcmd"
 JAVA=(java -XX:+UseSerialGC -Drewardstream.apicurio.dir="$here/target/apicurio")
 
 # a port nothing listens on (racy by nature; fine on one machine)
@@ -136,13 +142,20 @@ COUNT=$((SECONDS_TOTAL * RATE))
 PRODUCER_PID=$!
 log "producing $COUNT rollouts at $RATE/s for ~${SECONDS_TOTAL}s"
 t0=$(date +%s); kills=0; broker_restarted=0; victim=0; next_kill=$((t0 + KILL_EVERY))
+(( KILL_EVERY > 0 )) || next_kill=9999999999
+(( BROKER_RESTART == 1 )) || broker_restarted=-1
 peak_rss=0
-while kill -0 "$PRODUCER_PID" 2>/dev/null; do
-  sleep 1
-  now=$(date +%s)
+sample_rss() {
+  local p rss
   for p in "${SCORER_PID[@]}"; do
     rss=$(awk '/VmRSS/{print $2}' /proc/$p/status 2>/dev/null || echo 0); (( rss > peak_rss )) && peak_rss=$rss
   done
+  return 0
+}
+while kill -0 "$PRODUCER_PID" 2>/dev/null; do
+  sleep 1
+  now=$(date +%s)
+  sample_rss
   if (( now >= next_kill )); then
     log "SIGKILL scorer $victim (pid ${SCORER_PID[$victim]})"
     kill -KILL "${SCORER_PID[$victim]}" 2>/dev/null || true
@@ -163,12 +176,21 @@ while kill -0 "$PRODUCER_PID" 2>/dev/null; do
 done
 wait "$PRODUCER_PID" || { log "producer failed"; tail -5 "$W/producer.log"; exit 1; }
 log "producer done: $(tail -1 "$W/producer.log")"
-log "faults: $kills scorer SIGKILLs, $broker_restarted broker restart(s); peak scorer RSS $((peak_rss / 1024)) MB"
+log "faults: $kills scorer SIGKILLs, $(( broker_restarted > 0 ? 1 : 0 )) broker restart(s)"
 
 # --- exact count -----------------------------------------------------------------------------------------------------
 set +e
+( while :; do sample_rss; sleep 1; done ) & SAMPLER=$!   # (subshell: its peak is printed below from /proc VmHWM)
 "${JAVA[@]}" -cp "$CP" io.rewardstream.it.SoakDriver verify "$BOOTSTRAP" "$REGISTRY" "$PREFIX" "$COUNT" 240 2>"$W/verify.err" | tee "$W/verify.log"
 rc=${PIPESTATUS[0]}
+kill "$SAMPLER" 2>/dev/null
 set -e
+sample_rss
+log "peak scorer RSS sampled while producing: $((peak_rss / 1024)) MB"
+for i in 0 1; do
+  p=${SCORER_PID[$i]}
+  log "scorer $i (pid $p): peak RSS (VmHWM) $(( $(awk '/VmHWM/{print $2}' /proc/$p/status 2>/dev/null || echo 0) / 1024 )) MB; heap now:"
+  "$JCMD" "$p" GC.heap_info 2>/dev/null | grep -E 'generation|Metaspace' || true
+done
 log "logs in $W"
 exit "$rc"
