@@ -233,8 +233,21 @@ final class RolloutBatcher implements Processor<String, Rollout, Object, Object>
 
     /** The scope of the current model (re-derived after a swap). */
     private ModelScope currentScope() {
-        try (ModelHolder.Lease lease = holder.acquire()) {
-            return scopeFor(lease.model());
+        ModelHolder.Lease lease;
+        try {
+            lease = holder.acquire();
+        } catch (IllegalStateException e) {
+            throw new ScorerUnavailableException("no model to validate rollouts against: " + e.getMessage(), e);
+        }
+        try (lease) {
+            RewardModel model = lease.model();
+            try {
+                return scopeFor(model);
+            } catch (IllegalArgumentException e) {
+                // e.g. batch.max.tokens below a swapped-in model's max_seq_len: configuration, not the record
+                throw new ScorerUnavailableException("model " + model.modelVersion()
+                        + " cannot be used with this configuration: " + e.getMessage(), e);
+            }
         }
     }
 
