@@ -118,9 +118,14 @@ class HotSwapIT {
             }, "hotswap-load");
             load.start();
 
-            ScorerIt.await("rewards from hs:1", Duration.ofSeconds(60),
-                    () -> versions(rewards.poll(Duration.ofMillis(200))).contains("hs:1")
-                            || versions(rewards.all()).contains("hs:1"));
+            // a real switch on every partition: each has served a good number of hs:1 rewards before the release
+            ScorerIt.await("20 rewards from hs:1 on each partition", Duration.ofSeconds(60), () -> {
+                rewards.poll(Duration.ofMillis(200));
+                Map<Integer, Long> perPartition = rewards.all().stream()
+                        .filter(p -> p.value().getModelVersion().equals("hs:1"))
+                        .collect(Collectors.groupingBy(ScorerTraffic.Positioned::partition, Collectors.counting()));
+                return perPartition.size() == 2 && perPartition.values().stream().allMatch(c -> c >= 20);
+            });
 
             ModelRelease good = publisher.publish(v2staged, null, null, false);
             assertThat(good.getSignature()).isNotNull();
@@ -183,7 +188,9 @@ class HotSwapIT {
                 versionsByPartition.computeIfAbsent(p.partition(), k -> new ArrayList<>()).add(p.value().getModelVersion());
             }
             assertThat(versions(rewards.all())).containsExactlyInAnyOrder("hs:1", "hs:2");
+            assertThat(versionsByPartition).hasSize(2);
             versionsByPartition.forEach((part, vs) -> {
+                assertThat(vs.get(0)).as("partition %d started on hs:1", part).isEqualTo("hs:1");
                 int firstNew = vs.indexOf("hs:2");
                 assertThat(firstNew).as("partition %d switched to hs:2", part).isNotNegative();
                 assertThat(vs.subList(firstNew, vs.size())).as("partition %d: no hs:1 after the switch", part)
@@ -211,6 +218,11 @@ class HotSwapIT {
                         .isGreaterThan(all.size() * 9 / 10);
             }
             assertThat(app.isReady()).isTrue();
+            try (ScorerTraffic.Reader<org.apache.kafka.clients.consumer.ConsumerRecord<byte[], byte[]>> dlq =
+                         traffic.raw(n.deadLetters(), r -> Long.toString(r.offset()))) {
+                dlq.drain(Duration.ofSeconds(1));
+                assertThat(dlq.all()).as("no rollout dead-lettered across the swap").isEmpty();
+            }
             System.out.printf("hot swap: %d rollouts, %d by hs:1, %d by hs:2, refused %s%n", all.size(),
                     byId.values().stream().filter(r -> r.getModelVersion().equals("hs:1")).count(),
                     byId.values().stream().filter(r -> r.getModelVersion().equals("hs:2")).count(), refused);

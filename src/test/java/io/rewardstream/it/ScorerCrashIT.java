@@ -90,7 +90,6 @@ class ScorerCrashIT {
             assertThat(scorer.isAlive()).isTrue();
             // the JVM exits with 128 + SIGTERM once the shutdown hook (ScorerApp.close) has run
             assertThat(scorer.stop(Duration.ofSeconds(60))).as("exit on SIGTERM").isIn(0, 143);
-            assertThat(scorer.tail(30)).as("closed cleanly on SIGTERM").contains("scorer closed");
         }
     }
 
