@@ -65,7 +65,9 @@ public final class RetrainCommand implements Callable<Integer> {
             if (readyFile != null) {
                 Files.deleteIfExists(readyFile);
             }
-            LOG.info("retrain job closed; metrics: {}", meters.getMetersAsString().replace('\n', ';'));
+            // plain stderr: on SIGTERM log4j's own shutdown hook may already have stopped logging
+            System.err.println("retrain job closed after " + job.rounds() + " rounds; metrics: "
+                    + meters.getMetersAsString().replace('\n', ';'));
             closed.countDown();
         }
         return 0;

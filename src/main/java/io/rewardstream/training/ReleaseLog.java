@@ -33,6 +33,7 @@ public final class ReleaseLog implements AutoCloseable {
     public ReleaseLog(Map<String, ?> clientProps, String topic, Duration timeout) {
         Map<String, Object> p = new HashMap<>(clientProps);
         p.remove(ConsumerConfig.GROUP_ID_CONFIG);
+        p.remove(ConsumerConfig.GROUP_INSTANCE_ID_CONFIG);   // group-less reader
         p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
         p.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
         p.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");

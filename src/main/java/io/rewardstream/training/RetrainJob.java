@@ -47,7 +47,8 @@ import java.util.concurrent.atomic.AtomicReference;
  * is refused: the refused pairs stay in the replay buffer as older pairs, and not committing would train on
  * them again and again), so a crash repeats the round or nothing. A restart that finds a published release
  * whose {@code eval_metrics} already cover the round's offsets ({@code offset.<topic>.<partition>}) skips the
- * duplicate release and only commits. Half-written {@code .tmp-*} release directories are deleted at start.
+ * duplicate release and only commits; at partition assignment, offsets a release covers beyond the committed ones
+ * are committed straight away. Half-written {@code .tmp-*} release directories are deleted at start.
  *
  * <p>Each phase is logged as {@code round N: <phase>} (starting, training, gate, releasing, published,
  * rejected, committing, committed) so a test can stop the process at a chosen phase.
@@ -230,16 +231,39 @@ public final class RetrainJob implements AutoCloseable {
         public void onPartitionsAssigned(Collection<TopicPartition> partitions) {
             Map<TopicPartition, OffsetAndMetadata> committed = consumer.committed(Set.copyOf(partitions));
             Map<String, Long> held = buffer.positions();
+            ModelRelease latest;
+            try {
+                latest = releases.latest(cfg.modelName());
+            } catch (RuntimeException e) {
+                LOG.warn("cannot read the releases topic at assignment ({}); a round will re-check it", e.toString());
+                latest = null;
+            }
+            Map<TopicPartition, OffsetAndMetadata> catchUp = new HashMap<>();
             for (TopicPartition tp : partitions) {
                 String key = tp.topic() + ":" + tp.partition();
                 OffsetAndMetadata c = committed.get(tp);
                 if (c != null) {
                     trainedUpTo.put(key, c.offset());
                 }
-                Long h = held.get(key);
-                if (h != null && (c == null || h > c.offset())) {
-                    consumer.seek(tp, h);   // the buffer already holds everything before h
+                // A crash between publishing a release and committing leaves the release ahead of the group:
+                // the release's lineage says those pairs are trained, so commit them now instead of retraining.
+                Double rel = latest == null || latest.getEvalMetrics() == null ? null
+                        : latest.getEvalMetrics().get(offsetKey(key));
+                if (rel != null && (c == null || rel.longValue() > c.offset())) {
+                    trainedUpTo.put(key, rel.longValue());
+                    catchUp.put(tp, new OffsetAndMetadata(rel.longValue()));
+                    c = catchUp.get(tp);
                 }
+                // resume after whatever the buffer already holds (or the release covers), else at the commit
+                long from = Math.max(held.getOrDefault(key, -1L), c == null ? -1L : c.offset());
+                if (from >= 0) {
+                    consumer.seek(tp, from);
+                }
+            }
+            if (!catchUp.isEmpty()) {
+                LOG.info("release {}:{} covers offsets beyond the committed ones (crash between publish and commit?); "
+                        + "committing {}", latest.getModelName(), latest.getVersion(), catchUp);
+                consumer.commitSync(catchUp);
             }
             newPairs = ReplayBuffer.partition(buffer.pairs(), trainedUpTo).fresh().size();
             LOG.info("assigned {}; committed (trained up to) {}; buffer holds up to {}; {} new pairs in the buffer",
@@ -254,7 +278,7 @@ public final class RetrainJob implements AutoCloseable {
         int dead = 0;
         for (ConsumerRecord<byte[], byte[]> r : records) {
             String pos = r.topic() + ":" + r.partition();
-            next.put(pos, r.offset() + 1);
+            next.merge(pos, r.offset() + 1, Math::max);
             Long h = held.get(pos);
             if (h != null && r.offset() < h) {
                 continue;   // already in the buffer (re-delivered after a restart)
@@ -350,36 +374,6 @@ public final class RetrainJob implements AutoCloseable {
             LOG.info("round {}: dropped {} pairs whose label group agrees below {}", n, all.size() - usable.size(),
                     cfg.annotatorMinAgreement());
         }
-        ReplayBuffer.Partitioned part = ReplayBuffer.partition(usable, trainedUpTo);
-        List<PreferenceExample> fresh = new ArrayList<>();
-        List<PreferenceExample> old = new ArrayList<>();
-        List<PreferenceExample> heldOut = new ArrayList<>();
-        int noText = 0;
-        for (int side = 0; side < 2; side++) {
-            for (StoredPair p : side == 0 ? part.fresh() : part.old()) {
-                PreferenceExample e = p.toExample();
-                if (e == null) {
-                    noText++;
-                    continue;
-                }
-                if (Splits.heldOut(p.splitKey(), cfg.heldOutFraction())) {
-                    heldOut.add(e);
-                } else {
-                    (side == 0 ? fresh : old).add(e);
-                }
-            }
-        }
-        if (noText > 0) {
-            LOG.warn("round {}: {} pairs have token ids but no text; the bytes-tokenizer model cannot train on them",
-                    n, noText);
-        }
-        if (fresh.isEmpty() || heldOut.isEmpty()) {
-            LOG.info("round {}: postponed: {} new training pairs, {} held-out pairs (need both)", n, fresh.size(),
-                    heldOut.size());
-            notBefore = System.currentTimeMillis() + Math.min(cfg.maxIntervalMs(), RETRY_BACKOFF_MS);
-            return null;
-        }
-
         ModelRelease current = releases.latest(cfg.modelName());
         if (current != null && covers(current, offsets)) {
             LOG.info("round {}: release {}:{} already covers offsets {}; skipping a duplicate release", n,
@@ -396,6 +390,37 @@ public final class RetrainJob implements AutoCloseable {
             throw new IllegalStateException("no release of " + cfg.modelName() + " on " + cfg.releasesTopic()
                     + " and no " + RetrainConfig.BASE_MODEL + " configured");
         }
+        String tokenizer = io.rewardstream.scoring.ModelManifest.read(currentDir).tokenizer();
+        ReplayBuffer.Partitioned part = ReplayBuffer.partition(usable, trainedUpTo);
+        List<PreferenceExample> fresh = new ArrayList<>();
+        List<PreferenceExample> old = new ArrayList<>();
+        List<PreferenceExample> heldOut = new ArrayList<>();
+        int noText = 0;
+        for (int side = 0; side < 2; side++) {
+            for (StoredPair p : side == 0 ? part.fresh() : part.old()) {
+                PreferenceExample e = p.toExample(tokenizer);
+                if (e == null) {
+                    noText++;
+                    continue;
+                }
+                if (Splits.heldOut(p.splitKey(), cfg.heldOutFraction())) {
+                    heldOut.add(e);
+                } else {
+                    (side == 0 ? fresh : old).add(e);
+                }
+            }
+        }
+        if (noText > 0) {
+            LOG.warn("round {}: {} pairs lack what the model's tokenizer '{}' needs (text for bytes, token ids for "
+                    + "ids); they are not used", n, noText, tokenizer);
+        }
+        if (fresh.isEmpty() || heldOut.isEmpty()) {
+            LOG.info("round {}: postponed: {} new training pairs, {} held-out pairs (need both)", n, fresh.size(),
+                    heldOut.size());
+            notBefore = System.currentTimeMillis() + Math.min(cfg.maxIntervalMs(), RETRY_BACKOFF_MS);
+            return null;
+        }
+
 
         Map<String, Object> summary = new LinkedHashMap<>();
         summary.put("round", n);

@@ -44,6 +44,9 @@ class PreferenceValidatorTest {
                 .setRejectedTokenIds(List.of(4))), "t", 0, 0);
         assertThat(ids.chosenIds()).containsExactly(3);
         assertThat(ids.toExample()).isNull();
+        assertThat(ids.toExample("bytes")).isNull();
+        assertThat(ids.toExample("ids")).isEqualTo(new PreferenceExample("p1", "1 2", "3", "4", 0.0));
+        assertThat(p.toExample("ids")).isNull();
     }
 
     @Test

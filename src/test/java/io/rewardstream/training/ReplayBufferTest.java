@@ -47,6 +47,15 @@ class ReplayBufferTest {
     }
 
     @Test
+    void shouldNeverMovePositionsBack() throws Exception {
+        ReplayBuffer b = ReplayBuffer.open(dir, 100);
+        b.append(pairs(0, 2), Map.of("prefs:0", 10L));
+        b.append(List.of(), Map.of("prefs:0", 4L, "prefs:1", 3L));
+        assertThat(b.positions()).containsEntry("prefs:0", 10L).containsEntry("prefs:1", 3L);
+        assertThat(ReplayBuffer.open(dir, 100).positions()).containsEntry("prefs:0", 10L);
+    }
+
+    @Test
     void shouldStayBoundedByDroppingTheOldestSegment() throws Exception {
         ReplayBuffer b = ReplayBuffer.open(dir, 16);   // segments of 2 pairs
         for (int i = 0; i < 20; i++) {

@@ -3,6 +3,8 @@ package io.rewardstream.training;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.rewardstream.avro.ModelRelease;
 import io.rewardstream.avro.PreferencePair;
+import io.rewardstream.avro.RankedPreference;
+import io.rewardstream.avro.RankedResponse;
 import io.rewardstream.dev.LocalStack;
 import io.rewardstream.dev.SharedLocalStack;
 import io.rewardstream.schema.AvroSerializer;
@@ -47,7 +49,7 @@ import static org.assertj.core.api.Assertions.assertThat;
  * (2) a round trained on label-flipped pairs is refused and nothing is published.
  */
 @ExtendWith(SharedLocalStack.class)
-class RetrainJobIT {
+public class RetrainJobIT {
     @TempDir
     static Path shared;
     static Path base;
@@ -105,7 +107,7 @@ class RetrainJobIT {
         return RetrainConfig.from(m);
     }
 
-    static void publish(LocalStack stack, String topic, List<PreferencePair> pairs, List<byte[]> raw) {
+    public static void publish(LocalStack stack, String topic, List<PreferencePair> pairs, List<byte[]> raw) {
         Map<String, Object> p = Map.of("bootstrap.servers", stack.bootstrapServers(), "acks", "all");
         AvroSerializer<PreferencePair> values = new AvroSerializer<>();
         values.configure(Map.of("schema.registry.url", stack.schemaRegistryUrl()), false);
@@ -121,7 +123,18 @@ class RetrainJobIT {
         }
     }
 
-    static PreferencePair toAvro(PreferenceExample e, String annotator) {
+    static void publishRanked(LocalStack stack, String topic, List<RankedPreference> rankings) {
+        AvroSerializer<RankedPreference> values = new AvroSerializer<>();
+        values.configure(Map.of("schema.registry.url", stack.schemaRegistryUrl()), false);
+        try (KafkaProducer<String, RankedPreference> prod = new KafkaProducer<>(Map.of("bootstrap.servers",
+                stack.bootstrapServers(), "acks", "all"), new StringSerializer(), values)) {
+            for (RankedPreference r : rankings) {
+                prod.send(new ProducerRecord<>(topic, r.getRankingId(), r));
+            }
+        }
+    }
+
+    public static PreferencePair toAvro(PreferenceExample e, String annotator) {
         return PreferencePair.newBuilder().setPairId(e.id()).setPromptText(e.prompt()).setChosenText(e.chosen())
                 .setRejectedText(e.rejected()).setAnnotatorId(annotator).setSource("arithmetic")
                 .setCreatedAt(Instant.now()).build();
@@ -171,9 +184,22 @@ class RetrainJobIT {
         PreferencePair same = PreferencePair.newBuilder(pairs.get(0)).setPairId("same").setRejectedText(
                 pairs.get(0).getChosenText()).build();
         pairs.add(same);
+        // Rankings of k = 3 (listed worst first, so the ranking is a real permutation) and one bad ranking
+        List<RankedPreference> rankings = new ArrayList<>();
+        for (RankedExample e : mul.generateRanked(5, 3, ArithmeticTask.Part.ANY)) {
+            List<RankedResponse> rs = new ArrayList<>();
+            for (int i = 2; i >= 0; i--) {
+                rs.add(RankedResponse.newBuilder().setText(e.responsesBestFirst().get(i)).build());
+            }
+            rankings.add(RankedPreference.newBuilder().setRankingId(e.id()).setPromptText(e.prompt()).setResponses(rs)
+                    .setRanking(List.of(2, 1, 0)).setAnnotatorId("ranker").setCreatedAt(Instant.now()).build());
+        }
+        rankings.add(RankedPreference.newBuilder(rankings.get(0)).setRankingId("bad").setRanking(List.of(0, 0, 1))
+                .build());
+        publishRanked(stack, t.ranked(), rankings);
         publish(stack, t.prefs(), pairs, List.of("not avro".getBytes()));
 
-        RetrainConfig cfg = config(stack, t, 500);
+        RetrainConfig cfg = config(stack, t, 515);
         SimpleMeterRegistry meters = new SimpleMeterRegistry();
         Path ready = dir.resolve("ready");
         RetrainJob job = new RetrainJob(cfg, new SavedModelRoundTrainer(), meters, ready);
@@ -181,8 +207,8 @@ class RetrainJobIT {
                 Duration.ofSeconds(80));
         assertThat(Files.exists(ready)).isTrue();
         assertThat(count(meters, "rewardstream.retrain.rounds", "outcome", "released")).isEqualTo(1);
-        assertThat(count(meters, "rewardstream.retrain.pairs", "result", "valid")).isEqualTo(500);
-        assertThat(count(meters, "rewardstream.retrain.pairs", "result", "dead_lettered")).isEqualTo(2);
+        assertThat(count(meters, "rewardstream.retrain.pairs", "result", "valid")).isEqualTo(515);
+        assertThat(count(meters, "rewardstream.retrain.pairs", "result", "dead_lettered")).isEqualTo(3);
 
         ModelRelease r;
         try (ReleaseLog log = new ReleaseLog(Map.of("bootstrap.servers", stack.bootstrapServers(),
@@ -204,6 +230,7 @@ class RetrainJobIT {
             }
         }
         assertThat(prefsEnd).isEqualTo(pairs.size() + 1);   // every record, bad ones included, is covered
+        assertThat(m).containsEntry("offset." + t.ranked() + ".0", 6.0);
 
         // the release verifies like a scorer would verify it, and carries its training report
         ReleaseVerifier verifier = new ReleaseVerifier(cfg.modelRoot(), KeyFiles.readPublicKeyDir(shared.resolve("pub")),
@@ -218,10 +245,11 @@ class RetrainJobIT {
         }
 
         // offsets committed after the release: everything consumed
-        List<TopicPartition> tps = List.of(new TopicPartition(t.prefs(), 0), new TopicPartition(t.prefs(), 1));
+        List<TopicPartition> tps = List.of(new TopicPartition(t.prefs(), 0), new TopicPartition(t.prefs(), 1),
+                new TopicPartition(t.ranked(), 0));
         long committed = committed(stack, cfg, tps).values().stream().filter(java.util.Objects::nonNull)
                 .mapToLong(OffsetAndMetadata::offset).sum();
-        assertThat(committed).isEqualTo(pairs.size() + 1);
+        assertThat(committed).isEqualTo(pairs.size() + 1 + rankings.size());
 
         // dead letters: original bytes and a reason header
         List<String> reasons = new ArrayList<>();
@@ -230,7 +258,7 @@ class RetrainJobIT {
                 new ByteArrayDeserializer())) {
             c.subscribe(List.of(t.dlq()));
             long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
-            while (reasons.size() < 2 && System.nanoTime() < deadline) {
+            while (reasons.size() < 3 && System.nanoTime() < deadline) {
                 for (ConsumerRecord<byte[], byte[]> rec : c.poll(Duration.ofMillis(500))) {
                     reasons.add(DeadLetters.header(rec.headers(), DeadLetters.REASON));
                     if ("BAD_MAGIC_BYTE".equals(DeadLetters.header(rec.headers(), DeadLetters.REASON))) {
@@ -239,14 +267,53 @@ class RetrainJobIT {
                 }
             }
         }
-        assertThat(reasons).containsExactlyInAnyOrder("BAD_MAGIC_BYTE", PreferenceValidator.SAME_RESPONSE);
+        assertThat(reasons).containsExactlyInAnyOrder("BAD_MAGIC_BYTE", PreferenceValidator.SAME_RESPONSE,
+                PreferenceValidator.BAD_RANKING);
 
-        // a restart finds nothing new: no second round, no second release
+        // a crash between publish and commit, simulated by deleting the committed offsets: the restarted job
+        // reloads the replay buffer, finds the release covering its offsets and only commits (no round)
+        try (Admin admin = Admin.create(Map.of("bootstrap.servers", stack.bootstrapServers()))) {
+            admin.deleteConsumerGroupOffsets(cfg.groupId(), java.util.Set.copyOf(tps)).all().get();
+        }
+        assertThat(committed(stack, cfg, tps).values()).allMatch(java.util.Objects::isNull);
         SimpleMeterRegistry meters2 = new SimpleMeterRegistry();
-        RetrainJob again = new RetrainJob(cfg.withMinNewPairs(1), new SavedModelRoundTrainer(), meters2, null);
-        long start = System.nanoTime();
-        runUntil(again, () -> System.nanoTime() - start > 5_000_000_000L, Duration.ofSeconds(10));
+        RetrainJob again = new RetrainJob(cfg, new SavedModelRoundTrainer(), meters2, null);
+        runUntil(again, () -> committed(stack, cfg, tps).values().stream().anyMatch(java.util.Objects::nonNull),
+                Duration.ofSeconds(30));
         assertThat(again.rounds()).isZero();
+        assertThat(count(meters2, "rewardstream.retrain.rounds", "outcome", "released")).isZero();
+        assertThat(committed(stack, cfg, tps).values().stream().filter(java.util.Objects::nonNull)
+                .mapToLong(OffsetAndMetadata::offset).sum()).isEqualTo(pairs.size() + 1 + rankings.size());
+        try (ReleaseLog log = new ReleaseLog(Map.of("bootstrap.servers", stack.bootstrapServers(),
+                "schema.registry.url", stack.schemaRegistryUrl()), t.releases(), Duration.ofSeconds(30))) {
+            assertThat(log.latest("tiny-arith").getVersion()).isEqualTo(1);
+        }
+        try (Stream<Path> s = Files.list(cfg.modelDir())) {
+            assertThat(s.map(p -> p.getFileName().toString())).containsExactly("v1");
+        }
+
+        // a second round fine-tunes v1 on new pairs mixed with replayed ones and releases v2 with parent 1
+        List<PreferencePair> more = new ArrayList<>();
+        for (PreferenceExample e : new ArithmeticTask(mul.config().withSeed(12)).generate(150, ArithmeticTask.Part.ANY,
+                false)) {
+            more.add(toAvro(e, "ann-x"));
+        }
+        publish(stack, t.prefs(), more, List.of());
+        SimpleMeterRegistry meters3 = new SimpleMeterRegistry();
+        RetrainJob third = new RetrainJob(cfg.withMinNewPairs(150), new SavedModelRoundTrainer(), meters3, null);
+        runUntil(third, () -> count(meters3, "rewardstream.retrain.rounds", "outcome", "released")
+                + count(meters3, "rewardstream.retrain.rounds", "outcome", "refused") >= 1, Duration.ofSeconds(40));
+        try (ReleaseLog log = new ReleaseLog(Map.of("bootstrap.servers", stack.bootstrapServers(),
+                "schema.registry.url", stack.schemaRegistryUrl()), t.releases(), Duration.ofSeconds(30))) {
+            ModelRelease r2 = log.latest("tiny-arith");
+            System.out.println("second release metrics: " + r2.getEvalMetrics());
+            assertThat(r2.getVersion()).isEqualTo(2);
+            assertThat(r2.getParentVersion()).isEqualTo(1L);
+            assertThat(r2.getEvalMetrics().get("train_replayed_pairs")).isGreaterThan(300.0);
+            assertThat(r2.getEvalMetrics().get("accuracy")).isGreaterThanOrEqualTo(
+                    r2.getEvalMetrics().get("current_accuracy") - 0.02);
+            assertThat(verifier.verify(r2, v.manifest()).manifest().parentVersion()).isEqualTo(1L);
+        }
     }
 
     @Test

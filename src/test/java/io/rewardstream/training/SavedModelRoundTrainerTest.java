@@ -13,12 +13,12 @@ import java.util.Map;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-class SavedModelRoundTrainerTest {
+public class SavedModelRoundTrainerTest {
     @TempDir
     Path dir;
 
     /** The tiny built-in model trained briefly on addition only. */
-    static Path additionModel(Path dir, int steps) throws Exception {
+    public static Path additionModel(Path dir, int steps) throws Exception {
         ArithmeticTask add = new ArithmeticTask(ArithmeticTask.Config.defaults());
         Path base = dir.resolve("base");
         try (BuiltinModel m = BuiltinModel.create(ModelConfig.of(ModelSize.TINY),
