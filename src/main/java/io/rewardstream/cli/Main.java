@@ -15,6 +15,7 @@ import picocli.CommandLine.Command;
                 ShapeCommand.class,
                 KeysCommand.class,
                 ReleaseCommand.class,
+                ScoreCommand.class,
                 ModelCommand.class,
                 ScoreCommand.class,
                 ConfigCommand.class,
