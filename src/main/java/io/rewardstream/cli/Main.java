@@ -17,7 +17,6 @@ import picocli.CommandLine.Command;
                 ReleaseCommand.class,
                 ScoreCommand.class,
                 ModelCommand.class,
-                ScoreCommand.class,
                 ConfigCommand.class,
                 RetrainCommand.class,
         })
