@@ -9,10 +9,9 @@ import picocli.CommandLine.Command;
         version = "rewardstream 0.1.0",
         description = "Kafka Streams reward scoring and continuous reward-model retraining for RL on language models.",
         subcommands = {
-                CommandLine.HelpCommand.class,
-                DevStackCommand.class,
-                TopicsCommand.class,
+                CommandLine.HelpCommand.class, DevStackCommand.class, TopicsCommand.class,
                 ShapeCommand.class,
+                ScoreCommand.class,
         })
 public final class Main implements Runnable {
 
