@@ -12,6 +12,7 @@ import picocli.CommandLine.Command;
                 CommandLine.HelpCommand.class, DevStackCommand.class, TopicsCommand.class,
                 ShapeCommand.class,
                 ScoreCommand.class,
+                KeysCommand.class, ReleaseCommand.class,
         })
 public final class Main implements Runnable {
 
