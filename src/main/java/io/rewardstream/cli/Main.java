@@ -13,6 +13,8 @@ import picocli.CommandLine.Command;
                 ShapeCommand.class,
                 ScoreCommand.class,
                 KeysCommand.class, ReleaseCommand.class,
+                ModelCommand.class,
+                RetrainCommand.class,
         })
 public final class Main implements Runnable {
 
