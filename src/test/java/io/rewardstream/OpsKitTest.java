@@ -233,7 +233,7 @@ class OpsKitTest {
                 ReleaseConfig.class)) {
             keys.addAll(keyConstants(c));
         }
-        keys.addAll(StreamsConfig.configNames());
+        keys.addAll(StreamsConfig.configDef().names());
         keys.addAll(kafkaClientKeys);
         return keys;
     }
@@ -390,7 +390,8 @@ class OpsKitTest {
         StreamsBuilder b = new StreamsBuilder();
         b.stream("in").to("out");
         Set<String> names = new TreeSet<>();
-        try (PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT)) {
+        PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+        try {
             KafkaStreams streams = new KafkaStreams(b.build(), p);
             try (KafkaStreamsMetrics metrics = new KafkaStreamsMetrics(streams)) {
                 metrics.bindTo(registry);
@@ -402,6 +403,8 @@ class OpsKitTest {
             } finally {
                 streams.close(CloseOptions.timeout(Duration.ofSeconds(10)));
             }
+        } finally {
+            registry.close();
         }
         assertThat(names).as("KafkaStreamsMetrics exposition").anyMatch(n -> n.startsWith("kafka_stream_"));
         return names;
