@@ -137,12 +137,20 @@ class OpsKitTest {
         assertThat(retrainFiles).hasSize(2);
         retrainFiles.forEach((where, props) ->
                 assertThatCode(() -> RetrainConfig.from(props)).as(where).doesNotThrowAnyException());
-        // Scorer and retraining job must agree on what they share.
-        Map<String, String> scorer = readProperties(ROOT.resolve("docker/config/scorer.properties"));
-        Map<String, String> retrain = readProperties(ROOT.resolve("docker/config/retrain.properties"));
-        assertThat(scorer.get(ReleaseConfig.MODEL_ROOT)).isEqualTo(retrain.get(RetrainConfig.MODEL_ROOT));
-        assertThat(scorer.get(ReleaseConfig.TOPIC)).isEqualTo(retrain.get(RetrainConfig.RELEASES));
-        assertThat(scorer.get(ReleaseConfig.MODEL_NAME)).isEqualTo(retrain.get(RetrainConfig.MODEL_NAME));
+        // Scorer and retraining job of one deployment must agree on what they share.
+        for (String where : List.of("docker/config/", "ops/k8s/configmaps.yaml")) {
+            Map<String, String> sp = where.endsWith("/") ? scorerFiles.get(where + "scorer.properties") : scorerFiles.get(where);
+            Map<String, String> rp = where.endsWith("/") ? retrainFiles.get(where + "retrain.properties") : retrainFiles.get(where);
+            ScorerConfig scorer = ScorerConfig.from(sp);
+            ReleaseConfig release = ReleaseConfig.from(sp);
+            RetrainConfig retrain = RetrainConfig.from(rp);
+            assertThat(release.modelRoot()).as(where + " model root").isEqualTo(retrain.modelRoot());
+            assertThat(release.topic()).as(where + " release topic").isEqualTo(retrain.releasesTopic());
+            assertThat(release.modelName()).as(where + " model name").isEqualTo(retrain.modelName());
+            assertThat(scorer.deadLettersTopic()).as(where + " dead-letter topic").isEqualTo(retrain.deadLettersTopic());
+            assertThat(retrain.baseModelDir().startsWith(retrain.modelRoot()))
+                    .as(where + " base model inside the shared root").isTrue();
+        }
     }
 
     @Test
