@@ -11,6 +11,8 @@ import picocli.CommandLine.Command;
         subcommands = {
                 CommandLine.HelpCommand.class,
                 ShapeCommand.class,
+                DevStackCommand.class,
+                TopicsCommand.class,
         })
 public final class Main implements Runnable {
 
