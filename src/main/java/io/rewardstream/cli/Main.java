@@ -13,6 +13,7 @@ import picocli.CommandLine.Command;
                 ShapeCommand.class,
                 DevStackCommand.class,
                 TopicsCommand.class,
+                ModelCommand.class,
         })
 public final class Main implements Runnable {
 

@@ -1,0 +1,323 @@
+package io.rewardstream.cli;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import io.rewardstream.scoring.ModelManifest;
+import io.rewardstream.training.ArithmeticTask;
+import io.rewardstream.training.BuiltinModel;
+import io.rewardstream.training.EvalMetrics;
+import io.rewardstream.training.ExportedModel;
+import io.rewardstream.training.FineTuner;
+import io.rewardstream.training.ModelConfig;
+import io.rewardstream.training.ModelSize;
+import io.rewardstream.training.PreferenceExample;
+import io.rewardstream.training.PreferenceJsonl;
+import io.rewardstream.training.Splits;
+import io.rewardstream.training.TrainConfig;
+import io.rewardstream.training.TrainingResult;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+
+/** {@code rewardstream model train|eval|inspect|finetune}: the built-in reward model. */
+@Command(name = "model", mixinStandardHelpOptions = true,
+        description = "Train, evaluate, inspect and fine-tune the built-in transformer reward model.",
+        subcommands = {ModelCommand.Train.class, ModelCommand.Eval.class, ModelCommand.Inspect.class,
+                ModelCommand.FineTune.class})
+public final class ModelCommand implements Runnable {
+    static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public void run() {
+        spec.commandLine().usage(System.out);
+    }
+
+    /** Where the pairs come from: the arithmetic generator or a JSONL file. */
+    static final class DataOptions {
+        @Option(names = "--task", description = "Built-in task: arithmetic.")
+        String task;
+
+        @Option(names = "--data", description = "Preference pairs as JSON Lines (prompt/chosen/rejected, HH-RLHF, or chat messages).")
+        Path data;
+
+        @Option(names = "--ops", split = ",", defaultValue = "add", description = "Arithmetic operations: add,mul,multi (default: ${DEFAULT-VALUE}).")
+        List<String> ops;
+
+        @Option(names = "--max-operand", defaultValue = "19", description = "Largest operand (difficulty; default: ${DEFAULT-VALUE}).")
+        int maxOperand;
+
+        @Option(names = "--noise", defaultValue = "0", description = "Fraction of flipped training labels (default: ${DEFAULT-VALUE}).")
+        double noise;
+
+        @Option(names = "--verbosity-trap", defaultValue = "0.5", description = "Fraction of rejected answers padded with filler (default: ${DEFAULT-VALUE}).")
+        double verbosityTrap;
+
+        @Option(names = "--near-miss", defaultValue = "0", description = "Fraction of wrong answers off by only 1 or 2 (default: ${DEFAULT-VALUE}).")
+        double nearMiss;
+
+        @Option(names = "--held-out", defaultValue = "0.2", description = "Held-out fraction: operand tuples for arithmetic, pair-id hash for --data (default: ${DEFAULT-VALUE}).")
+        double heldOut;
+
+        @Option(names = "--task-seed", defaultValue = "7", description = "Seed of the arithmetic generator (default: ${DEFAULT-VALUE}).")
+        long taskSeed;
+
+        ArithmeticTask arithmetic() {
+            List<ArithmeticTask.Operation> o = ops.stream().map(ArithmeticTask.Operation::parse).toList();
+            return new ArithmeticTask(new ArithmeticTask.Config(o, maxOperand, noise, verbosityTrap, heldOut, nearMiss,
+                    taskSeed));
+        }
+
+        void validate() {
+            if ((task == null) == (data == null)) {
+                throw new IllegalArgumentException("give exactly one of --task arithmetic or --data FILE.jsonl");
+            }
+            if (task != null && !task.equals("arithmetic")) {
+                throw new IllegalArgumentException("unknown --task '" + task + "' (expected arithmetic)");
+            }
+        }
+
+        /** Loads a JSONL file, reporting rejected lines on stderr. */
+        List<PreferenceExample> loadJsonl() throws IOException {
+            PreferenceJsonl.LoadResult r = PreferenceJsonl.load(data);
+            if (!r.errors().isEmpty()) {
+                System.err.println(data + ": rejected " + r.errors().size() + " malformed line(s):");
+                r.errors().stream().limit(20).forEach(e -> System.err.println("  " + e));
+            }
+            if (r.examples().isEmpty()) {
+                throw new IllegalArgumentException(data + ": no valid pairs");
+            }
+            System.err.println(data + ": loaded " + r.examples().size() + " pair(s)");
+            return r.examples();
+        }
+    }
+
+    @Command(name = "train", mixinStandardHelpOptions = true, description = "Train a model and export it (SavedModel + manifest + report).")
+    static final class Train implements Callable<Integer> {
+        @CommandLine.Mixin
+        DataOptions d;
+
+        @Option(names = "--size", defaultValue = "small", description = "tiny | small | base (default: ${DEFAULT-VALUE}).")
+        String size;
+
+        @Option(names = "--out", required = true, description = "Output model directory.")
+        Path out;
+
+        @Option(names = "--steps", description = "Optimizer steps (default depends on --size).")
+        Integer steps;
+
+        @Option(names = "--seed", defaultValue = "42", description = "Initialisation and data-order seed (default: ${DEFAULT-VALUE}).")
+        long seed;
+
+        @Option(names = "--lr", description = "Peak learning rate (default depends on --size).")
+        Double lr;
+
+        @Option(names = "--center-rewards", defaultValue = "0", description = "center_rewards_coefficient (default: ${DEFAULT-VALUE}).")
+        double center;
+
+        @Option(names = "--pairs", defaultValue = "20000", description = "Generated training pairs for --task (default: ${DEFAULT-VALUE}).")
+        int pairs;
+
+        @Option(names = "--eval-pairs", defaultValue = "1000", description = "Generated held-out pairs for --task (default: ${DEFAULT-VALUE}).")
+        int evalPairs;
+
+        @Option(names = "--force", description = "Replace an existing output directory.")
+        boolean force;
+
+        @Override
+        public Integer call() throws Exception {
+            d.validate();
+            ModelSize ms = ModelSize.parse(size);
+            TrainConfig tc = TrainConfig.defaults(ms).withSeed(seed).withCenterRewardsCoefficient(center);
+            if (steps != null) {
+                tc = tc.withSteps(steps);
+            }
+            if (lr != null) {
+                tc = tc.withLearningRate(lr);
+            }
+            List<PreferenceExample> train;
+            List<PreferenceExample> eval;
+            String source;
+            if (d.task != null) {
+                ArithmeticTask t = d.arithmetic();
+                train = t.generate(pairs, ArithmeticTask.Part.TRAIN, true);
+                eval = t.generate(evalPairs, ArithmeticTask.Part.HELD_OUT, false);
+                source = "arithmetic " + t.config();
+            } else {
+                Splits.Split<PreferenceExample> s = Splits.byPairId(d.loadJsonl(), d.heldOut);
+                train = s.train();
+                eval = s.heldOut();
+                source = d.data.toString();
+            }
+            if (Files.exists(out) && force) {
+                deleteTree(out);
+            } else if (Files.exists(out.resolve("saved_model.pb"))) {
+                throw new IllegalArgumentException(out + " already holds a model (use --force to replace it)");
+            }
+            System.err.printf("training builtin-%s on %d pairs (%d held out), %d steps%n", ms.id(), train.size(),
+                    eval.size(), tc.steps());
+            try (BuiltinModel m = BuiltinModel.create(ModelConfig.of(ms), tc)) {
+                m.withLineage("data", source).withLineage("size", ms.id());
+                TrainingResult r = m.train(train, eval);
+                ModelManifest manifest = m.export(out, eval);
+                Map<String, Object> summary = new LinkedHashMap<>();
+                summary.put("model", manifest.modelVersion());
+                summary.put("dir", out.toString());
+                summary.put("parameters", m.parameterCount());
+                summary.put("train_seconds", Math.round(r.seconds() * 10) / 10.0);
+                if (r.finalEval() != null) {
+                    summary.putAll(r.finalEval().asMap());
+                }
+                summary.put("report", out.resolve("report/index.html").toString());
+                System.out.println(JSON.writeValueAsString(summary));
+            }
+            return 0;
+        }
+    }
+
+    @Command(name = "eval", mixinStandardHelpOptions = true, description = "Evaluate an exported model on held-out pairs.")
+    static final class Eval implements Callable<Integer> {
+        @Parameters(index = "0", description = "Model directory.")
+        Path dir;
+
+        @CommandLine.Mixin
+        DataOptions d;
+
+        @Option(names = "--eval-pairs", defaultValue = "1000", description = "Generated pairs for --task (default: ${DEFAULT-VALUE}).")
+        int evalPairs;
+
+        @Option(names = "--all", description = "With --data: evaluate on every pair, not only the held-out split.")
+        boolean all;
+
+        @Option(names = "--json", description = "Print one JSON object.")
+        boolean json;
+
+        @Override
+        public Integer call() throws Exception {
+            d.validate();
+            List<PreferenceExample> eval;
+            if (d.task != null) {
+                eval = d.arithmetic().generate(evalPairs, ArithmeticTask.Part.HELD_OUT, false);
+            } else {
+                List<PreferenceExample> loaded = d.loadJsonl();
+                eval = all ? loaded : Splits.byPairId(loaded, d.heldOut).heldOut();
+            }
+            try (ExportedModel m = ExportedModel.load(dir)) {
+                long t0 = System.nanoTime();
+                EvalMetrics e = EvalMetrics.evaluate(m, eval);
+                double secs = (System.nanoTime() - t0) / 1e9;
+                Map<String, Object> o = new LinkedHashMap<>();
+                o.put("model", m.manifest().modelVersion());
+                o.putAll(e.asMap());
+                o.put("pairs", e.pairs());
+                o.put("eval_seconds", Math.round(secs * 100) / 100.0);
+                if (json) {
+                    System.out.println(new ObjectMapper().writeValueAsString(o));
+                } else {
+                    System.out.println(m.manifest().modelVersion() + ": " + e);
+                }
+            }
+            return 0;
+        }
+    }
+
+    @Command(name = "inspect", mixinStandardHelpOptions = true, description = "Show signatures, manifest and parameter count.")
+    static final class Inspect implements Callable<Integer> {
+        @Parameters(index = "0", description = "Model directory.")
+        Path dir;
+
+        @Option(names = "--json", description = "Print one JSON object.")
+        boolean json;
+
+        @Override
+        public Integer call() throws Exception {
+            try (ExportedModel m = ExportedModel.load(dir)) {
+                Map<String, Object> o = new LinkedHashMap<>();
+                o.put("dir", dir.toString());
+                o.put("parameters", m.parameterCount());
+                o.put("signatures", m.signatures());
+                o.put("manifest", JSON.readTree(m.manifest().toJson()));
+                if (json) {
+                    System.out.println(new ObjectMapper().writeValueAsString(o));
+                } else {
+                    System.out.println(JSON.writeValueAsString(o));
+                }
+            }
+            return 0;
+        }
+    }
+
+    @Command(name = "finetune", mixinStandardHelpOptions = true,
+            description = "Run train_step of an exported model on new pairs and re-export it with a new manifest.")
+    static final class FineTune implements Callable<Integer> {
+        @Parameters(index = "0", description = "Source model directory.")
+        Path source;
+
+        @Option(names = "--out", required = true, description = "Target model directory.")
+        Path out;
+
+        @CommandLine.Mixin
+        DataOptions d;
+
+        @Option(names = "--steps", defaultValue = "100", description = "train_step calls (default: ${DEFAULT-VALUE}).")
+        int steps;
+
+        @Option(names = "--batch", defaultValue = "32", description = "Pairs per step (default: ${DEFAULT-VALUE}).")
+        int batch;
+
+        @Option(names = "--pairs", defaultValue = "5000", description = "Generated pairs for --task (default: ${DEFAULT-VALUE}).")
+        int pairs;
+
+        @Option(names = "--seed", defaultValue = "43", description = "Data-order seed (default: ${DEFAULT-VALUE}).")
+        long seed;
+
+        @Override
+        public Integer call() throws Exception {
+            d.validate();
+            List<PreferenceExample> train;
+            List<PreferenceExample> eval;
+            if (d.task != null) {
+                ArithmeticTask t = d.arithmetic();
+                train = t.generate(pairs, ArithmeticTask.Part.TRAIN, true);
+                eval = t.generate(1000, ArithmeticTask.Part.HELD_OUT, false);
+            } else {
+                Splits.Split<PreferenceExample> s = Splits.byPairId(d.loadJsonl(), d.heldOut);
+                train = s.train();
+                eval = s.heldOut();
+            }
+            FineTuner.Result r = FineTuner.fineTune(source, out, train, eval, steps, batch, seed);
+            Map<String, Object> o = new LinkedHashMap<>();
+            o.put("model", r.manifest().modelVersion());
+            o.put("first_loss", r.losses().get(0));
+            o.put("last_loss", r.losses().get(r.losses().size() - 1));
+            if (r.before() != null) {
+                o.put("before", r.before().asMap());
+                o.put("after", r.after().asMap());
+            }
+            System.out.println(JSON.writeValueAsString(o));
+            return 0;
+        }
+    }
+
+    static void deleteTree(Path dir) throws IOException {
+        try (var w = Files.walk(dir)) {
+            List<Path> all = new ArrayList<>(w.toList());
+            java.util.Collections.reverse(all);
+            for (Path p : all) {
+                Files.delete(p);
+            }
+        }
+    }
+}

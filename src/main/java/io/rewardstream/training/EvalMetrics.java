@@ -1,0 +1,106 @@
+package io.rewardstream.training;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Pairwise evaluation of a reward model. Immutable.
+ *
+ * @param pairs             number of pairs evaluated
+ * @param accuracy          fraction with r_chosen > r_rejected (ties count half)
+ * @param loss              mean Bradley-Terry loss softplus(-(r_c - r_r - margin))
+ * @param meanMargin        mean of r_c - r_r
+ * @param lengthCorrelation Pearson correlation of reward with response length (chars) over all 2N responses
+ * @param scoreMean         mean reward over all responses (for static normalisation)
+ * @param scoreStd          standard deviation of those rewards
+ */
+public record EvalMetrics(int pairs, double accuracy, double loss, double meanMargin, double lengthCorrelation,
+                          double scoreMean, double scoreStd) {
+
+    public static EvalMetrics evaluate(Scorer scorer, List<PreferenceExample> examples) {
+        if (examples.isEmpty()) {
+            throw new IllegalArgumentException("cannot evaluate on an empty set of pairs");
+        }
+        List<String> prompts = new ArrayList<>();
+        List<String> responses = new ArrayList<>();
+        for (PreferenceExample e : examples) {
+            prompts.add(e.prompt());
+            responses.add(e.chosen());
+        }
+        for (PreferenceExample e : examples) {
+            prompts.add(e.prompt());
+            responses.add(e.rejected());
+        }
+        float[] s = scorer.score(prompts, responses);
+        int n = examples.size();
+        double acc = 0;
+        double loss = 0;
+        double gap = 0;
+        for (int i = 0; i < n; i++) {
+            double d = s[i] - s[n + i];
+            acc += d > 0 ? 1 : d == 0 ? 0.5 : 0;
+            double z = -(d - examples.get(i).margin());
+            loss += Math.max(z, 0) + Math.log1p(Math.exp(-Math.abs(z)));
+            gap += d;
+        }
+        double[] len = new double[2 * n];
+        double[] sc = new double[2 * n];
+        for (int i = 0; i < 2 * n; i++) {
+            len[i] = responses.get(i).length();
+            sc[i] = s[i];
+        }
+        double mean = 0;
+        for (double v : sc) {
+            mean += v;
+        }
+        mean /= sc.length;
+        double var = 0;
+        for (double v : sc) {
+            var += (v - mean) * (v - mean);
+        }
+        return new EvalMetrics(n, acc / n, loss / n, gap / n, pearson(sc, len), mean, Math.sqrt(var / sc.length));
+    }
+
+    /** Pearson correlation; 0 when either side is constant. */
+    public static double pearson(double[] a, double[] b) {
+        int n = a.length;
+        double ma = 0;
+        double mb = 0;
+        for (int i = 0; i < n; i++) {
+            ma += a[i];
+            mb += b[i];
+        }
+        ma /= n;
+        mb /= n;
+        double sab = 0;
+        double saa = 0;
+        double sbb = 0;
+        for (int i = 0; i < n; i++) {
+            sab += (a[i] - ma) * (b[i] - mb);
+            saa += (a[i] - ma) * (a[i] - ma);
+            sbb += (b[i] - mb) * (b[i] - mb);
+        }
+        return saa == 0 || sbb == 0 ? 0 : sab / Math.sqrt(saa * sbb);
+    }
+
+    /** Metrics as the manifest / JSON map (snake_case keys). */
+    public Map<String, Double> asMap() {
+        Map<String, Double> m = new LinkedHashMap<>();
+        m.put("pairs", (double) pairs);
+        m.put("accuracy", accuracy);
+        m.put("loss", loss);
+        m.put("mean_margin", meanMargin);
+        m.put("length_correlation", lengthCorrelation);
+        m.put("score_mean", scoreMean);
+        m.put("score_std", scoreStd);
+        return m;
+    }
+
+    @Override
+    public String toString() {
+        return String.format("pairs %d, accuracy %.3f, loss %.4f, mean margin %.3f, length corr %.3f",
+                pairs, accuracy, loss, meanMargin, lengthCorrelation);
+    }
+}

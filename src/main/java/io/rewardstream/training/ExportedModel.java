@@ -1,0 +1,111 @@
+package io.rewardstream.training;
+
+import io.rewardstream.scoring.ModelManifest;
+import org.tensorflow.Result;
+import org.tensorflow.SavedModelBundle;
+import org.tensorflow.SessionFunction;
+import org.tensorflow.Signature;
+import org.tensorflow.Tensor;
+import org.tensorflow.types.TFloat32;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * A built-in model loaded back from its SavedModel directory, for evaluation, inspection and
+ * fine-tuning inside the training package (the scorers have their own runtime). Scoring is
+ * thread-safe; close it to free the native session.
+ */
+public final class ExportedModel implements Scorer, AutoCloseable {
+    private static final int BATCH = 128;
+    private final Path dir;
+    private final ModelManifest manifest;
+    private final SavedModelBundle bundle;
+
+    private ExportedModel(Path dir, ModelManifest manifest, SavedModelBundle bundle) {
+        this.dir = dir;
+        this.manifest = manifest;
+        this.bundle = bundle;
+    }
+
+    /**
+     * Loads {@code dir} (tag {@code serve}) and its manifest.
+     *
+     * @throws IOException when the manifest is missing or malformed, or the model is not a bytes-tokenizer model
+     */
+    public static ExportedModel load(Path dir) throws IOException {
+        ModelManifest m = ModelManifest.read(dir);
+        if (!"bytes".equals(m.tokenizer())) {
+            throw new IOException("model " + dir + " uses tokenizer '" + m.tokenizer()
+                    + "'; text scoring here needs the bytes tokenizer");
+        }
+        SavedModelBundle b = SavedModelBundle.loader(dir.toString()).withTags("serve").load();
+        return new ExportedModel(dir, m, b);
+    }
+
+    public ModelManifest manifest() {
+        return manifest;
+    }
+
+    public Path dir() {
+        return dir;
+    }
+
+    SavedModelBundle bundle() {
+        return bundle;
+    }
+
+    @Override
+    public float[] score(java.util.List<String> prompts, java.util.List<String> responses) {
+        SessionFunction f = bundle.function("serving_default");
+        return BuiltinModel.scoreWith(prompts, responses, manifest.maxSeqLen(), BATCH, (ids, mask) -> {
+            Map<String, Tensor> in = new LinkedHashMap<>();
+            in.put("input_ids", ids);
+            in.put("attention_mask", mask);
+            try (Result r = f.call(in)) {
+                TFloat32 t = (TFloat32) r.get("reward").orElseThrow(
+                        () -> new IllegalStateException("serving_default of " + dir + " has no 'reward' output"));
+                float[] out = new float[(int) t.shape().size(0)];
+                t.asRawTensor().data().asFloats().read(out);
+                return out;
+            }
+        });
+    }
+
+    /** Signatures as text: {@code key(inputs) -> outputs} with dtypes and shapes. */
+    public Map<String, Map<String, Map<String, String>>> signatures() {
+        Map<String, Map<String, Map<String, String>>> out = new LinkedHashMap<>();
+        for (Signature s : bundle.signatures()) {
+            Map<String, Map<String, String>> io = new LinkedHashMap<>();
+            Map<String, String> ins = new LinkedHashMap<>();
+            s.getInputs().forEach((k, v) -> ins.put(k, v.dataType + " " + v.shape));
+            Map<String, String> outs = new LinkedHashMap<>();
+            s.getOutputs().forEach((k, v) -> outs.put(k, v.dataType + " " + v.shape));
+            io.put("inputs", ins);
+            io.put("outputs", outs);
+            out.put(s.key(), io);
+        }
+        return out;
+    }
+
+    /**
+     * Trainable parameter count: elements of every {@code VariableV2} except Adam slots and the step counter.
+     */
+    public long parameterCount() {
+        long n = 0;
+        for (var it = bundle.graph().operations(); it.hasNext(); ) {
+            var op = it.next();
+            if (op.type().equals("VariableV2") && !op.name().contains("_adam_") && !op.name().equals("global_step")) {
+                n += op.output(0).shape().size();
+            }
+        }
+        return n;
+    }
+
+    @Override
+    public void close() {
+        bundle.close();
+    }
+}
