@@ -1,0 +1,123 @@
+package io.rewardstream.topology.release;
+
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import io.rewardstream.avro.ModelRelease;
+import io.rewardstream.scoring.ConstantRewardModel;
+import io.rewardstream.scoring.KeyFiles;
+import io.rewardstream.scoring.ModelHolder;
+import io.rewardstream.scoring.ModelManifest;
+import io.rewardstream.scoring.ReleaseSigning;
+import io.rewardstream.scoring.ReleaseTestModels;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.KeyPair;
+import java.util.Map;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+/** The verify-load-swap step without a broker (the Kafka side is covered by ReleaseWatcherIT). */
+class ReleaseWatcherTest {
+
+    @TempDir
+    Path root;
+    @TempDir
+    Path keys;
+
+    private final KeyPair key = ReleaseSigning.generateKeyPair();
+    private final SimpleMeterRegistry meters = new SimpleMeterRegistry();
+    private ModelHolder holder;
+    private ConstantRewardModel initial;
+
+    @BeforeEach
+    void setUp() throws IOException {
+        KeyFiles.writePublic(keys.resolve("k1.pub"), key.getPublic());
+        initial = new ConstantRewardModel(ReleaseTestModels.manifest("m", 1), 0f);
+        holder = new ModelHolder(initial);
+    }
+
+    private ReleaseWatcher watcher(boolean failLoads) {
+        ReleaseConfig cfg = ReleaseConfig.from(Map.of("model.root", root.toString(),
+                "release.public.keys.dir", keys.toString(), "release.model.name", "m"));
+        return new ReleaseWatcher(cfg, Map.of(), holder, meters, dir -> {
+            if (failLoads) {
+                throw new IllegalStateException("corrupt variables file");
+            }
+            try {
+                return new ConstantRewardModel(ModelManifest.read(dir), 1f);
+            } catch (IOException e) {
+                throw new IllegalStateException(e);
+            }
+        });
+    }
+
+    private ModelRelease signed(long version) throws IOException {
+        ReleaseTestModels.fakeModelDir(root, "m", version);
+        return ReleaseTestModels.signedRelease(root, "m", version, key.getPrivate(), "k1");
+    }
+
+    private double refused(String reason) {
+        var c = meters.find(ReleaseWatcher.REFUSED_METRIC).tag("reason", reason).counter();
+        return c == null ? 0 : c.count();
+    }
+
+    @Test
+    void shouldSwapAValidReleaseAndCloseTheOldModelAfterItsLastLease() throws IOException {
+        ReleaseWatcher w = watcher(false);
+        ModelHolder.Lease inFlight = holder.acquire();
+        assertThat(w.handle(signed(2))).isTrue();
+        assertThat(holder.modelVersion()).isEqualTo("m:2");
+        assertThat(w.lastInstalled()).hasValueSatisfying(r -> assertThat(r.getVersion()).isEqualTo(2));
+        assertThat(initial.isClosed()).isFalse();
+        inFlight.close();
+        assertThat(initial.isClosed()).isTrue();
+        assertThat(meters.counter(ReleaseWatcher.INSTALLED_METRIC).count()).isEqualTo(1);
+    }
+
+    @Test
+    void shouldCountARefusalByReasonAndKeepServing() throws IOException {
+        ReleaseWatcher w = watcher(false);
+        ModelRelease r = signed(2);
+        Files.writeString(root.resolve("m/v2/saved_model.pb"), "tampered");
+        assertThat(w.handle(r)).isFalse();
+        assertThat(holder.modelVersion()).isEqualTo("m:1");
+        assertThat(refused("DIGEST_MISMATCH")).isEqualTo(1);
+        assertThat(w.lastRefusal()).hasValueSatisfying(e -> assertThat(e.getMessage()).contains("saved_model.pb"));
+    }
+
+    @Test
+    void shouldCountALoadFailureAndKeepServing() throws IOException {
+        ReleaseWatcher w = watcher(true);
+        assertThat(w.handle(signed(2))).isFalse();
+        assertThat(holder.modelVersion()).isEqualTo("m:1");
+        assertThat(refused("LOAD_FAILED")).isEqualTo(1);
+    }
+
+    @Test
+    void shouldNotReinstallOrCountTheServingVersion() throws IOException {
+        ReleaseWatcher w = watcher(false);
+        assertThat(w.handle(signed(1))).isFalse();
+        assertThat(meters.find(ReleaseWatcher.REFUSED_METRIC).counters()).isEmpty();
+        assertThat(w.handle(signed(0))).isFalse();
+        assertThat(refused("STALE_VERSION")).isEqualTo(1);
+    }
+
+    @Test
+    void shouldReadTheConfigurationKeysWithDefaults() {
+        ReleaseConfig c = ReleaseConfig.from(Map.of("model.root", "/models", "release.allow.unsigned", "true"));
+        assertThat(c.topic()).isEqualTo("model-releases");
+        assertThat(c.allowRollback()).isFalse();
+        assertThat(c.pollMs()).isEqualTo(1000);
+        assertThat(c.accepts("anything")).isTrue();
+        assertThatThrownBy(() -> ReleaseConfig.from(Map.of("model.root", "/models")))
+                .hasMessageContaining("release.public.keys.dir");
+        assertThatThrownBy(() -> ReleaseConfig.from(Map.of("model.root", "/m", "release.allow.unsigned", "yes")))
+                .hasMessageContaining("release.allow.unsigned");
+        assertThatThrownBy(() -> ReleaseConfig.from(Map.of())).hasMessageContaining("model.root");
+    }
+}
