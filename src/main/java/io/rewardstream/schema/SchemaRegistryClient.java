@@ -56,7 +56,8 @@ public final class SchemaRegistryClient {
 
   private record SubjectSchema(String subject, Schema schema) {}
 
-  private record Endpoint(String base, String redacted, String authorization) {}
+  /** One registry URL: its base without credentials (safe to log) and its Authorization header, if any. */
+  private record Endpoint(String base, String authorization) {}
 
   private final LruCache<SubjectSchema, Integer> registered;
   private final LruCache<SubjectSchema, RegisteredSchema> lookedUp;
@@ -77,7 +78,7 @@ public final class SchemaRegistryClient {
     this.http = builder.build();
     List<Endpoint> eps = new ArrayList<>();
     for (URI u : config.urls()) {
-      eps.add(new Endpoint(SchemaRegistryConfig.redact(u), SchemaRegistryConfig.redact(u), authorization(config, u)));
+      eps.add(new Endpoint(SchemaRegistryConfig.redact(u), authorization(config, u)));
     }
     this.endpoints = List.copyOf(eps);
     this.registered = new LruCache<>(config.cacheCapacity());

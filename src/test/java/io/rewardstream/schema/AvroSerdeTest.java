@@ -8,6 +8,7 @@ import java.io.ByteArrayOutputStream;
 import java.nio.ByteBuffer;
 import java.util.Arrays;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import org.apache.avro.Schema;
 import org.apache.avro.SchemaBuilder;
@@ -118,6 +119,36 @@ class AvroSerdeTest {
       assertThat(d.deserialize(TOPIC, bytes).getRolloutId()).isEqualTo("r-1");
     }
     assertThat(fake.count("GET /schemas/ids/")).isEqualTo(1);
+  }
+
+  @Test
+  void shouldServeManyThreadsFromOneInstance() throws Exception {
+    AvroSerde<Rollout> serde = serde();
+    AvroDeserializer<Rollout> d = new AvroDeserializer<>(Rollout.class, newClient());
+    java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(4);
+    try {
+      List<java.util.concurrent.Future<Integer>> results = new java.util.ArrayList<>();
+      for (int t = 0; t < 4; t++) {
+        int thread = t;
+        results.add(pool.submit(() -> {
+          int ok = 0;
+          for (int i = 0; i < 500; i++) {
+            Rollout r = TestRecords.rollout("r-" + thread + "-" + i);
+            if (d.deserialize(TOPIC, serde.serializer().serialize(TOPIC, r)).equals(r)) {
+              ok++;
+            }
+          }
+          return ok;
+        }));
+      }
+      for (java.util.concurrent.Future<Integer> f : results) {
+        assertThat(f.get()).isEqualTo(500);
+      }
+    } finally {
+      pool.shutdownNow();
+    }
+    assertThat(fake.count("GET /schemas/ids/")).isLessThanOrEqualTo(4);
+    assertThat(fake.count("POST /subjects/rollouts-value/versions")).isLessThanOrEqualTo(4);
   }
 
   @Test

@@ -112,6 +112,20 @@ class SchemaContractTest {
     }
   }
 
+  @Test
+  void shouldDocumentEveryFieldAndTopicInTheReadme() throws IOException {
+    String readme = Files.readString(Path.of("schemas/README.md"));
+    for (Path p : schemaFiles()) {
+      Schema s = parse(p);
+      assertThat(readme).as("schemas/README.md documents " + s.getName()).contains("#### " + s.getName() + " ");
+      for (Schema.Field f : s.getFields()) {
+        assertThat(readme).as("schemas/README.md documents " + s.getName() + "." + f.name()).contains("`" + f.name() + "`");
+      }
+    }
+    assertThat(readme).contains(DeadLetters.EXCEPTION, DeadLetters.MESSAGE, DeadLetters.TOPIC, DeadLetters.PARTITION,
+        DeadLetters.OFFSET, DeadLetters.REASON, DeadLetters.DETAIL);
+  }
+
   private static void collectEnums(Schema s, List<Schema> out, List<String> seen) {
     switch (s.getType()) {
       case ENUM -> out.add(s);
