@@ -144,7 +144,7 @@ final class RewardGraph {
         Operand<TInt32> flat = tf.concat(List.of(tf.constant(new int[]{-1}), slice1(rShape, 2)), tf.constant(0));
         Forward pr = forward(tf.reshape(rankedIds, flat), tf.reshape(rankedMask, flat));
         Operand<TFloat32> scoresNk = tf.reshape(pr.reward(), tf.concat(List.of(tf.constant(new int[]{-1}),
-                slice1(rShape, 1)), tf.constant(0)));
+                tf.slice(rShape, tf.constant(new int[]{1}), tf.constant(new int[]{1}))), tf.constant(0)));
         Operand<TFloat32> plLoss = plackettLuceLoss(tf, scoresNk);
         Op plStep = adamStep(plLoss, "pl");
         rankedTrainLoss = tf.withControlDependencies(List.of(plStep)).withName("ranked_train_loss").identity(plLoss);
