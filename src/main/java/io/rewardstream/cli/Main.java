@@ -14,6 +14,7 @@ import picocli.CommandLine.Command;
                 DevStackCommand.class,
                 TopicsCommand.class,
                 ModelCommand.class,
+                ScoreCommand.class,
         })
 public final class Main implements Runnable {
 
