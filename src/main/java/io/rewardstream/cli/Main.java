@@ -15,6 +15,8 @@ import picocli.CommandLine.Command;
                 TopicsCommand.class,
                 ModelCommand.class,
                 ScoreCommand.class,
+                KeysCommand.class,
+                ReleaseCommand.class,
         })
 public final class Main implements Runnable {
 
