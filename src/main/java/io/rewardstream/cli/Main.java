@@ -17,6 +17,7 @@ import picocli.CommandLine.Command;
                 ScoreCommand.class,
                 KeysCommand.class,
                 ReleaseCommand.class,
+                DemoCommand.class,
         })
 public final class Main implements Runnable {
 
