@@ -1,0 +1,44 @@
+package io.rewardstream.cli.bench;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.within;
+
+import io.rewardstream.avro.Rollout;
+import io.rewardstream.scoring.ConstantRewardModel;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+class BenchResultTest {
+
+    @Test
+    void shouldDeriveTheRatiosAndPromiseTheKeys() {
+        PipelineBench.BenchResult r = new PipelineBench.BenchResult();
+        r.modelVersion = "builtin-small:1";
+        r.modelAlone.put(1, 100.0);
+        r.modelAlone.put(64, 1000.0);
+        r.pipeline = 900;
+        r.perRecord = 90;
+        r.passthrough = 50_000;
+        r.nullModel = 30_000;
+        r.padding = 0.9;
+        r.pipelineSeconds = 10;
+        r.modelSecondsInPipeline = 8;
+        assertThat(r.pipelineEfficiency()).isCloseTo(0.9, within(1e-12));
+        assertThat(r.batchingGain()).isCloseTo(10, within(1e-12));
+        assertThat(r.kafkaEfficiency()).isCloseTo(0.6, within(1e-12));
+        Map<String, Object> j = r.toJson();
+        assertThat(j).containsKeys("pipeline_efficiency", "batching_gain", "kafka_efficiency", "padding_efficiency",
+                "p50_latency_ms", "p99_latency_ms", "model_alone_seq_per_s", "model_busy_fraction");
+        assertThat((double) j.get("model_busy_fraction")).isCloseTo(0.8, within(1e-12));
+        assertThat(r.table()).contains("pipeline_efficiency").contains("0.90").contains("10.00");
+    }
+
+    @Test
+    void shouldMeasureTheModelAloneOnPlannedBatches() {
+        List<Rollout> rs = PipelineBench.rollouts(200, 1);
+        assertThat(rs).hasSize(200);
+        double sps = PipelineBench.modelAlone(ConstantRewardModel.of(0f, 128, 260) , rs, 64);
+        assertThat(sps).isPositive();
+    }
+}
