@@ -50,7 +50,7 @@ public final class DemoCommand implements Callable<Integer> {
     @Option(names = "--retrain-steps", description = "Fine-tuning steps of the retraining round (default depends on --size).")
     Integer retrainSteps;
 
-    @Option(names = "--max-in-flight", defaultValue = "256", description = "Rollouts sent but not yet rewarded before the simulated trainer waits (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--max-in-flight", defaultValue = "1024", description = "Rollouts sent but not yet rewarded before the simulated trainer waits (default: ${DEFAULT-VALUE}).")
     int maxInFlight;
 
     @Option(names = "--seed", defaultValue = "1", description = "Seed of the simulated policy (default: ${DEFAULT-VALUE}).")

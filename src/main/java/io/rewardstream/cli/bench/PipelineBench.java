@@ -119,7 +119,7 @@ public final class PipelineBench {
             r.serdeMicrosPerRecord = serdeCost(client, rollouts);
 
             step("warm-up: null-model topology, " + Math.min(1000, o.rollouts()) + " records");
-            topology(client, stack, "warm", rollouts.subList(0, Math.min(1000, rollouts.size())), null,
+            topology(client, stack, "warm", rollouts.subList(0, Math.min(1000, rollouts.size())), "null",
                     Map.of(), modelDir, runtime);
 
             step("passthrough: plain consumer -> producer of the same Avro bytes, " + bytes.size() + " records");
@@ -196,7 +196,8 @@ public final class PipelineBench {
             for (int from = 0; from < limit; from += batch) {
                 List<EncodedSequence> chunk = new ArrayList<>();
                 for (Rollout r : rollouts.subList(from, Math.min(limit, from + batch))) {
-                    chunk.add(enc.encode(SequenceParts.ofText(r.getPromptText(), r.getResponseText())));
+                    chunk.add(enc.encode(new SequenceParts(ints(r.getPromptTokenIds()), ints(r.getResponseTokenIds()),
+                            r.getPromptText(), r.getResponseText())));
                 }
                 BatchPlan plan = planner.plan(chunk);
                 batches.addAll(plan.batches());
@@ -215,6 +216,10 @@ public final class PipelineBench {
             done += seqs;
         } while (System.nanoTime() - t0 < 2_000_000_000L);
         return done / ((System.nanoTime() - t0) / 1e9);
+    }
+
+    private static int[] ints(List<Integer> xs) {
+        return xs.stream().mapToInt(Integer::intValue).toArray();
     }
 
     private static List<byte[]> serialize(Map<String, Object> client, List<Rollout> rollouts) {
@@ -281,6 +286,7 @@ public final class PipelineBench {
         int n = bytes.size();
         Counter reader = new Counter(client, out, n, false);
         AtomicBoolean stop = new AtomicBoolean();
+        AtomicBoolean assigned = new AtomicBoolean();
         Thread mover = new Thread(() -> {
             Map<String, Object> cp = new HashMap<>(client);
             cp.put(ConsumerConfig.GROUP_ID_CONFIG, "bench-pass-" + UUID.randomUUID());
@@ -295,6 +301,9 @@ public final class PipelineBench {
                 c.subscribe(List.of(in));
                 while (!stop.get()) {
                     ConsumerRecords<byte[], byte[]> recs = c.poll(Duration.ofMillis(50));
+                    if (!c.assignment().isEmpty()) {
+                        assigned.set(true);
+                    }
                     for (ConsumerRecord<byte[], byte[]> rec : recs) {
                         p.send(new ProducerRecord<>(out, rec.key(), rec.value()));
                     }
@@ -306,7 +315,8 @@ public final class PipelineBench {
             }
         }, "bench-passthrough");
         mover.start();
-        Thread.sleep(3000);   // let the mover join its group before the clock starts
+        awaitTrue(assigned, "the passthrough consumer's partition assignment");
+        reader.awaitAssigned();
         long t0 = produceBytes(client, in, bytes);
         long last = reader.await(Duration.ofMinutes(5));
         stop.set(true);
@@ -369,6 +379,7 @@ public final class PipelineBench {
                 }
                 Thread.sleep(20);
             }
+            reader.awaitAssigned();
             Map<String, Object> pp = new HashMap<>(client);
             pp.put(ProducerConfig.LINGER_MS_CONFIG, 5);
             long t0;
@@ -410,6 +421,7 @@ public final class PipelineBench {
         private final int n;
         private volatile boolean running = true;
         private volatile Throwable failure;
+        private final AtomicBoolean assigned = new AtomicBoolean();
 
         Counter(Map<String, Object> client, String topic, int n, boolean parseRewards) {
             this.n = n;
@@ -429,6 +441,9 @@ public final class PipelineBench {
                 try {
                     while (running) {
                         ConsumerRecords<byte[], byte[]> recs = consumer.poll(Duration.ofMillis(20));
+                        if (!consumer.assignment().isEmpty()) {
+                            assigned.set(true);
+                        }
                         long now = System.currentTimeMillis();
                         for (ConsumerRecord<byte[], byte[]> r : recs) {
                             if (rewards != null) {
@@ -469,6 +484,10 @@ public final class PipelineBench {
             return lastMs.get();
         }
 
+        void awaitAssigned() throws InterruptedException {
+            awaitTrue(assigned, "the output reader's partition assignment");
+        }
+
         double[] latencies() {
             synchronized (latencies) {
                 return latencies.stream().mapToDouble(Double::doubleValue).toArray();
@@ -484,6 +503,16 @@ public final class PipelineBench {
             if (rewards != null) {
                 rewards.close();
             }
+        }
+    }
+
+    private static void awaitTrue(AtomicBoolean flag, String what) throws InterruptedException {
+        long deadline = System.currentTimeMillis() + 60_000;
+        while (!flag.get()) {
+            if (System.currentTimeMillis() > deadline) {
+                throw new IllegalStateException("no " + what + " after 60 s");
+            }
+            Thread.sleep(10);
         }
     }
 
