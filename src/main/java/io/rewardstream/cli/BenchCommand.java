@@ -39,7 +39,7 @@ public final class BenchCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         Configurator.setLevel("io.rewardstream", Level.ERROR);
         Configurator.setLevel("org.apache.kafka", Level.ERROR);
-        Configurator.setLevel("kafka", Level.ERROR);
+        Configurator.setLevel("kafka", Level.OFF);   // the embedded broker (its logs are about clients, which report their own errors)
         Path work = Files.createTempDirectory("rewardstream-bench");
         PipelineBench.BenchResult r = new PipelineBench(new PipelineBench.Options(model, rollouts, perRecord,
                 cacheDir == null ? ModelCache.defaultRoot() : cacheDir, work), System.err).run();

@@ -69,7 +69,7 @@ public final class DemoCommand implements Callable<Integer> {
             // the summary and the status line are the output; components log only errors
             Configurator.setLevel("io.rewardstream", Level.ERROR);
             Configurator.setLevel("org.apache.kafka", Level.ERROR);
-            Configurator.setLevel("kafka", Level.ERROR);
+            Configurator.setLevel("kafka", Level.OFF);   // the embedded broker (its logs are about clients, which report their own errors)
         }
         DemoRunner.Options opts = new DemoRunner.Options(rollouts, ms, out,
                 cacheDir == null ? ModelCache.defaultRoot() : cacheDir, groupSize, pCorrect, pairs,

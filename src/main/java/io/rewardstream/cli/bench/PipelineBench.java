@@ -325,9 +325,20 @@ public final class PipelineBench {
         return n / ((last - t0) / 1000.0);
     }
 
-    private static long produceBytes(Map<String, Object> client, String topic, List<byte[]> bytes) {
+    /**
+     * The simulated trainer's producer: acks=1 without idempotence. (With the idempotent default this 2-core machine
+     * once showed the broker refusing a producer's re-sent batches with OutOfOrderSequenceException for minutes.)
+     */
+    private static Map<String, Object> inputProducer(Map<String, Object> client) {
         Map<String, Object> pp = new HashMap<>(client);
         pp.put(ProducerConfig.LINGER_MS_CONFIG, 5);
+        pp.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, false);
+        pp.put(ProducerConfig.ACKS_CONFIG, "1");
+        return pp;
+    }
+
+    private static long produceBytes(Map<String, Object> client, String topic, List<byte[]> bytes) {
+        Map<String, Object> pp = inputProducer(client);
         try (KafkaProducer<String, byte[]> p = new KafkaProducer<>(pp, new StringSerializer(),
                 new ByteArraySerializer())) {
             long t0 = System.currentTimeMillis();
@@ -380,8 +391,7 @@ public final class PipelineBench {
                 Thread.sleep(20);
             }
             reader.awaitAssigned();
-            Map<String, Object> pp = new HashMap<>(client);
-            pp.put(ProducerConfig.LINGER_MS_CONFIG, 5);
+            Map<String, Object> pp = inputProducer(client);
             long t0;
             try (AvroSerializer<Rollout> ser = new AvroSerializer<>()) {
                 ser.configure(client, false);
