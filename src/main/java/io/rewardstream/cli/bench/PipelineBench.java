@@ -108,6 +108,14 @@ public final class PipelineBench {
                 r.modelAlone.put(b, sps);
                 step(String.format(Locale.ROOT, "  batch %2d: %.0f seq/s", b, sps));
             }
+            double[] planned = modelAlonePlanned(model, rollouts, 64, 0);
+            double[] aware = modelAlonePlanned(model, rollouts, 64, 0.85);
+            r.plannerPadding = planned[1];
+            r.awarePadding = aware[1];
+            r.awareModelAlone = aware[0];
+            step(String.format(Locale.ROOT, "  flushes of 64, scorer's planner: %.0f seq/s, padding %.3f; "
+                    + "padding-aware split at 0.85: %.0f seq/s, padding %.3f", planned[0], planned[1], aware[0],
+                    aware[1]));
         }
 
         step("starting Kafka and the schema registry...");
@@ -129,7 +137,10 @@ public final class PipelineBench {
             step("topology with the null model (ConstantRewardModel), exactly_once_v2, " + rollouts.size() + " records");
             Stage nul = topology(client, stack, "null", rollouts, "null", Map.of(), modelDir, runtime);
             r.nullModel = nul.throughput;
-            step(String.format(Locale.ROOT, "  %.0f rollouts/s", r.nullModel));
+            r.nullSplit = nul.threadSeconds();
+            r.nullSeconds = nul.seconds();
+            step(String.format(Locale.ROOT, "  %.0f rollouts/s; stream thread s: %s of %.1f s", r.nullModel,
+                    nul.threadSeconds(), nul.seconds()));
 
             step("full pipeline with " + r.modelVersion + ", exactly_once_v2, " + rollouts.size() + " records");
             Stage full = topology(client, stack, "full", rollouts, null, Map.of(), modelDir, runtime);
@@ -140,8 +151,11 @@ public final class PipelineBench {
             r.p99 = full.p99;
             r.modelSecondsInPipeline = full.modelSeconds;
             r.pipelineSeconds = full.seconds;
+            r.pipelineSplit = full.threadSeconds();
             step(String.format(Locale.ROOT, "  %.0f rollouts/s, mean batch %.1f, padding %.3f, p50 %.0f ms, p99 %.0f ms",
                     full.throughput, full.meanBatch, full.padding, full.p50, full.p99));
+            step(String.format(Locale.ROOT, "  stream thread s: %s of %.1f s; model %.1f s", full.threadSeconds(),
+                    full.seconds(), full.modelSeconds()));
 
             List<Rollout> few = rollouts.subList(0, Math.min(o.perRecord(), rollouts.size()));
             step("per-record scoring (batch.max.size=1), " + few.size() + " records");
@@ -216,6 +230,83 @@ public final class PipelineBench {
             done += seqs;
         } while (System.nanoTime() - t0 < 2_000_000_000L);
         return done / ((System.nanoTime() - t0) / 1e9);
+    }
+
+    /**
+     * What-if for the padding finding: the scorer's planner cuts a flush only at the size and token limits, so one
+     * long row pads every short row of its batch. This plan sorts by length like the planner and also starts a new
+     * batch when adding a row would drop the batch's padding efficiency below {@code minEfficiency}.
+     */
+    static List<PaddedBatch> paddingAwarePlan(List<EncodedSequence> seqs, BatchPlanner planner, double minEfficiency) {
+        Integer[] order = new Integer[seqs.size()];
+        for (int i = 0; i < order.length; i++) {
+            order[i] = i;
+        }
+        java.util.Arrays.sort(order, java.util.Comparator.comparingInt(i -> seqs.get(i).length()));
+        List<PaddedBatch> out = new ArrayList<>();
+        List<Integer> cur = new ArrayList<>();
+        long real = 0;
+        for (int idx : order) {
+            int len = seqs.get(idx).length();
+            long padded = (long) (cur.size() + 1) * planner.paddedLength(len);
+            if (!cur.isEmpty() && (cur.size() + 1 > planner.config().maxSize()
+                    || (double) (real + len) / padded < minEfficiency)) {
+                out.add(pad(seqs, cur, planner));
+                cur.clear();
+                real = 0;
+            }
+            cur.add(idx);
+            real += len;
+        }
+        if (!cur.isEmpty()) {
+            out.add(pad(seqs, cur, planner));
+        }
+        return out;
+    }
+
+    private static PaddedBatch pad(List<EncodedSequence> seqs, List<Integer> rows, BatchPlanner planner) {
+        int[][] ids = new int[rows.size()][];
+        int[] index = new int[rows.size()];
+        int longest = 1;
+        for (int r = 0; r < rows.size(); r++) {
+            index[r] = rows.get(r);
+            ids[r] = seqs.get(index[r]).ids();
+            longest = Math.max(longest, ids[r].length);
+        }
+        return PaddedBatch.of(ids, index, planner.paddedLength(longest), 0);
+    }
+
+    /** {seq/s, padding efficiency} of the model on flush-sized chunks planned by the planner or padding-aware. */
+    static double[] modelAlonePlanned(RewardModel model, List<Rollout> rollouts, int flush, double minEfficiency) {
+        BatchPlanner planner = BatchPlanner.forModel(new BatchingConfig(flush, 1 << 20, 8, 200), model.manifest());
+        List<PaddedBatch> batches = new ArrayList<>();
+        int seqs = 0;
+        try (SequenceEncoder enc = new SequenceEncoder(model.manifest())) {
+            for (int from = 0; from < rollouts.size(); from += flush) {
+                List<EncodedSequence> chunk = new ArrayList<>();
+                for (Rollout r : rollouts.subList(from, Math.min(rollouts.size(), from + flush))) {
+                    chunk.add(enc.encode(new SequenceParts(ints(r.getPromptTokenIds()), ints(r.getResponseTokenIds()),
+                            r.getPromptText(), r.getResponseText())));
+                }
+                batches.addAll(minEfficiency > 0 ? paddingAwarePlan(chunk, planner, minEfficiency)
+                        : planner.plan(chunk).batches());
+                seqs += chunk.size();
+            }
+        }
+        long realTokens = batches.stream().mapToLong(PaddedBatch::realTokens).sum();
+        long paddedTokens = batches.stream().mapToLong(PaddedBatch::paddedTokens).sum();
+        for (PaddedBatch b : batches.subList(0, Math.min(batches.size(), 5))) {
+            model.score(b);
+        }
+        long t0 = System.nanoTime();
+        long done = 0;
+        do {
+            for (PaddedBatch b : batches) {
+                model.score(b);
+            }
+            done += seqs;
+        } while (System.nanoTime() - t0 < 2_000_000_000L);
+        return new double[]{done / ((System.nanoTime() - t0) / 1e9), (double) realTokens / paddedTokens};
     }
 
     private static int[] ints(List<Integer> xs) {
@@ -353,7 +444,36 @@ public final class PipelineBench {
 
     /** What one topology stage measured. */
     record Stage(double throughput, double seconds, double meanBatch, double padding, double p50, double p99,
-                 double modelSeconds) {
+                 double modelSeconds, Map<String, Double> threadSeconds) {
+    }
+
+    /**
+     * Seconds the stream thread spent in each phase of its loop (Kafka Streams thread metrics: latency avg x total
+     * count, so approximate): poll, process (incl. size-triggered flushes), punctuate (delay-triggered flushes),
+     * commit (EOS: flush + transaction commit).
+     */
+    static Map<String, Double> threadSeconds(io.micrometer.core.instrument.MeterRegistry reg) {
+        Map<String, Double> out = new LinkedHashMap<>();
+        for (String phase : List.of("poll", "process", "punctuate", "commit")) {
+            double avgMs = gauge(reg, "kafka.stream.thread." + phase + ".latency.avg");
+            double total = gauge(reg, "kafka.stream.thread." + phase + ".total");
+            out.put(phase, Double.isFinite(avgMs) && Double.isFinite(total) ? avgMs * total / 1000.0 : Double.NaN);
+        }
+        return out;
+    }
+
+    private static double gauge(io.micrometer.core.instrument.MeterRegistry reg, String name) {
+        double sum = 0;
+        boolean any = false;
+        for (io.micrometer.core.instrument.Meter m : reg.find(name).meters()) {
+            for (io.micrometer.core.instrument.Measurement x : m.measure()) {
+                if (Double.isFinite(x.getValue())) {
+                    sum += x.getValue();
+                    any = true;
+                }
+            }
+        }
+        return any ? sum : Double.NaN;
     }
 
     private Stage topology(Map<String, Object> client, LocalStack stack, String prefix, List<Rollout> rollouts,
@@ -414,7 +534,7 @@ public final class PipelineBench {
             double[] lat = reader.latencies();
             return new Stage(rollouts.size() / secs, secs, bs == null ? Double.NaN : bs.mean(),
                     pe == null ? Double.NaN : pe.mean(), DemoStats.percentile(lat, 50), DemoStats.percentile(lat, 99),
-                    modelSecs);
+                    modelSecs, threadSeconds(app.registry()));
         } finally {
             reader.close();
         }
@@ -549,6 +669,12 @@ public final class PipelineBench {
         public double modelSecondsInPipeline;
         public double pipelineSeconds;
         public double serdeMicrosPerRecord;
+        public double plannerPadding;
+        public double awarePadding;
+        public double awareModelAlone;
+        public Map<String, Double> pipelineSplit = Map.of();
+        public Map<String, Double> nullSplit = Map.of();
+        public double nullSeconds;
 
         public double modelAloneBest() {
             return modelAlone.values().stream().mapToDouble(Double::doubleValue).max().orElse(Double.NaN);
@@ -587,6 +713,14 @@ public final class PipelineBench {
             m.put("p99_latency_ms", p99);
             m.put("model_busy_fraction", modelSecondsInPipeline / pipelineSeconds);
             m.put("serde_us_per_record", serdeMicrosPerRecord);
+            m.put("pipeline_seconds", pipelineSeconds);
+            m.put("pipeline_model_seconds", modelSecondsInPipeline);
+            m.put("pipeline_stream_thread_seconds", pipelineSplit);
+            m.put("null_model_seconds", nullSeconds);
+            m.put("null_model_stream_thread_seconds", nullSplit);
+            m.put("model_alone_planner_padding", plannerPadding);
+            m.put("what_if_padding_aware_padding", awarePadding);
+            m.put("what_if_padding_aware_model_alone_seq_per_s", awareModelAlone);
             return m;
         }
 
@@ -616,6 +750,14 @@ public final class PipelineBench {
                     modelSecondsInPipeline / pipelineSeconds));
             b.append(String.format(Locale.ROOT, "%-44s %9.1f us%n", "Avro serde, rollout+reward round trip",
                     serdeMicrosPerRecord));
+            b.append(String.format(Locale.ROOT, "%-44s %s%n", "pipeline stream thread, seconds by phase",
+                    pipelineSplit));
+            b.append(String.format(Locale.ROOT, "%-44s %s%n", "null-model stream thread, seconds by phase",
+                    nullSplit));
+            b.append(String.format(Locale.ROOT, "%-44s %12.3f%n", "what-if: padding with a padding-aware split",
+                    awarePadding));
+            b.append(String.format(Locale.ROOT, "%-44s %12.0f%n", "what-if: model alone, padding-aware (seq)",
+                    awareModelAlone));
             return b.toString().stripTrailing();
         }
     }

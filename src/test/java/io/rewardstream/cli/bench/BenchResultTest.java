@@ -35,6 +35,26 @@ class BenchResultTest {
     }
 
     @Test
+    void shouldSplitBimodalLengthsSoPaddingStaysAboveTheTarget() {
+        java.util.List<io.rewardstream.scoring.EncodedSequence> seqs = new java.util.ArrayList<>();
+        for (int i = 0; i < 60; i++) {
+            seqs.add(io.rewardstream.scoring.EncodedSequence.of(new int[16]));
+        }
+        for (int i = 0; i < 4; i++) {
+            seqs.add(io.rewardstream.scoring.EncodedSequence.of(new int[56]));
+        }
+        io.rewardstream.scoring.BatchPlanner planner = new io.rewardstream.scoring.BatchPlanner(
+                new io.rewardstream.scoring.BatchingConfig(64, 1 << 20, 8, 200), 128, 0);
+        // the scorer's planner: one batch of 64 padded to 56
+        assertThat(planner.plan(seqs).batches()).hasSize(1);
+        assertThat(planner.plan(seqs).paddingEfficiency()).isLessThan(0.4);
+        List<io.rewardstream.scoring.PaddedBatch> aware = PipelineBench.paddingAwarePlan(seqs, planner, 0.85);
+        assertThat(aware).hasSize(2);
+        assertThat(aware).allSatisfy(b -> assertThat(b.paddingEfficiency()).isGreaterThanOrEqualTo(0.85));
+        assertThat(aware.stream().mapToInt(io.rewardstream.scoring.PaddedBatch::rows).sum()).isEqualTo(64);
+    }
+
+    @Test
     void shouldMeasureTheModelAloneOnPlannedBatches() {
         List<Rollout> rs = PipelineBench.rollouts(200, 1);
         assertThat(rs).hasSize(200);
