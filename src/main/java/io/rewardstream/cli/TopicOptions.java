@@ -12,7 +12,10 @@ import java.util.Properties;
 import io.rewardstream.topology.TopicProvisioner;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
 
 /** Options shared by the commands that read the topic spec ({@code --spec}, {@code --set}). */
 final class TopicOptions {
@@ -26,8 +29,16 @@ final class TopicOptions {
                     + "topics.rollouts.replication-factor=3, topics.rollouts.config.retention.ms=86400000. Repeatable.")
     Map<String, String> overrides = new LinkedHashMap<>();
 
+    @Spec(Spec.Target.MIXEE)
+    CommandSpec mixee;
+
+    /** The spec with overrides; a bad spec file or override is reported as a usage error (exit code 2). */
     TopicProvisioner provisioner() {
-        return spec != null ? TopicProvisioner.fromFile(spec, overrides) : TopicProvisioner.fromClasspath(overrides);
+        try {
+            return spec != null ? TopicProvisioner.fromFile(spec, overrides) : TopicProvisioner.fromClasspath(overrides);
+        } catch (IllegalArgumentException | UncheckedIOException e) {
+            throw new ParameterException(mixee.commandLine(), e.getMessage(), e);
+        }
     }
 
     /** An Admin for the given bootstrap servers plus an optional client properties file (security etc.). */

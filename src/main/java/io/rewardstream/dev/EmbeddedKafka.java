@@ -36,7 +36,7 @@ import org.slf4j.LoggerFactory;
 public final class EmbeddedKafka implements AutoCloseable {
 
     private static final Logger log = LoggerFactory.getLogger(EmbeddedKafka.class);
-    private static final Duration READY_TIMEOUT = Duration.ofSeconds(60);
+    private static final Duration READY_TIMEOUT = Duration.ofSeconds(120);
 
     private final Path dir;
     private final KafkaRaftServer server;
@@ -53,7 +53,7 @@ public final class EmbeddedKafka implements AutoCloseable {
      * Formats a fresh log directory and starts a broker.
      *
      * @return a running broker, ready to accept Admin, producer and consumer clients
-     * @throws Exception if formatting fails, the broker fails to start, or it is not ready within 60 s
+     * @throws Exception if formatting fails, the broker fails to start, or it is not ready within 120 s
      *                   (everything started so far is cleaned up)
      */
     public static EmbeddedKafka start() throws Exception {

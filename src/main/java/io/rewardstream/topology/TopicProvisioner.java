@@ -98,6 +98,8 @@ public final class TopicProvisioner {
         try {
             return new TopicProvisioner(applyOverrides(parse(JSON.readTree(Files.readAllBytes(file)),
                     file.toString()), overrides));
+        } catch (java.nio.file.NoSuchFileException e) {
+            throw new UncheckedIOException("Topic spec " + file + " not found", e);
         } catch (IOException e) {
             throw new UncheckedIOException("Cannot read topic spec " + file + ": " + e.getMessage(), e);
         }

@@ -24,6 +24,7 @@ public final class SharedLocalStack implements ParameterResolver {
 
     private static final Object LOCK = new Object();
     private static volatile LocalStack stack;
+    private static Exception failure;
 
     @Override
     public boolean supportsParameter(ParameterContext parameterContext, ExtensionContext extensionContext) {
@@ -48,10 +49,16 @@ public final class SharedLocalStack implements ParameterResolver {
             return s;
         }
         synchronized (LOCK) {
+            if (failure != null) {
+                // Fail every later test fast instead of retrying a slow start that already failed.
+                throw new IllegalStateException("LocalStack failed to start earlier in this run: "
+                        + failure.getMessage(), failure);
+            }
             if (stack == null) {
                 try {
                     stack = LocalStack.start();
                 } catch (Exception e) {
+                    failure = e;
                     throw new IllegalStateException("LocalStack failed to start: " + e.getMessage(), e);
                 }
                 LocalStack started = stack;
