@@ -45,6 +45,16 @@ public final class ModelCommand implements Runnable {
         spec.commandLine().usage(System.out);
     }
 
+    /** Bad input (IllegalArgumentException, IOException) becomes "error: ..." on stderr and exit code 2. */
+    static Integer guarded(Callable<Integer> body) throws Exception {
+        try {
+            return body.call();
+        } catch (IllegalArgumentException | IOException e) {
+            System.err.println("error: " + e.getMessage());
+            return 2;
+        }
+    }
+
     /** Where the pairs come from: the arithmetic generator or a JSONL file. */
     static final class DataOptions {
         @Option(names = "--task", description = "Built-in task: arithmetic.")
@@ -136,10 +146,23 @@ public final class ModelCommand implements Runnable {
         @Option(names = "--force", description = "Replace an existing output directory.")
         boolean force;
 
+        @Option(names = "--heads", split = ",", description = "Named heads name=weight, e.g. correctness=1,brevity=0.5 (exported as 'rewards').")
+        List<String> heads;
+
+        @Option(names = "--ensemble", defaultValue = "1", description = "Ensemble heads sharing one backbone (default: ${DEFAULT-VALUE}).")
+        int ensemble;
+
         @Override
         public Integer call() throws Exception {
+            return guarded(this::doCall);
+        }
+
+        private Integer doCall() throws Exception {
             d.validate();
             ModelSize ms = ModelSize.parse(size);
+            if (Files.exists(out.resolve("saved_model.pb")) && !force) {
+                throw new IllegalArgumentException(out + " already holds a model (use --force to replace it)");
+            }
             TrainConfig tc = TrainConfig.defaults(ms).withSeed(seed).withCenterRewardsCoefficient(center);
             if (steps != null) {
                 tc = tc.withSteps(steps);
@@ -163,12 +186,23 @@ public final class ModelCommand implements Runnable {
             }
             if (Files.exists(out) && force) {
                 deleteTree(out);
-            } else if (Files.exists(out.resolve("saved_model.pb"))) {
-                throw new IllegalArgumentException(out + " already holds a model (use --force to replace it)");
             }
             System.err.printf("training builtin-%s on %d pairs (%d held out), %d steps%n", ms.id(), train.size(),
                     eval.size(), tc.steps());
-            try (BuiltinModel m = BuiltinModel.create(ModelConfig.of(ms), tc)) {
+            ModelConfig mc = ModelConfig.of(ms).withEnsemble(ensemble);
+            if (heads != null && !heads.isEmpty()) {
+                List<ModelManifest.Head> hs = new ArrayList<>();
+                for (String h : heads) {
+                    String[] kv = h.split("=", 2);
+                    try {
+                        hs.add(new ModelManifest.Head(kv[0].trim(), kv.length == 2 ? Double.parseDouble(kv[1]) : 1.0));
+                    } catch (NumberFormatException e) {
+                        throw new IllegalArgumentException("--heads: bad weight in '" + h + "' (expected name=weight)");
+                    }
+                }
+                mc = mc.withHeads(hs);
+            }
+            try (BuiltinModel m = BuiltinModel.create(mc, tc)) {
                 m.withLineage("data", source).withLineage("size", ms.id());
                 TrainingResult r = m.train(train, eval);
                 ModelManifest manifest = m.export(out, eval);
@@ -206,6 +240,10 @@ public final class ModelCommand implements Runnable {
 
         @Override
         public Integer call() throws Exception {
+            return guarded(this::doCall);
+        }
+
+        private Integer doCall() throws Exception {
             d.validate();
             List<PreferenceExample> eval;
             if (d.task != null) {
@@ -243,6 +281,10 @@ public final class ModelCommand implements Runnable {
 
         @Override
         public Integer call() throws Exception {
+            return guarded(this::doCall);
+        }
+
+        private Integer doCall() throws Exception {
             try (ExportedModel m = ExportedModel.load(dir)) {
                 Map<String, Object> o = new LinkedHashMap<>();
                 o.put("dir", dir.toString());
@@ -285,6 +327,10 @@ public final class ModelCommand implements Runnable {
 
         @Override
         public Integer call() throws Exception {
+            return guarded(this::doCall);
+        }
+
+        private Integer doCall() throws Exception {
             d.validate();
             List<PreferenceExample> train;
             List<PreferenceExample> eval;

@@ -42,6 +42,7 @@ public final class BuiltinModel implements Scorer, AutoCloseable {
     private final RewardGraph g;
     private final Session session;
     private TrainingResult lastResult;
+    private List<PreferenceExample> lastHeldOut = List.of();
     private final Map<String, String> lineage = new LinkedHashMap<>();
 
     private BuiltinModel(ModelConfig cfg, TrainConfig tc) {
@@ -137,6 +138,7 @@ public final class BuiltinModel implements Scorer, AutoCloseable {
         double secs = (System.nanoTime() - t0) / 1e9;
         LOG.info("trained {} for {} steps in {} s; held-out: {}", cfg.name(), tc.steps(), String.format("%.1f", secs), fin);
         lastResult = new TrainingResult(losses, curve, fin, secs, train.size());
+        lastHeldOut = List.copyOf(heldOut);
         return lastResult;
     }
 
@@ -156,8 +158,8 @@ public final class BuiltinModel implements Scorer, AutoCloseable {
         float[] m = new float[batch.size()];
         for (int i = 0; i < batch.size(); i++) {
             PreferenceExample e = batch.get(i);
-            c.add(Batches.encode(e.prompt(), e.chosen(), cfg.maxSeqLen()));
-            r.add(Batches.encode(e.prompt(), e.rejected(), cfg.maxSeqLen()));
+            c.add(enc(e.prompt(), e.chosen()));
+            r.add(enc(e.prompt(), e.rejected()));
             m[i] = (float) e.margin();
         }
         Batches.Padded pc = Batches.pad(c, 1);
@@ -180,7 +182,7 @@ public final class BuiltinModel implements Scorer, AutoCloseable {
                         + e.responsesBestFirst().size() + " (" + e.id() + ")");
             }
             for (String resp : e.responsesBestFirst()) {
-                rows.add(Batches.encode(e.prompt(), resp, cfg.maxSeqLen()));
+                rows.add(enc(e.prompt(), resp));
             }
         }
         Batches.Padded p = Batches.pad(rows, 1);
@@ -202,7 +204,7 @@ public final class BuiltinModel implements Scorer, AutoCloseable {
 
     @Override
     public float[] score(List<String> prompts, List<String> responses) {
-        return scoreWith(prompts, responses, cfg.maxSeqLen(), EVAL_BATCH, (ids, mask) -> {
+        return scoreWith(prompts, responses, this::enc, EVAL_BATCH, (ids, mask) -> {
             try (Result r = session.runner().feed(g.inputIds, ids).feed(g.attentionMask, mask)
                     .fetch(g.serving.reward()).run()) {
                 TFloat32 t = (TFloat32) r.get(0);
@@ -217,7 +219,12 @@ public final class BuiltinModel implements Scorer, AutoCloseable {
         float[] run(TInt32 ids, TInt32 mask);
     }
 
-    static float[] scoreWith(List<String> prompts, List<String> responses, int maxSeqLen, int batch, BatchScorer f) {
+    private int[] enc(String prompt, String response) {
+        return Batches.encode(cfg.tokenizer(), cfg.vocabSize(), prompt, response, cfg.maxSeqLen());
+    }
+
+    static float[] scoreWith(List<String> prompts, List<String> responses,
+                             java.util.function.BiFunction<String, String, int[]> encoder, int batch, BatchScorer f) {
         if (prompts.size() != responses.size()) {
             throw new IllegalArgumentException("prompts and responses differ in length");
         }
@@ -226,7 +233,7 @@ public final class BuiltinModel implements Scorer, AutoCloseable {
             int to = Math.min(prompts.size(), from + batch);
             List<int[]> rows = new ArrayList<>();
             for (int i = from; i < to; i++) {
-                rows.add(Batches.encode(prompts.get(i), responses.get(i), maxSeqLen));
+                rows.add(encoder.apply(prompts.get(i), responses.get(i)));
             }
             Batches.Padded p = Batches.pad(rows, 1);
             try (TInt32 ids = p.idsTensor(); TInt32 mask = p.maskTensor()) {
@@ -239,6 +246,11 @@ public final class BuiltinModel implements Scorer, AutoCloseable {
 
     public EvalMetrics evaluate(List<PreferenceExample> pairs) {
         return EvalMetrics.evaluate(this, pairs);
+    }
+
+    /** {@link #export(Path, List)} with the held-out pairs of the last {@link #train} call (none if untrained). */
+    public ModelManifest export(Path dir) throws IOException {
+        return export(dir, lastHeldOut);
     }
 
     /**

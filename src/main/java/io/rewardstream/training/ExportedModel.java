@@ -14,7 +14,7 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
- * A built-in model loaded back from its SavedModel directory, for evaluation, inspection and
+ * A built-in model (tokenizer {@code bytes} or {@code ids}, see {@link Batches}) loaded back from its SavedModel directory, for evaluation, inspection and
  * fine-tuning inside the training package (the scorers have their own runtime). Scoring is
  * thread-safe; close it to free the native session.
  */
@@ -37,9 +37,9 @@ public final class ExportedModel implements Scorer, AutoCloseable {
      */
     public static ExportedModel load(Path dir) throws IOException {
         ModelManifest m = ModelManifest.read(dir);
-        if (!"bytes".equals(m.tokenizer())) {
+        if (!"bytes".equals(m.tokenizer()) && !"ids".equals(m.tokenizer())) {
             throw new IOException("model " + dir + " uses tokenizer '" + m.tokenizer()
-                    + "'; text scoring here needs the bytes tokenizer");
+                    + "'; the training package handles bytes and ids");
         }
         SavedModelBundle b = SavedModelBundle.loader(dir.toString()).withTags("serve").load();
         return new ExportedModel(dir, m, b);
@@ -60,7 +60,7 @@ public final class ExportedModel implements Scorer, AutoCloseable {
     @Override
     public float[] score(java.util.List<String> prompts, java.util.List<String> responses) {
         SessionFunction f = bundle.function("serving_default");
-        return BuiltinModel.scoreWith(prompts, responses, manifest.maxSeqLen(), BATCH, (ids, mask) -> {
+        return BuiltinModel.scoreWith(prompts, responses, this::encode, BATCH, (ids, mask) -> {
             Map<String, Tensor> in = new LinkedHashMap<>();
             in.put("input_ids", ids);
             in.put("attention_mask", mask);
@@ -72,6 +72,11 @@ public final class ExportedModel implements Scorer, AutoCloseable {
                 return out;
             }
         });
+    }
+
+    /** Ids of one pair under this model's tokenizer (see {@link Batches}). */
+    int[] encode(String prompt, String response) {
+        return Batches.encode(manifest.tokenizer(), manifest.vocabSize(), prompt, response, manifest.maxSeqLen());
     }
 
     /** Signatures as text: {@code key(inputs) -> outputs} with dtypes and shapes. */

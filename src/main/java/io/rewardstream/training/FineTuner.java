@@ -53,6 +53,15 @@ public final class FineTuner {
      */
     public static Result fineTune(Path source, Path target, List<PreferenceExample> pairs, List<PreferenceExample> eval,
                                   int steps, int batchSize, long seed) throws IOException {
+        return fineTune(source, target, pairs, eval, steps, batchSize, seed, -1);
+    }
+
+    /**
+     * As {@link #fineTune(Path, Path, List, List, int, int, long)} with an explicit manifest version for the
+     * result ({@code newVersion < 0}: source version + 1), e.g. a release number chosen by the retraining job.
+     */
+    public static Result fineTune(Path source, Path target, List<PreferenceExample> pairs, List<PreferenceExample> eval,
+                                  int steps, int batchSize, long seed, long newVersion) throws IOException {
         if (pairs.isEmpty() || steps < 1 || batchSize < 1) {
             throw new IllegalArgumentException("fine-tuning needs pairs, steps >= 1 and batch_size >= 1");
         }
@@ -69,7 +78,7 @@ public final class FineTuner {
             Collections.shuffle(order, rnd);
             int pos = 0;
             List<Double> losses = new ArrayList<>();
-            ProgressBar bar = new ProgressBar(steps, false);
+            ProgressBar bar = new ProgressBar(steps, true);
             for (int s = 1; s <= steps; s++) {
                 List<PreferenceExample> batch = new ArrayList<>();
                 while (batch.size() < Math.min(batchSize, order.size())) {
@@ -79,7 +88,7 @@ public final class FineTuner {
                     }
                     batch.add(order.get(pos++));
                 }
-                losses.add(step(train, batch, old.maxSeqLen()));
+                losses.add(step(train, batch, model::encode));
                 bar.update(s, losses.get(losses.size() - 1));
             }
             Files.createDirectories(target);
@@ -97,7 +106,7 @@ public final class FineTuner {
             lineage.put("fine_tune_seed", Long.toString(seed));
             ModelManifest.Normalization norm = after != null && after.scoreStd() > 0
                     ? new ModelManifest.Normalization(after.scoreMean(), after.scoreStd()) : old.normalization();
-            ModelManifest m = new ModelManifest(old.name(), old.version() + 1, old.maxSeqLen(), old.padId(),
+            ModelManifest m = new ModelManifest(old.name(), newVersion < 0 ? old.version() + 1 : newVersion, old.maxSeqLen(), old.padId(),
                     old.vocabSize(), old.tokenizer(), old.tokenizerFile(), old.heads(), norm, metrics, old.version(),
                     lineage, System.currentTimeMillis(), null).withDigestsOf(target);
             m.write(target);
@@ -108,14 +117,15 @@ public final class FineTuner {
     }
 
     /** One call of the {@code train_step} signature; returns its loss. */
-    static double step(SessionFunction train, List<PreferenceExample> batch, int maxSeqLen) {
+    static double step(SessionFunction train, List<PreferenceExample> batch,
+                       java.util.function.BiFunction<String, String, int[]> encoder) {
         List<int[]> c = new ArrayList<>();
         List<int[]> r = new ArrayList<>();
         float[] margin = new float[batch.size()];
         for (int i = 0; i < batch.size(); i++) {
             PreferenceExample e = batch.get(i);
-            c.add(Batches.encode(e.prompt(), e.chosen(), maxSeqLen));
-            r.add(Batches.encode(e.prompt(), e.rejected(), maxSeqLen));
+            c.add(encoder.apply(e.prompt(), e.chosen()));
+            r.add(encoder.apply(e.prompt(), e.rejected()));
             margin[i] = (float) e.margin();
         }
         // one T for all four matrices: callers of the contract may assume a common [B,T]

@@ -1,0 +1,83 @@
+package io.rewardstream.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.rewardstream.scoring.ModelManifest;
+import io.rewardstream.training.ArithmeticTask;
+import io.rewardstream.training.PreferenceExample;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+class ModelCommandTest {
+
+    private record Run(int code, String out, String err) {
+    }
+
+    private static Run run(String... args) {
+        PrintStream oldOut = System.out;
+        PrintStream oldErr = System.err;
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        try {
+            System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
+            System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
+            int code = new CommandLine(new Main()).setCaseInsensitiveEnumValuesAllowed(true).execute(args);
+            return new Run(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+        } finally {
+            System.setOut(oldOut);
+            System.setErr(oldErr);
+        }
+    }
+
+    @Test
+    void shouldTrainFromJsonlReportingBadLinesThenInspectAsJson(@TempDir Path tmp) throws Exception {
+        ObjectMapper json = new ObjectMapper();
+        List<String> lines = new ArrayList<>();
+        for (PreferenceExample e : new ArithmeticTask(ArithmeticTask.Config.defaults()).generate(300, ArithmeticTask.Part.ANY, false)) {
+            lines.add(json.writeValueAsString(java.util.Map.of("id", e.id(), "prompt", e.prompt(), "chosen", e.chosen(),
+                    "rejected", e.rejected())));
+        }
+        lines.add(7, "{broken");
+        lines.add(20, "{\"prompt\":\"1+1=\",\"chosen\":\"2\"}");
+        Path data = tmp.resolve("pairs.jsonl");
+        Files.write(data, lines);
+        Path out = tmp.resolve("m");
+
+        Run train = run("model", "train", "--data", data.toString(), "--size", "tiny", "--steps", "20", "--out", out.toString());
+        assertThat(train.code()).as(train.err()).isZero();
+        assertThat(train.err()).contains("rejected 2 malformed line(s)", "line 8: invalid JSON", "line 21: missing field 'rejected'",
+                "loaded 300 pair(s)", "step 20/20", "epoch 1:");
+        assertThat(json.readTree(train.out()).get("parameters").asLong()).isPositive();
+        assertThat(ModelManifest.read(out).lineage()).containsEntry("size", "tiny");
+
+        Run inspect = run("model", "inspect", out.toString(), "--json");
+        assertThat(inspect.code()).as(inspect.err()).isZero();
+        JsonNode o = json.readTree(inspect.out());
+        assertThat(o.at("/signatures/serving_default/inputs/input_ids").asText()).isEqualTo("DT_INT32 [-1, -1]");
+        assertThat(o.at("/signatures/train_step/outputs/loss").asText()).isEqualTo("DT_FLOAT []");
+        assertThat(o.at("/manifest/name").asText()).isEqualTo("builtin-tiny");
+        assertThat(o.get("parameters").asLong()).isEqualTo(json.readTree(train.out()).get("parameters").asLong());
+
+        Run again = run("model", "train", "--data", data.toString(), "--size", "tiny", "--steps", "1", "--out", out.toString());
+        assertThat(again.code()).isNotZero();
+        assertThat(again.err()).contains("already holds a model");
+    }
+
+    @Test
+    void shouldRefuseAmbiguousDataSources() {
+        Run r = run("model", "eval", "/nonexistent", "--task", "arithmetic", "--data", "x.jsonl");
+        assertThat(r.code()).isNotZero();
+        assertThat(r.err()).contains("exactly one of --task");
+    }
+}
