@@ -18,8 +18,8 @@ import java.util.List;
  * {@code PROCESSING_FAILED}) and {@code rewardstream.dlq.detail}.
  *
  * <p>Not dead-lettered (the stream thread fails and is replaced, nothing is lost): exceptions thrown from a
- * punctuator (no record: the scorer dead-letters those records itself) and schema-registry outages (not a property of
- * the record). Configured by class name through {@code processing.exception.handler}; stateless after configure.
+ * punctuator (no record: the scorer dead-letters those records itself), schema-registry outages and
+ * {@link ScorerUnavailableException} (not properties of the record). Configured by class name through {@code processing.exception.handler}; stateless after configure.
  */
 public class DeadLetterProcessingExceptionHandler extends LogAndContinueProcessingExceptionHandler {
     private static final Logger LOG = LoggerFactory.getLogger(DeadLetterProcessingExceptionHandler.class);
@@ -33,9 +33,9 @@ public class DeadLetterProcessingExceptionHandler extends LogAndContinueProcessi
                     context.processorNodeId(), context.taskId(), exception);
             return Response.fail();
         }
-        if (causedBy(exception, SchemaRegistryException.class)) {
-            LOG.error("schema registry unavailable while processing {}-{}@{}; failing the stream thread (no dead letter)",
-                    context.topic(), context.partition(), context.offset(), exception);
+        if (causedBy(exception, SchemaRegistryException.class) || causedBy(exception, ScorerUnavailableException.class)) {
+            LOG.error("service problem (not the record's fault) while processing {}-{}@{}; failing the stream thread"
+                    + " (no dead letter)", context.topic(), context.partition(), context.offset(), exception);
             return Response.fail();
         }
         Response base = super.handleError(context, record, exception);

@@ -180,17 +180,22 @@ final class RolloutBatcher implements Processor<String, Rollout, Object, Object>
     public void process(Record<String, Rollout> record) {
         Rollout rollout = record.value();
         ModelScope s = currentScope();
-        EncodedSequence encoded;
+        int tokens;
         try {
             if (rollout == null) {
                 throw new InvalidRolloutException(InvalidRolloutException.Reason.MISSING_FIELD, "record value is null");
             }
             s.validator().validate(rollout);
-            encoded = s.encoder().encode(parts(rollout));
+            tokens = s.encoder().encode(parts(rollout)).length();
         } catch (InvalidRolloutException e) {
             throw reject(e.reason().name(), e.getMessage(), e);
         } catch (SequenceEncodingException e) {
-            throw reject(e.reason().name(), e.getMessage(), e);
+            if (!unsupported(e)) {
+                throw reject(e.reason().name(), e.getMessage(), e);
+            }
+            // the model's tokenizer is not available here: keep the rollout, the flush reports the model failure
+            tokens = Math.min(s.manifest().maxSeqLen(),
+                    rollout.getPromptTokenIds().size() + rollout.getResponseTokenIds().size());
         }
         long now = context.currentSystemTimeMs();
         String id = rollout.getRolloutId();
@@ -198,7 +203,6 @@ final class RolloutBatcher implements Processor<String, Rollout, Object, Object>
         if (previous != null) {
             LOG.warn("rollout {} arrived again while buffered; keeping the newer copy", id);
         }
-        int tokens = encoded.length();
         if (previous == null && !index.isEmpty()) {
             long cost = (long) (index.size() + 1) * s.planner().paddedLength(Math.max(longest, tokens));
             if (cost > config.batching().maxTokens()) {
@@ -229,8 +233,21 @@ final class RolloutBatcher implements Processor<String, Rollout, Object, Object>
 
     /** The scope of the current model (re-derived after a swap). */
     private ModelScope currentScope() {
-        try (ModelHolder.Lease lease = holder.acquire()) {
-            return scopeFor(lease.model());
+        ModelHolder.Lease lease;
+        try {
+            lease = holder.acquire();
+        } catch (IllegalStateException e) {
+            throw new ScorerUnavailableException("no model to validate rollouts against: " + e.getMessage(), e);
+        }
+        try (lease) {
+            RewardModel model = lease.model();
+            try {
+                return scopeFor(model);
+            } catch (IllegalArgumentException e) {
+                // e.g. batch.max.tokens below a swapped-in model's max_seq_len: configuration, not the record
+                throw new ScorerUnavailableException("model " + model.modelVersion()
+                        + " cannot be used with this configuration: " + e.getMessage(), e);
+            }
         }
     }
 
@@ -241,13 +258,34 @@ final class RolloutBatcher implements Processor<String, Rollout, Object, Object>
             // token ids are checked against the model's vocabulary only when the model reads them (tokenizer=ids)
             int vocab = "ids".equals(m.tokenizer()) ? m.vocabSize() : Integer.MAX_VALUE;
             ShapingConfig shaping = config.shaping();
-            scope = new ModelScope(version, m, new RolloutValidator(config.limits(vocab)), new SequenceEncoder(m),
+            scope = new ModelScope(version, m, new RolloutValidator(config.limits(vocab)), encoderFor(m),
                     BatchPlanner.forModel(config.batching(), m),
                     new RewardShaper(shaping, shaping.normalization() == ShapingConfig.NormalizationMode.STATIC
                             ? m.normalization() : null),
                     new ScoreCombiner(shaping, m));
         }
         return scope;
+    }
+
+    /**
+     * The encoder of a model. RewardModel does not expose its directory, so an {@code hf} tokenizer is loaded from
+     * {@code model.dir} (the model this app started with); an {@code hf} model from elsewhere gets an encoder that
+     * reports UNSUPPORTED_TOKENIZER, which keeps its rollouts buffered (a service problem, never a dead letter).
+     */
+    private SequenceEncoder encoderFor(ModelManifest m) {
+        if ("hf".equals(m.tokenizer()) && config.runtime().modelDir() != null) {
+            try {
+                return SequenceEncoder.forModel(config.runtime().modelDir(), m);
+            } catch (RuntimeException e) {
+                LOG.error("model {}: cannot load its HuggingFace tokenizer from {}", m.modelVersion(),
+                        config.runtime().modelDir(), e);
+            }
+        }
+        return new SequenceEncoder(m);
+    }
+
+    private static boolean unsupported(SequenceEncodingException e) {
+        return e.reason() == SequenceEncodingException.Reason.UNSUPPORTED_TOKENIZER;
     }
 
     static SequenceParts parts(Rollout r) {
@@ -330,10 +368,15 @@ final class RolloutBatcher implements Processor<String, Rollout, Object, Object>
                 }
                 try {
                     items.add(new Item(p.rolloutId(), b, r, s.encoder().encode(parts(r))));
-                } catch (SequenceEncodingException | InvalidRolloutException e) {
-                    String reason = e instanceof SequenceEncodingException se ? se.reason().name()
-                            : ((InvalidRolloutException) e).reason().name();
-                    deadLetter(b, r, reason, e);
+                } catch (SequenceEncodingException e) {
+                    if (unsupported(e)) {
+                        failBatch(now, "model " + model.modelVersion() + " cannot encode rollouts here", e);
+                        return;
+                    }
+                    deadLetter(b, r, e.reason().name(), e);
+                    drop(p.rolloutId());
+                } catch (InvalidRolloutException e) {
+                    deadLetter(b, r, e.reason().name(), e);
                     drop(p.rolloutId());
                 }
             }

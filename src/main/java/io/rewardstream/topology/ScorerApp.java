@@ -88,7 +88,15 @@ public final class ScorerApp implements AutoCloseable {
             throw new IllegalStateException("scorer already started");
         }
         try {
-            holder = new ModelHolder(initialModel());
+            RewardModel first = initialModel();
+            try {
+                // fail fast on a model the batching limits cannot serve (names batch.max.tokens)
+                io.rewardstream.scoring.BatchPlanner.forModel(config.batching(), first.manifest());
+            } catch (IllegalArgumentException e) {
+                first.close();
+                throw e;
+            }
+            holder = new ModelHolder(first);
             Gauge.builder(ScorerMetrics.MODEL_VERSION, this, ScorerApp::modelVersionNumber)
                     .description("version number of the model serving (name:version)").register(registry);
             Topology topology = ScorerTopology.build(config, holder, registry);

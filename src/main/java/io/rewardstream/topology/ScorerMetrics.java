@@ -22,6 +22,10 @@ public final class ScorerMetrics {
     public static final String KL = "rewardstream.kl";
     public static final String DEAD_LETTERS = "rewardstream.dead.letters";
     public static final String MODEL_VERSION = "rewardstream.model.version";
+    /**
+     * Counted by the release watcher with tag {@code reason}; not pre-registered here because Prometheus needs every
+     * meter of one name to carry the same tag keys.
+     */
     public static final String RELEASES_REFUSED = "rewardstream.releases.refused";
     public static final String MODEL_FAILURES = "rewardstream.model.failures";
     public static final String REWARDS_EMITTED = "rewardstream.rewards.emitted";
@@ -61,8 +65,6 @@ public final class ScorerMetrics {
                 a -> Double.longBitsToDouble(a.get())).description("mean reward of the last flush").register(registry);
         io.micrometer.core.instrument.Gauge.builder(KL + ".flush.mean", lastKlMean,
                 a -> Double.longBitsToDouble(a.get())).description("mean sequence KL of the last flush").register(registry);
-        Counter.builder(RELEASES_REFUSED).description("model releases refused by the release watcher")
-                .register(registry);
     }
 
     public MeterRegistry registry() {

@@ -72,6 +72,7 @@ class ScorerEndToEndIT {
         for (String logical : List.of("rollouts", "rewards", "group-advantages", "rewardstream-dead-letters",
                 "preferences", "ranked-preferences", "model-releases")) {
             topics.put("topics." + logical + ".name", "e2e-" + logical + suffix);
+            topics.put("topics." + logical + ".partitions", "2"); // fewer tasks and changelog partitions: faster on 2 cores
         }
         try (Admin admin = Admin.create(Map.of("bootstrap.servers", stack.bootstrapServers()))) {
             TopicProvisioner.fromClasspath(topics).createAll(admin);
@@ -94,6 +95,13 @@ class ScorerEndToEndIT {
         try (ScorerApp app = new ScorerApp(config, ReleaseHook.none(), null, ready);
              RewardModel reference = ModelLoader.load(modelDir, RuntimeConfig.from(Map.of("model.warmup", "false")))) {
             app.start();
+            long readyBy = System.nanoTime() + Duration.ofSeconds(90).toNanos();
+            while (!app.isReady() && System.nanoTime() < readyBy) {
+                Thread.sleep(100);
+            }
+            assertThat(app.isReady()).as("scorer RUNNING within 90 s").isTrue();
+            long startedMs = (System.nanoTime() - t0) / 1_000_000;
+            long t1 = System.nanoTime();
             produce(stack, config, rollouts);
 
             Map<String, Reward> rewards = consume(stack, config.rewardsTopic(), N, Reward.class, Reward::getRolloutId);
@@ -171,8 +179,16 @@ class ScorerEndToEndIT {
             assertThat(metrics).contains("rewardstream_batch_size", "rewardstream_inference_time_seconds",
                     "rewardstream_dead_letters_total{reason=\"BAD_MAGIC_BYTE\"}", "rewardstream_model_version 3.0",
                     "kafka_stream");
-            System.out.printf("ScorerEndToEndIT: %d rewards, %d advantages, 2 dead letters in %d ms%n", rewards.size(),
-                    advantages.size(), (System.nanoTime() - t0) / 1_000_000);
+            long firstScored = rewards.values().stream().mapToLong(r -> r.getScoredAt().toEpochMilli()).min().orElseThrow();
+            long lastScored = rewards.values().stream().mapToLong(r -> r.getScoredAt().toEpochMilli()).max().orElseThrow();
+            long firstCreated = rollouts.stream().mapToLong(r -> r.getCreatedAt().toEpochMilli()).min().orElseThrow();
+            long lastCreated = rollouts.stream().mapToLong(r -> r.getCreatedAt().toEpochMilli()).max().orElseThrow();
+            System.out.printf("ScorerEndToEndIT: rollouts created over %d ms; first scored %d ms after the first was created,"
+                    + " last scored %d ms after the last was created; scoring span %d ms%n", lastCreated - firstCreated,
+                    firstScored - firstCreated, lastScored - lastCreated, lastScored - firstScored);
+            System.out.printf("ScorerEndToEndIT: stack+model+scorer RUNNING after %d ms; %d rewards, %d advantages,"
+                    + " 2 dead letters %d ms after the first rollout was produced%n", startedMs, rewards.size(),
+                    advantages.size(), (System.nanoTime() - t1) / 1_000_000);
         }
     }
 
@@ -210,7 +226,7 @@ class ScorerEndToEndIT {
                         .setPromptTokenIds(prompt).setResponseTokenIds(response).setPolicyLogprobs(lp)
                         .setReferenceLogprobs(rnd.nextInt(10) == 0 ? null : lr)
                         .setFinishReason(rnd.nextInt(4) == 0 ? FinishReason.LENGTH : FinishReason.STOP)
-                        .setCreatedAt(Instant.now()).build());
+                        .setCreatedAt(Instant.EPOCH).build()); // set when produced
             }
         }
         return out;
@@ -227,6 +243,7 @@ class ScorerEndToEndIT {
                 new ByteArraySerializer())) {
             String topic = config.rolloutsTopic();
             for (Rollout r : rollouts) {
+                r.setCreatedAt(Instant.now());
                 producer.send(new ProducerRecord<>(topic, r.getGroupId(), ser.serialize(topic, r)));
             }
             producer.send(new ProducerRecord<>(topic, "poison", POISON));
@@ -257,7 +274,7 @@ class ScorerEndToEndIT {
         try (KafkaConsumer<String, T> consumer = new KafkaConsumer<>(consumerProps(stack), new StringDeserializer(),
                 (Deserializer<T>) de)) {
             consumer.subscribe(List.of(topic));
-            long deadline = System.nanoTime() + Duration.ofSeconds(45).toNanos();
+            long deadline = System.nanoTime() + Duration.ofSeconds(90).toNanos();
             while (out.size() < expected && System.nanoTime() < deadline) {
                 for (ConsumerRecord<String, T> r : consumer.poll(Duration.ofMillis(200))) {
                     T prev = out.put(id.apply(r.value()), r.value());
