@@ -8,7 +8,13 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.security.KeyFactory;
 import java.security.KeyPair;
+import java.security.PrivateKey;
+import java.security.PublicKey;
+import java.security.spec.PKCS8EncodedKeySpec;
+import java.security.spec.X509EncodedKeySpec;
+import java.util.HexFormat;
 import java.util.Map;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -39,6 +45,26 @@ class ReleaseSigningTest {
                 digest saved_model.pb %s
                 digest variables/variables.index %s
                 """.formatted("b".repeat(64), SHA_A));
+    }
+
+    /**
+     * Cross-language test vector of scoring/RELEASES.md: key = RFC 8032 test 1 seed, signature computed
+     * independently with Python's {@code cryptography} package over the hand-built payload.
+     */
+    @Test
+    void shouldMatchTheDocumentedTestVector() throws Exception {
+        byte[] seed = HexFormat.of().parseHex("9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60");
+        byte[] pkcs8 = HexFormat.of().parseHex("302e020100300506032b657004220420" + HexFormat.of().formatHex(seed));
+        PrivateKey key = KeyFactory.getInstance("Ed25519").generatePrivate(new PKCS8EncodedKeySpec(pkcs8));
+        ModelRelease r = release();
+        r.setDigests(Map.of("saved_model.pb", "b".repeat(64), "variables/variables.index", SHA_A,
+                "rewardstream-model.json", "c".repeat(64)));
+        assertThat(ReleaseSigning.sign(r, key)).isEqualTo(
+                "b9t7amBKfzxC+ZgonJwE0B+t8RU89FE/8TUaqFhGaC9ksApA6Y0Kz++7MeMPIU9X9NQ+MNT/n7lJ4wrZdWAyAw==");
+        byte[] spki = HexFormat.of().parseHex("302a300506032b6570032100"
+                + "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a");
+        PublicKey pub = KeyFactory.getInstance("Ed25519").generatePublic(new X509EncodedKeySpec(spki));
+        assertThat(ReleaseSigning.verify(ReleaseSigning.signed(r, key, "rfc8032"), pub)).isTrue();
     }
 
     @Test

@@ -143,4 +143,41 @@ class ReleaseWatcherIT {
             holder.close();
         }
     }
+
+    @Test
+    void shouldWaitForAMissingTopicAndInstallARollbackWhenAllowed(LocalStack stack) throws Exception {
+        Path root = Files.createDirectories(base.resolve("models"));
+        Path keys = Files.createDirectories(base.resolve("keys"));
+        KeyFiles.writePublic(keys.resolve("k1.pub"), key.getPublic());
+        KeyFiles.writePrivate(base.resolve("k1.key"), key.getPrivate());
+        String topic = "model-releases-late-" + UUID.randomUUID();
+        Map<String, Object> client = new HashMap<>();
+        client.put("bootstrap.servers", stack.bootstrapServers());
+        client.put("schema.registry.url", stack.schemaRegistryUrl());
+        RuntimeConfig runtime = RuntimeConfig.from(Map.of("model.warmup", "false"));
+        ModelHolder holder = new ModelHolder(ModelLoader.load(ReleaseTestModels.tinySavedModel(root, "m", 1, 1),
+                runtime));
+        ReleaseConfig cfg = ReleaseConfig.from(Map.of("model.root", root.toString(), "release.topic", topic,
+                "release.public.keys.dir", keys.toString(), "release.allow.rollback", "true",
+                "release.poll.ms", "100"));
+        try (ReleaseWatcher watcher = new ReleaseWatcher(cfg, client, holder, meters, runtime)) {
+            assertThat(watcher.start()).as("nothing to install: the topic does not exist").isFalse();
+            try (Admin admin = Admin.create(Map.of("bootstrap.servers", stack.bootstrapServers()))) {
+                assertThat(admin.listTopics().names().get()).as("the watcher must not auto-create it")
+                        .doesNotContain(topic);
+                admin.createTopics(List.of(new NewTopic(topic, 1, (short) 1)
+                        .configs(Map.of("cleanup.policy", "compact")))).all().get();
+            }
+            try (ReleasePublisher publisher = ReleasePublisher.create(root, base.resolve("k1.key"), null, client,
+                    topic)) {
+                publisher.publish(ReleaseTestModels.tinySavedModel(root, "m", 2, 2), 1L, null, false);
+                await("m:2 installed", () -> holder.modelVersion().equals("m:2"));
+                publisher.publish(root.resolve("m/v1"), null, null, true);
+                await("rollback to m:1", () -> holder.modelVersion().equals("m:1"));
+            }
+            assertThat(meters.find(ReleaseWatcher.REFUSED_METRIC).counters()).isEmpty();
+        } finally {
+            holder.close();
+        }
+    }
 }

@@ -42,8 +42,13 @@ class ReleaseWatcherTest {
     }
 
     private ReleaseWatcher watcher(boolean failLoads) {
+        return watcher(failLoads, false);
+    }
+
+    private ReleaseWatcher watcher(boolean failLoads, boolean allowRollback) {
         ReleaseConfig cfg = ReleaseConfig.from(Map.of("model.root", root.toString(),
-                "release.public.keys.dir", keys.toString(), "release.model.name", "m"));
+                "release.public.keys.dir", keys.toString(), "release.model.name", "m",
+                "release.allow.rollback", String.valueOf(allowRollback)));
         return new ReleaseWatcher(cfg, Map.of(), holder, meters, dir -> {
             if (failLoads) {
                 throw new IllegalStateException("corrupt variables file");
@@ -105,6 +110,26 @@ class ReleaseWatcherTest {
         assertThat(meters.find(ReleaseWatcher.REFUSED_METRIC).counters()).isEmpty();
         assertThat(w.handle(signed(0))).isFalse();
         assertThat(refused("STALE_VERSION")).isEqualTo(1);
+    }
+
+    @Test
+    void shouldInstallAnAllowedRollbackToALowerVersion() throws IOException {
+        ReleaseWatcher w = watcher(false, true);
+        assertThat(w.handle(signed(3))).isTrue();
+        ReleaseTestModels.fakeModelDir(root, "m", 2);
+        ModelRelease rollback = ReleaseTestModels.release(root, "m", 2);
+        rollback.setRollback(true);
+        assertThat(w.handle(ReleaseSigning.signed(rollback, key.getPrivate(), "k1"))).isTrue();
+        assertThat(holder.modelVersion()).isEqualTo("m:2");
+    }
+
+    @Test
+    void shouldAcceptOnlyTheConfiguredModelName() throws IOException {
+        // the name filter is applied before handle(); the config says which names are accepted
+        ReleaseConfig one = ReleaseConfig.from(Map.of("model.root", "/r", "release.allow.unsigned", "true",
+                "release.model.name", "m"));
+        assertThat(one.accepts("m")).isTrue();
+        assertThat(one.accepts("other")).isFalse();
     }
 
     @Test
