@@ -19,6 +19,7 @@ import picocli.CommandLine.Command;
                 ReleaseCommand.class,
                 DemoCommand.class,
                 BenchCommand.class,
+                RetrainCommand.class,
         })
 public final class Main implements Runnable {
 

@@ -138,7 +138,7 @@ public final class ReplayBuffer {
             i += take;
         }
         if (!nextOffsets.isEmpty()) {
-            positions.putAll(nextOffsets);
+            nextOffsets.forEach((k, v) -> positions.merge(k, v, Math::max));   // positions never move back
             writeAtomically(dir.resolve(POSITIONS), JSON.writeValueAsBytes(positions));
         }
         while (size > maxPairs && segments.size() > 1) {

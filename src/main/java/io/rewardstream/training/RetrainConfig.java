@@ -158,6 +158,14 @@ public record RetrainConfig(String bootstrapServers, String schemaRegistryUrl, S
         return m;
     }
 
+    /** A copy with another {@code retrain.min.new.pairs}. */
+    public RetrainConfig withMinNewPairs(int n) {
+        return new RetrainConfig(bootstrapServers, schemaRegistryUrl, groupId, preferencesTopic, rankedPreferencesTopic,
+                releasesTopic, deadLettersTopic, n, maxIntervalMs, steps, batchSize, learningRate, replayDir,
+                replayMaxPairs, replayMix, heldOutFraction, gateTolerance, modelRoot, modelName, baseModelDir, signingKey,
+                signingKeyId, annotatorMinAgreement, seed, kafka);
+    }
+
     /** Location of model {@code modelName}'s releases: {@code <model.root>/<model.name>}. */
     public Path modelDir() {
         return modelRoot.resolve(modelName);

@@ -71,7 +71,7 @@ public final class SavedModelRoundTrainer implements RoundTrainer {
                 if (stop.getAsBoolean()) {
                     throw new Interrupted("round stopped after " + (s - 1) + " of " + in.steps() + " steps");
                 }
-                double loss = step(b.session(), sig, batches.get(s - 1), old.maxSeqLen(), lrFeed ? in.learningRate() : -1);
+                double loss = step(b.session(), sig, batches.get(s - 1), old, lrFeed ? in.learningRate() : -1);
                 losses.add(loss);
                 ema = Double.isNaN(ema) ? loss : 0.9 * ema + 0.1 * loss;
                 if (s % evalEvery == 0 || s == in.steps()) {
@@ -114,14 +114,14 @@ public final class SavedModelRoundTrainer implements RoundTrainer {
     }
 
     /** One train_step through the session, feeding the signature's tensors (and the learning rate if >= 0). */
-    static double step(Session session, SignatureDef sig, List<PreferenceExample> batch, int maxSeqLen, double lr) {
+    static double step(Session session, SignatureDef sig, List<PreferenceExample> batch, ModelManifest mf, double lr) {
         List<int[]> c = new ArrayList<>();
         List<int[]> r = new ArrayList<>();
         float[] margin = new float[batch.size()];
         for (int i = 0; i < batch.size(); i++) {
             PreferenceExample e = batch.get(i);
-            c.add(Batches.encode(e.prompt(), e.chosen(), maxSeqLen));
-            r.add(Batches.encode(e.prompt(), e.rejected(), maxSeqLen));
+            c.add(Batches.encode(mf.tokenizer(), mf.vocabSize(), e.prompt(), e.chosen(), mf.maxSeqLen()));
+            r.add(Batches.encode(mf.tokenizer(), mf.vocabSize(), e.prompt(), e.rejected(), mf.maxSeqLen()));
             margin[i] = (float) e.margin();
         }
         int t = 1;

@@ -39,6 +39,31 @@ public record StoredPair(@JsonProperty("id") String id, @JsonProperty("split_key
         return new PreferenceExample(id, prompt, chosen, rejected, margin);
     }
 
+    /**
+     * The form a model with {@code tokenizer} trains on: texts for {@code bytes} (and {@code hf}); for {@code ids},
+     * the token ids joined by spaces (see {@link Batches}). Null when this pair lacks what the tokenizer needs.
+     */
+    public PreferenceExample toExample(String tokenizer) {
+        if (!"ids".equals(tokenizer)) {
+            return toExample();
+        }
+        if (promptIds == null || chosenIds == null || rejectedIds == null) {
+            return null;
+        }
+        return new PreferenceExample(id, join(promptIds), join(chosenIds), join(rejectedIds), margin);
+    }
+
+    private static String join(int[] ids) {
+        StringBuilder sb = new StringBuilder(ids.length * 4);
+        for (int i = 0; i < ids.length; i++) {
+            if (i > 0) {
+                sb.append(' ');
+            }
+            sb.append(ids[i]);
+        }
+        return sb.toString();
+    }
+
     /** Position key {@code topic:partition}. */
     public String position() {
         return topic + ":" + partition;
