@@ -18,8 +18,8 @@ import io.rewardstream.topology.release.ReleaseConfig;
 import io.rewardstream.topology.release.ReleaseWatcher;
 import io.rewardstream.training.ArithmeticTask;
 import io.rewardstream.training.ModelSize;
-import io.rewardstream.training.PreferenceExample;
 import io.rewardstream.training.ReleasePublisher;
+import io.rewardstream.training.PreferenceExample;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
@@ -148,13 +148,21 @@ public final class DemoRunner {
                     stack.bootstrapServers()))) {
                 topics.createAll(admin);
             }
+            // the cached model becomes signed release 1: the scorer starts on it and the retraining job builds on it
+            Path v1Dir;
+            try (ReleasePublisher publisher = ReleasePublisher.create(modelRoot, privateKey, "demo", client,
+                    topics.topicName(TopicProvisioner.MODEL_RELEASES))) {
+                Path staging = modelRoot.resolve(".staging-base");
+                copyTree(base, staging);
+                v1Dir = modelRoot.resolve(publisher.publish(staging, null, null, false).getLocation());
+            }
             Map<String, Object> scorerProps = new HashMap<>();
             scorerProps.put(ScorerConfig.APPLICATION_ID, "rewardstream-demo-" + UUID.randomUUID());
             scorerProps.put(ScorerConfig.BOOTSTRAP_SERVERS, stack.bootstrapServers());
             scorerProps.put(ScorerConfig.SCHEMA_REGISTRY_URL, stack.schemaRegistryUrl());
             scorerProps.put(ScorerConfig.METRICS_PORT, "-1");
             scorerProps.put("state.dir", runDir.resolve("state").toString());
-            scorerProps.put("model.dir", base.toString());
+            scorerProps.put("model.dir", v1Dir.toString());
             scorerProps.put(ScorerConfig.GROUP_TIMEOUT_MS, "10000");
             scorerProps.put(ScorerConfig.SHUTDOWN_TIMEOUT_MS, "10000");
             // adaptive KL controller with a short horizon so beta visibly follows the drifting policy
@@ -169,11 +177,8 @@ public final class DemoRunner {
 
             DemoRecorder rec = new DemoRecorder(System.currentTimeMillis());
             ScorerApp scorer = new ScorerApp(cfg, new WatcherHook(client), null, null);
-            ReleasePublisher publisher = ReleasePublisher.create(modelRoot, privateKey, "demo", client,
-                    topics.topicName(TopicProvisioner.MODEL_RELEASES));
             try (scorer;
-                 PreferenceRetrainer retrainer = new PreferenceRetrainer(client,
-                         topics.topicName(TopicProvisioner.PREFERENCES), base, modelRoot, publisher,
+                 RetrainLoop retrainer = new RetrainLoop(client, topics, v1Dir, modelRoot, runDir, privateKey, "demo",
                          o.preferencePairs(), o.retrainSteps(), o.seed());
                  RewardReader reader = new RewardReader(client, cfg.rewardsTopic(), rec)) {
                 scorer.start();
@@ -200,7 +205,7 @@ public final class DemoRunner {
 
     /** Streams the rollouts; returns {first sent ms, last reward ms, ms spent waiting for the release}. */
     private long[] stream(ScorerApp scorer, Map<String, Object> client, ScorerConfig cfg, TopicProvisioner topics, DemoRecorder rec,
-                          RewardReader reader, PreferenceRetrainer retrainer, String v1) throws Exception {
+                          RewardReader reader, RetrainLoop retrainer, String v1) throws Exception {
         Map<String, Object> pp = new HashMap<>(client);
         pp.put(ProducerConfig.LINGER_MS_CONFIG, 5);
         pp.put(ProducerConfig.ACKS_CONFIG, "all");
@@ -273,25 +278,21 @@ public final class DemoRunner {
         return new long[]{first, last, waited};
     }
 
-    private void awaitNewVersion(ScorerApp scorer, DemoRecorder rec, RewardReader reader, PreferenceRetrainer retrainer, String v1,
+    private void awaitNewVersion(ScorerApp scorer, DemoRecorder rec, RewardReader reader, RetrainLoop retrainer, String v1,
                                  int sent, long deadline) throws InterruptedException {
         // drain what is in flight, then hold the simulated trainer until a newer model scores: the "after" sample
         while (rec.rewardCount() < sent) {
             checkAlive(reader, retrainer, deadline, "rewards before the release");
-            draw(sent, rec, "retraining: " + retrainer.status());
+            draw(sent, rec, retrainer.status());
             Thread.sleep(20);
         }
-        while (retrainer.lastRelease() == null) {
+        while (v1.equals(scorer.holder().modelVersion())) {
             checkAlive(reader, retrainer, deadline, "the retrained release (" + retrainer.status() + ")");
-            draw(sent, rec, "retraining: " + retrainer.status());
+            draw(sent, rec, retrainer.status());
             Thread.sleep(50);
         }
-        bar.println("demo: " + retrainer.status() + "; the scorer hot-swaps to it");
-        while (v1.equals(scorer.holder().modelVersion())) {
-            checkAlive(reader, retrainer, deadline, "the scorer to install the release");
-            draw(sent, rec, "installing the release");
-            Thread.sleep(20);
-        }
+        bar.println("demo: the retraining job released " + scorer.holder().modelVersion()
+                + "; the scorer verified its signature and hot-swapped to it");
     }
 
     private void sendPairs(KafkaProducer<String, PreferencePair> producer, String topic, ArithmeticTask mul) {
@@ -305,7 +306,7 @@ public final class DemoRunner {
         producer.flush();
     }
 
-    private void checkAlive(RewardReader reader, PreferenceRetrainer retrainer, long deadline, String what) {
+    private void checkAlive(RewardReader reader, RetrainLoop retrainer, long deadline, String what) {
         if (reader.failure() != null) {
             throw new IllegalStateException("reading rewards failed: " + reader.failure(), reader.failure());
         }
@@ -339,6 +340,19 @@ public final class DemoRunner {
     private void say(String s) {
         if (o.progress()) {
             bar.println(s);
+        }
+    }
+
+    private static void copyTree(Path from, Path to) throws java.io.IOException {
+        try (java.util.stream.Stream<Path> w = Files.walk(from)) {
+            for (Path p : w.toList()) {
+                Path t = to.resolve(from.relativize(p).toString());
+                if (Files.isDirectory(p)) {
+                    Files.createDirectories(t);
+                } else {
+                    Files.copy(p, t);
+                }
+            }
         }
     }
 
