@@ -73,8 +73,10 @@ public final class DemoReport {
     /** Histograms (as lines) of the reward of correct and wrong answers on the shifted task, before and after. */
     static XYChart rewardChart(DemoSummary s) {
         XYChart c = new XYChartBuilder().width(800).height(450)
-                .title("Reward by correctness on the shifted task, before and after the new release")
+                .title("Shifted task: reward of correct vs wrong answers, before/after the release")
                 .xAxisTitle("reward").yAxisTitle("fraction of answers").build();
+        c.getStyler().setXAxisDecimalPattern("0.0");
+        c.getStyler().setLegendPosition(org.knowm.xchart.style.Styler.LegendPosition.InsideNW);
         double lo = Double.POSITIVE_INFINITY;
         double hi = Double.NEGATIVE_INFINITY;
         for (double[] a : List.of(s.before().rewardsCorrect(), s.before().rewardsWrong(), s.after().rewardsCorrect(),
