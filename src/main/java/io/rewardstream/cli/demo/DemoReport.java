@@ -126,13 +126,13 @@ public final class DemoReport {
     /** Mean sequence KL (left axis) and beta (right axis) over time. */
     static XYChart klChart(DemoSummary s) {
         XYChart c = new XYChartBuilder().width(800).height(450).title("KL and beta over time")
-                .xAxisTitle("seconds since the first reward").build();
+                .xAxisTitle("rewards read (the gap while the retraining round ran is not drawn)").build();
         List<DemoSummary.KlPoint> pts = s.klOverTime();
         if (pts.isEmpty()) {
             c.addSeries("no data", new double[]{0}, new double[]{0});
             return c;
         }
-        double[] t = pts.stream().mapToDouble(DemoSummary.KlPoint::seconds).toArray();
+        double[] t = pts.stream().mapToDouble(DemoSummary.KlPoint::rewards).toArray();
         c.addSeries("mean sequence KL", t, pts.stream().mapToDouble(DemoSummary.KlPoint::kl).toArray());
         XYSeries beta = c.addSeries("beta (KL coefficient)", t,
                 pts.stream().mapToDouble(DemoSummary.KlPoint::beta).toArray());

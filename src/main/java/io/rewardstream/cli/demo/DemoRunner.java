@@ -251,7 +251,7 @@ public final class DemoRunner {
                 }
                 long now = System.currentTimeMillis();
                 SimulatedPolicy policy = shifted ? mulPolicy : addPolicy;
-                policy.drift(0.005 + 0.06 * sent / n);   // the policy moves away from its reference as it trains
+                policy.drift(0.005 + 0.15 * sent / n);   // the policy moves away from its reference as it trains
                 for (SimulatedPolicy.Sample s : policy.group(shifted ? mul : add, shifted ? SHIFTED : ORIGINAL,
                         "policy-" + (1 + sent / 1000), now)) {
                     if (sent >= n) {
