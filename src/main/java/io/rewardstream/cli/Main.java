@@ -18,6 +18,8 @@ import picocli.CommandLine.Command;
                 ScoreCommand.class,
                 ModelCommand.class,
                 ConfigCommand.class,
+                DemoCommand.class,
+                BenchCommand.class,
                 RetrainCommand.class,
         })
 public final class Main implements Runnable {

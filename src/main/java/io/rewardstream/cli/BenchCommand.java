@@ -1,0 +1,53 @@
+package io.rewardstream.cli;
+
+import com.fasterxml.jackson.databind.json.JsonMapper;
+import io.rewardstream.cli.bench.PipelineBench;
+import io.rewardstream.cli.demo.ModelCache;
+import org.apache.logging.log4j.Level;
+import org.apache.logging.log4j.core.config.Configurator;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+
+/** {@code rewardstream bench}: model alone vs the full pipeline vs the Kafka ceiling, side by side; see {@link PipelineBench}. */
+@Command(name = "bench", mixinStandardHelpOptions = true,
+        description = {"Measure, in one process on the embedded broker: the model alone (seq/s on pre-built "
+                + "tensors), the full pipeline (Avro + registry serde, scorer topology with exactly_once_v2, rewards "
+                + "read back), per-record scoring (batch.max.size=1), a plain consumer->producer passthrough and the "
+                + "topology with the null model. Prints a table (--json: one object). Progress goes to stderr."})
+public final class BenchCommand implements Callable<Integer> {
+
+    @Option(names = "--model", defaultValue = "small", description = "tiny | small | base (cached built-in model) or a model directory (default: ${DEFAULT-VALUE}).")
+    String model;
+
+    @Option(names = "--rollouts", defaultValue = "5000", description = "Records per batched stage (default: ${DEFAULT-VALUE}).")
+    int rollouts;
+
+    @Option(names = "--per-record", defaultValue = "1000", description = "Records for the per-record stage (default: ${DEFAULT-VALUE}).")
+    int perRecord;
+
+    @Option(names = "--json", description = "Print the results as one JSON object.")
+    boolean json;
+
+    @Option(names = "--cache-dir", description = "Model cache (default: ~/.cache/rewardstream/models).")
+    Path cacheDir;
+
+    @Override
+    public Integer call() throws Exception {
+        Configurator.setLevel("io.rewardstream", Level.ERROR);
+        Configurator.setLevel("org.apache.kafka", Level.ERROR);
+        Configurator.setLevel("kafka", Level.OFF);   // the embedded broker (its logs are about clients, which report their own errors)
+        Path work = Files.createTempDirectory("rewardstream-bench");
+        PipelineBench.BenchResult r = new PipelineBench(new PipelineBench.Options(model, rollouts, perRecord,
+                cacheDir == null ? ModelCache.defaultRoot() : cacheDir, work), System.err).run();
+        if (json) {
+            System.out.println(JsonMapper.builder().build().writeValueAsString(r.toJson()));
+        } else {
+            System.out.println(r.table());
+        }
+        return 0;
+    }
+}

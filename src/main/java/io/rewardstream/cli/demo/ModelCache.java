@@ -1,0 +1,125 @@
+package io.rewardstream.cli.demo;
+
+import io.rewardstream.scoring.ModelLoader;
+import io.rewardstream.training.ArithmeticTask;
+import io.rewardstream.training.BuiltinModel;
+import io.rewardstream.training.ModelConfig;
+import io.rewardstream.training.ModelSize;
+import io.rewardstream.training.PreferenceExample;
+import io.rewardstream.training.TrainConfig;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.Comparator;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.UUID;
+import java.util.stream.Stream;
+
+/**
+ * The demo's built-in reward model, trained once on the arithmetic task and cached under
+ * {@code <cacheRoot>/<size>-<hash>} where the hash covers the model, training and task configuration; a cached
+ * directory whose files pass the manifest's digests is reused. Training writes to a temporary sibling and moves it
+ * into place atomically, so an interrupted run never leaves a half-written cache entry. Stateless.
+ */
+public final class ModelCache {
+    private static final Logger LOG = LoggerFactory.getLogger(ModelCache.class);
+    static final int TRAIN_PAIRS = 20_000;
+    static final int EVAL_PAIRS = 1_000;
+
+    private ModelCache() {
+    }
+
+    /** {@code ~/.cache/rewardstream/models}. */
+    public static Path defaultRoot() {
+        return Path.of(System.getProperty("user.home"), ".cache", "rewardstream", "models");
+    }
+
+    /** The task the base model learns: addition, default knobs. */
+    public static ArithmeticTask task() {
+        return new ArithmeticTask(ArithmeticTask.Config.defaults());
+    }
+
+    /** The cache directory for a size (may not exist yet). */
+    public static Path dirFor(Path root, ModelSize size) {
+        String key = "v1|" + ModelConfig.of(size) + "|" + TrainConfig.defaults(size).withProgress(false) + "|"
+                + task().config() + "|" + TRAIN_PAIRS + "|" + EVAL_PAIRS;
+        try {
+            byte[] h = MessageDigest.getInstance("SHA-256").digest(key.getBytes(StandardCharsets.UTF_8));
+            return root.resolve(size.id() + "-" + HexFormat.of().formatHex(h, 0, 6));
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /**
+     * The cached model for {@code size}, training and exporting it first when absent or damaged.
+     *
+     * @param progress where training progress goes (null: quiet)
+     * @return the model directory (SavedModel + manifest)
+     * @throws IOException when the cache cannot be written
+     */
+    public static Path obtain(Path root, ModelSize size, PrintStream progress) throws IOException {
+        Path dir = dirFor(root, size);
+        if (Files.isDirectory(dir)) {
+            try {
+                ModelLoader.verifyFiles(dir, true);
+                if (progress != null) {
+                    progress.println("demo: reusing the cached " + size.id() + " model " + dir);
+                }
+                return dir;
+            } catch (RuntimeException e) {
+                LOG.warn("cached model {} is unusable ({}); training it again", dir, e.getMessage());
+                deleteTree(dir);
+            }
+        }
+        Files.createDirectories(root);
+        Path tmp = root.resolve(".tmp-" + dir.getFileName() + "-" + UUID.randomUUID());
+        ArithmeticTask task = task();
+        List<PreferenceExample> train = task.generate(TRAIN_PAIRS, ArithmeticTask.Part.TRAIN, true);
+        List<PreferenceExample> eval = task.generate(EVAL_PAIRS, ArithmeticTask.Part.HELD_OUT, false);
+        TrainConfig tc = TrainConfig.defaults(size).withProgress(progress != null);
+        if (progress != null) {
+            progress.printf("demo: training the built-in %s reward model on addition (%d steps; cached in %s)%n",
+                    size.id(), tc.steps(), dir);
+        }
+        try (BuiltinModel m = BuiltinModel.create(ModelConfig.of(size), tc)) {
+            m.withLineage("task", "arithmetic add (rewardstream demo)");
+            m.train(train, eval);
+            m.export(tmp, eval);
+        } catch (IOException | RuntimeException e) {
+            deleteTree(tmp);
+            throw e;
+        }
+        try {
+            Files.move(tmp, dir, StandardCopyOption.ATOMIC_MOVE);
+        } catch (FileAlreadyExistsException | java.nio.file.DirectoryNotEmptyException e) {
+            deleteTree(tmp);   // another run finished first: use its copy
+        } catch (AtomicMoveNotSupportedException e) {
+            deleteTree(tmp);
+            throw new IOException("cannot move the trained model into " + dir + " atomically", e);
+        }
+        return dir;
+    }
+
+    static void deleteTree(Path dir) throws IOException {
+        if (!Files.exists(dir)) {
+            return;
+        }
+        try (Stream<Path> w = Files.walk(dir)) {
+            for (Path p : w.sorted(Comparator.reverseOrder()).toList()) {
+                Files.deleteIfExists(p);
+            }
+        }
+    }
+}

@@ -1,0 +1,112 @@
+package io.rewardstream.cli.demo;
+
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import io.rewardstream.scoring.ModelManifest;
+import io.rewardstream.topology.TopicProvisioner;
+import io.rewardstream.training.RetrainConfig;
+import io.rewardstream.training.RetrainJob;
+import io.rewardstream.training.SavedModelRoundTrainer;
+
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The continuous {@link RetrainJob} run in-process for the demo on its own thread: it consumes the preferences
+ * topic, and once {@code minPairs} new pairs arrived fine-tunes the current model, gates the candidate on held-out
+ * pairs and publishes a signed release to the model-releases topic, which the scorer's release watcher installs.
+ * Owns the job and its thread; {@link #close()} stops both. Accessors are thread-safe.
+ */
+final class RetrainLoop implements AutoCloseable {
+    private final RetrainJob job;
+    private final Thread thread;
+    private final SimpleMeterRegistry meters = new SimpleMeterRegistry();
+    private final int minPairs;
+    private volatile Throwable failure;
+
+    /**
+     * @param baseModel  the model serving before any release (read only)
+     * @param modelRoot  the model root shared with the scorer
+     * @param workDir    replay buffer directory parent
+     * @param signingKey Ed25519 private key; its public half must be among the scorer's trusted keys as {@code keyId}
+     */
+    RetrainLoop(Map<String, Object> client, TopicProvisioner topics, Path baseModel, Path modelRoot, Path workDir,
+                Path signingKey, String keyId, int minPairs, int steps, long seed) throws Exception {
+        Map<String, Object> p = new HashMap<>();
+        p.put(RetrainConfig.BOOTSTRAP, client.get("bootstrap.servers"));
+        p.put(RetrainConfig.REGISTRY, client.get("schema.registry.url"));
+        p.put(RetrainConfig.GROUP_ID, "rewardstream-demo-retrain-" + UUID.randomUUID());
+        p.put(RetrainConfig.PREFERENCES, topics.topicName(TopicProvisioner.PREFERENCES));
+        p.put(RetrainConfig.RANKED, topics.topicName(TopicProvisioner.RANKED_PREFERENCES));
+        p.put(RetrainConfig.RELEASES, topics.topicName(TopicProvisioner.MODEL_RELEASES));
+        p.put(RetrainConfig.DEAD_LETTERS, topics.topicName(TopicProvisioner.DEAD_LETTERS));
+        p.put(RetrainConfig.MIN_NEW_PAIRS, Integer.toString(minPairs));
+        p.put(RetrainConfig.MAX_INTERVAL, "3600000");
+        p.put(RetrainConfig.STEPS, Integer.toString(steps));
+        p.put(RetrainConfig.BATCH_SIZE, "32");
+        p.put(RetrainConfig.LEARNING_RATE, "1e-3");   // a new task: faster than the production default 3e-4
+        p.put(RetrainConfig.REPLAY_DIR, workDir.resolve("replay").toString());
+        p.put(RetrainConfig.REPLAY_MAX, "100000");
+        p.put(RetrainConfig.REPLAY_MIX, "0");   // the first round has nothing older to replay
+        p.put(RetrainConfig.HELDOUT, "0.1");
+        p.put(RetrainConfig.TOLERANCE, "0.01");
+        p.put(RetrainConfig.MODEL_ROOT, modelRoot.toString());
+        p.put(RetrainConfig.MODEL_NAME, ModelManifest.read(baseModel).name());
+        p.put(RetrainConfig.BASE_MODEL, baseModel.toString());
+        p.put(RetrainConfig.SIGNING_KEY, signingKey.toString());
+        p.put(RetrainConfig.SIGNING_KEY_ID, keyId);
+        p.put(RetrainConfig.SEED, Long.toString(seed));
+        this.minPairs = minPairs;
+        this.job = new RetrainJob(RetrainConfig.from(p), new SavedModelRoundTrainer(), meters, null);
+        this.thread = new Thread(() -> {
+            try {
+                job.run();
+            } catch (Throwable t) {
+                failure = t;
+            }
+        }, "demo-retrain-job");
+        this.thread.setDaemon(true);
+        this.thread.start();
+    }
+
+    private double count(String name, String tag, String value) {
+        Counter c = meters.find(name).tag(tag, value).counter();
+        return c == null ? 0 : c.count();
+    }
+
+    /** Rounds released so far. */
+    int released() {
+        return (int) count("rewardstream.retrain.rounds", "outcome", "released");
+    }
+
+    /** A failure of the job, or a round refused by the gate (the demo cannot show a release then). */
+    Throwable failure() {
+        if (failure != null) {
+            return failure;
+        }
+        if (count("rewardstream.retrain.rounds", "outcome", "refused") > 0 && released() == 0) {
+            return new IllegalStateException("the retraining round was refused by the held-out gate");
+        }
+        return null;
+    }
+
+    String status() {
+        int pairs = (int) count("rewardstream.retrain.pairs", "result", "valid");
+        if (released() > 0) {
+            return "retraining released " + released() + " model(s)";
+        }
+        return pairs < minPairs ? "retraining: " + pairs + "/" + minPairs + " preference pairs"
+                : "retraining: fine-tuning on " + pairs + " pairs";
+    }
+
+    @Override
+    public void close() throws InterruptedException {
+        job.stop();
+        job.awaitFinished(60, TimeUnit.SECONDS);
+        thread.join(10_000);
+        job.close();
+    }
+}

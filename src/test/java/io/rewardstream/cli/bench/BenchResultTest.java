@@ -1,0 +1,64 @@
+package io.rewardstream.cli.bench;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.within;
+
+import io.rewardstream.avro.Rollout;
+import io.rewardstream.scoring.ConstantRewardModel;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+class BenchResultTest {
+
+    @Test
+    void shouldDeriveTheRatiosAndPromiseTheKeys() {
+        PipelineBench.BenchResult r = new PipelineBench.BenchResult();
+        r.modelVersion = "builtin-small:1";
+        r.modelAlone.put(1, 100.0);
+        r.modelAlone.put(64, 1000.0);
+        r.pipeline = 900;
+        r.perRecord = 90;
+        r.passthrough = 50_000;
+        r.nullModel = 30_000;
+        r.padding = 0.9;
+        r.pipelineSeconds = 10;
+        r.modelSecondsInPipeline = 8;
+        assertThat(r.pipelineEfficiency()).isCloseTo(0.9, within(1e-12));
+        assertThat(r.batchingGain()).isCloseTo(10, within(1e-12));
+        assertThat(r.kafkaEfficiency()).isCloseTo(0.6, within(1e-12));
+        Map<String, Object> j = r.toJson();
+        assertThat(j).containsKeys("pipeline_efficiency", "batching_gain", "kafka_efficiency", "padding_efficiency",
+                "p50_latency_ms", "p99_latency_ms", "model_alone_seq_per_s", "model_busy_fraction");
+        assertThat((double) j.get("model_busy_fraction")).isCloseTo(0.8, within(1e-12));
+        assertThat(r.table()).contains("pipeline_efficiency").contains("0.90").contains("10.00");
+    }
+
+    @Test
+    void shouldSplitBimodalLengthsSoPaddingStaysAboveTheTarget() {
+        java.util.List<io.rewardstream.scoring.EncodedSequence> seqs = new java.util.ArrayList<>();
+        for (int i = 0; i < 60; i++) {
+            seqs.add(io.rewardstream.scoring.EncodedSequence.of(new int[16]));
+        }
+        for (int i = 0; i < 4; i++) {
+            seqs.add(io.rewardstream.scoring.EncodedSequence.of(new int[56]));
+        }
+        io.rewardstream.scoring.BatchPlanner planner = new io.rewardstream.scoring.BatchPlanner(
+                new io.rewardstream.scoring.BatchingConfig(64, 1 << 20, 8, 200), 128, 0);
+        // the scorer's planner: one batch of 64 padded to 56
+        assertThat(planner.plan(seqs).batches()).hasSize(1);
+        assertThat(planner.plan(seqs).paddingEfficiency()).isLessThan(0.4);
+        List<io.rewardstream.scoring.PaddedBatch> aware = PipelineBench.paddingAwarePlan(seqs, planner, 0.85);
+        assertThat(aware).hasSize(2);
+        assertThat(aware).allSatisfy(b -> assertThat(b.paddingEfficiency()).isGreaterThanOrEqualTo(0.85));
+        assertThat(aware.stream().mapToInt(io.rewardstream.scoring.PaddedBatch::rows).sum()).isEqualTo(64);
+    }
+
+    @Test
+    void shouldMeasureTheModelAloneOnPlannedBatches() {
+        List<Rollout> rs = PipelineBench.rollouts(200, 1);
+        assertThat(rs).hasSize(200);
+        double sps = PipelineBench.modelAlone(ConstantRewardModel.of(0f, 128, 260) , rs, 64);
+        assertThat(sps).isPositive();
+    }
+}
