@@ -9,10 +9,13 @@ import java.util.Objects;
 /**
  * Cuts encoded sequences into padded micro-batches. Pure and stateless; thread-safe.
  *
- * <p>{@link #plan} sorts by length and cuts greedily so that every batch has at most
- * {@code batch.max.size} rows and at most {@code batch.max.tokens} padded tokens (rows x padded
- * length); each batch is padded only to its own longest sequence rounded up to {@code batch.pad.multiple}
- * (capped at max_seq_len). Padding is on the right with the pad id; the mask is 1 on real tokens.
+ * <p>{@link #plan} sorts by length and cuts the sorted run where it is cheapest: every batch has at most
+ * {@code batch.max.size} rows and at most {@code batch.max.tokens} padded tokens (rows x padded length),
+ * and among the cuts that respect those limits it picks the one minimising padded tokens plus
+ * {@code batch.call.overhead.tokens} per model call (an exact dynamic programme over the sorted run, O(n x
+ * max size)). So a flush mixing 10-token and 60-token answers becomes two calls instead of one call padded
+ * to 64, but a flush of similar lengths stays one call. Each batch is padded only to its own longest sequence
+ * rounded up to {@code batch.pad.multiple} (capped at max_seq_len). Padding is on the right with the pad id; the mask is 1 on real tokens.
  * {@link #planInArrivalOrder} keeps arrival order (same limits, same rounding): the naive baseline the
  * padding benchmark compares against.
  */
@@ -65,7 +68,43 @@ public final class BatchPlanner {
     public BatchPlan plan(List<EncodedSequence> sequences) {
         Integer[] order = checkedOrder(sequences);
         Arrays.sort(order, Comparator.<Integer>comparingInt(i -> sequences.get(i).length()).thenComparingInt(i -> i));
-        return cut(sequences, order);
+        return cheapestCut(sequences, order);
+    }
+
+    /**
+     * Optimal contiguous cut of a length-sorted run: best[j] = min over i of best[i] + overhead + (j - i) x
+     * padded(len[j - 1]), under the size and token limits (the last row of a sorted segment is its longest).
+     */
+    private BatchPlan cheapestCut(List<EncodedSequence> sequences, Integer[] order) {
+        int n = order.length;
+        long[] best = new long[n + 1];
+        int[] from = new int[n + 1];
+        Arrays.fill(best, Long.MAX_VALUE);
+        best[0] = 0;
+        for (int j = 1; j <= n; j++) {
+            int padded = paddedLength(sequences.get(order[j - 1]).length());
+            for (int i = j - 1; i >= 0 && j - i <= config.maxSize(); i--) {
+                long tokens = (long) (j - i) * padded;
+                if (tokens > config.maxTokens() && j - i > 1) {
+                    break;                                  // longer segments only get bigger
+                }
+                long cost = best[i] + config.callOverheadTokens() + tokens;
+                if (best[i] != Long.MAX_VALUE && cost < best[j]) {
+                    best[j] = cost;
+                    from[j] = i;
+                }
+            }
+        }
+        List<PaddedBatch> batches = new ArrayList<>();
+        for (int j = n; j > 0; j = from[j]) {
+            List<Integer> rows = new ArrayList<>();
+            for (int k = from[j]; k < j; k++) {
+                rows.add(order[k]);
+            }
+            batches.add(pad(sequences, rows, sequences.get(order[j - 1]).length()));
+        }
+        java.util.Collections.reverse(batches);
+        return new BatchPlan(batches, sequences.size());
     }
 
     /**

@@ -11,16 +11,25 @@ import java.util.Map;
  * @param padMultiple {@code batch.pad.multiple}: a batch is padded to its longest sequence rounded up to
  *                    this multiple, capped at the model's max_seq_len (default 8)
  * @param maxDelayMs  {@code batch.max.delay.ms}: longest a record may wait for its batch to fill (default 200)
+ * @param callOverheadTokens {@code batch.call.overhead.tokens}: the fixed cost of one model call, in padded-token
+ *                    equivalents; the planner splits a flush into more calls only where that saves more padded
+ *                    tokens than this (default 64; 0 = split wherever padding is saved, large = fewest calls)
  */
-public record BatchingConfig(int maxSize, int maxTokens, int padMultiple, long maxDelayMs) {
+public record BatchingConfig(int maxSize, int maxTokens, int padMultiple, long maxDelayMs, int callOverheadTokens) {
 
     public static final String MAX_SIZE = "batch.max.size";
     public static final String MAX_TOKENS = "batch.max.tokens";
     public static final String PAD_MULTIPLE = "batch.pad.multiple";
     public static final String MAX_DELAY_MS = "batch.max.delay.ms";
+    public static final String CALL_OVERHEAD_TOKENS = "batch.call.overhead.tokens";
 
-    /** The defaults: 64 sequences, 16384 tokens, multiple of 8, 200 ms. */
-    public static final BatchingConfig DEFAULTS = new BatchingConfig(64, 16384, 8, 200);
+    /** The defaults: 64 sequences, 16384 tokens, multiple of 8, 200 ms, call overhead 64 tokens. */
+    public static final BatchingConfig DEFAULTS = new BatchingConfig(64, 16384, 8, 200, 64);
+
+    /** Limits with the default call overhead. */
+    public BatchingConfig(int maxSize, int maxTokens, int padMultiple, long maxDelayMs) {
+        this(maxSize, maxTokens, padMultiple, maxDelayMs, 64);
+    }
 
     public BatchingConfig {
         if (maxSize < 1) {
@@ -35,6 +44,9 @@ public record BatchingConfig(int maxSize, int maxTokens, int padMultiple, long m
         if (maxDelayMs < 0) {
             throw new IllegalArgumentException(MAX_DELAY_MS + " must be >= 0, got " + maxDelayMs);
         }
+        if (callOverheadTokens < 0) {
+            throw new IllegalArgumentException(CALL_OVERHEAD_TOKENS + " must be >= 0, got " + callOverheadTokens);
+        }
     }
 
     /**
@@ -47,6 +59,7 @@ public record BatchingConfig(int maxSize, int maxTokens, int padMultiple, long m
                 Configs.intValue(props, MAX_SIZE, DEFAULTS.maxSize),
                 Configs.intValue(props, MAX_TOKENS, DEFAULTS.maxTokens),
                 Configs.intValue(props, PAD_MULTIPLE, DEFAULTS.padMultiple),
-                Configs.longValue(props, MAX_DELAY_MS, DEFAULTS.maxDelayMs));
+                Configs.longValue(props, MAX_DELAY_MS, DEFAULTS.maxDelayMs),
+                Configs.intValue(props, CALL_OVERHEAD_TOKENS, DEFAULTS.callOverheadTokens));
     }
 }

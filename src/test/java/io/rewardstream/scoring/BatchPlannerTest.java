@@ -121,6 +121,36 @@ class BatchPlannerTest {
     }
 
     /** Scores each row with its first token id, so the test can see where each row went. */
+    @Test
+    void shouldSplitAFlushOfShortAndLongAnswersIntoTwoCalls() {
+        List<EncodedSequence> seqs = new ArrayList<>();
+        for (int i = 0; i < 64; i++) {
+            seqs.add(seq(i % 2 == 0 ? 11 : 60, i));
+        }
+        BatchPlan plan = new BatchPlanner(new BatchingConfig(64, 16384, 8, 200, 64), 128, 0).plan(seqs);
+
+        assertThat(plan.batches()).hasSize(2);
+        assertThat(plan.batches().get(0).ids()[0]).hasSize(16);
+        assertThat(plan.batches().get(1).ids()[0]).hasSize(64);
+        assertThat(plan.paddingEfficiency()).isGreaterThan(0.85);
+    }
+
+    @Test
+    void shouldKeepOneCallWhenSplittingSavesLessThanTheCallOverhead() {
+        List<EncodedSequence> seqs = new ArrayList<>();
+        for (int i = 0; i < 32; i++) {
+            seqs.add(seq(i % 2 == 0 ? 11 : 60, i));
+        }
+        BatchPlan oneCall = new BatchPlanner(new BatchingConfig(64, 16384, 8, 200, 100_000), 128, 0).plan(seqs);
+        assertThat(oneCall.batches()).hasSize(1);
+
+        List<EncodedSequence> similar = new ArrayList<>();
+        for (int i = 0; i < 40; i++) {
+            similar.add(seq(57 + i % 8, i));
+        }
+        assertThat(new BatchPlanner(BatchingConfig.DEFAULTS, 128, 0).plan(similar).batches()).hasSize(1);
+    }
+
     private static final class FakeFirstTokenModel implements RewardModel {
         private final ModelManifest manifest = new ModelManifest("fake", 1, 64, 0, 1000, "ids", null, null, null,
                 null, null, null, 0, Map.of());
