@@ -92,7 +92,7 @@ class RetrainCrashIT {
                 "retrain.replay.dir=" + replay,
                 "retrain.replay.mix=0.25",
                 "retrain.heldout.fraction=0.2",
-                "retrain.gate.tolerance=0.05",
+                "retrain.gate.tolerance=0.15",   // round 2 must release (this test is about crashes, not quality)
                 "retrain.model.root=" + root,
                 "retrain.model.name=" + model,
                 "retrain.base.model.dir=" + base,
