@@ -50,9 +50,11 @@ import java.util.concurrent.atomic.AtomicReference;
  * them again and again), so a crash repeats the round or nothing. A restart that finds a published release
  * whose {@code eval_metrics} already cover the round's offsets ({@code offset.<topic>.<partition>}) skips the
  * duplicate release and only commits; at partition assignment, offsets a release covers beyond the committed ones
- * are committed straight away. Half-written {@code .tmp-*} release directories are deleted at start.
+ * are committed straight away. Half-written {@code .tmp-*} release directories are deleted at start. A complete
+ * {@code v<N>} above the newest release (a crash between the atomic move and the send) is published as it is when it
+ * verifies and descends from the newest release, else moved to {@code rejected/} (see training/RETRAINING.md).
  *
- * <p>Each phase is logged as {@code round N: <phase>} (starting, training, gate, releasing, published,
+ * <p>Each phase is logged as {@code round N: <phase>} (starting, training, gate, releasing, installed, published,
  * rejected, committing, committed) so a test can stop the process at a chosen phase.
  *
  * <p>Threading: {@link #run()} blocks the calling thread; {@link #stop()} may be called from any thread (e.g. a
