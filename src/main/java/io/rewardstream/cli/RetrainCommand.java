@@ -1,6 +1,8 @@
 package io.rewardstream.cli;
 
-import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.rewardstream.scoring.MetricsHttpServer;
 import io.rewardstream.training.RetrainConfig;
 import io.rewardstream.training.RetrainJob;
 import io.rewardstream.training.SavedModelRoundTrainer;
@@ -19,6 +21,8 @@ import java.util.concurrent.TimeUnit;
 /**
  * {@code rewardstream retrain --config FILE [--set k=v]... [--ready-file PATH]}: runs the continuous retraining
  * job until SIGTERM/SIGINT, which abandons a round in progress (nothing committed) and exits 0.
+ * Serves Prometheus {@code /metrics}, {@code /health/live} and {@code /health/ready} on {@code metrics.host:metrics.port}
+ * (default 127.0.0.1:9465; 0 = ephemeral, -1 = off; the URL is logged as {@code metrics=http://...}).
  * Exit code 2 for a bad configuration.
  */
 @Command(name = "retrain", mixinStandardHelpOptions = true,
@@ -45,8 +49,21 @@ public final class RetrainCommand implements Callable<Integer> {
             System.err.println("retrain: bad configuration: " + e.getMessage());
             return 2;
         }
-        SimpleMeterRegistry meters = new SimpleMeterRegistry();
+        PrometheusMeterRegistry meters = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
         RetrainJob job = new RetrainJob(cfg, new SavedModelRoundTrainer(), meters, readyFile);
+        MetricsHttpServer http = null;
+        if (cfg.metricsPort() >= 0) {
+            try {
+                http = startHttp(cfg, meters, job);
+            } catch (java.io.IOException e) {
+                job.close();
+                meters.close();
+                throw e;
+            }
+            LOG.info("retrain job metrics={} (/metrics, /health/live, /health/ready)", http.url());
+        } else {
+            LOG.info("retrain job metrics=off ({}=-1)", RetrainConfig.METRICS_PORT);
+        }
         java.util.concurrent.CountDownLatch closed = new java.util.concurrent.CountDownLatch(1);
         Thread hook = new Thread(() -> {
             LOG.info("signal received: stopping the retrain job");
@@ -62,14 +79,39 @@ public final class RetrainCommand implements Callable<Integer> {
             job.run();
         } finally {
             job.close();
+            if (http != null) {
+                http.close();
+            }
             if (readyFile != null) {
                 Files.deleteIfExists(readyFile);
             }
             // plain stderr: on SIGTERM log4j's own shutdown hook may already have stopped logging
             System.err.println("retrain job closed after " + job.rounds() + " rounds; metrics: "
-                    + meters.getMetersAsString().replace('\n', ';'));
+                    + summary(meters));
+            meters.close();
             closed.countDown();
         }
         return 0;
+    }
+
+    /** The retrain job's HTTP endpoints: live while its loop runs, ready once it consumes its partitions. */
+    static MetricsHttpServer startHttp(RetrainConfig cfg, PrometheusMeterRegistry meters, RetrainJob job)
+            throws java.io.IOException {
+        return MetricsHttpServer.start(cfg.metricsHost(), cfg.metricsPort(), meters::scrape,
+                () -> job.isLive() ? MetricsHttpServer.Health.up("live (" + job.rounds() + " rounds)")
+                        : MetricsHttpServer.Health.down("not live: the retrain loop has stopped"),
+                () -> job.isReady() ? MetricsHttpServer.Health.up("ready")
+                        : MetricsHttpServer.Health.down("not ready: partitions not assigned yet, or stopping"));
+    }
+
+    private static String summary(PrometheusMeterRegistry meters) {
+        StringBuilder sb = new StringBuilder();
+        meters.getMeters().forEach(m -> {
+            if (m.getId().getName().startsWith("rewardstream.")) {
+                m.measure().forEach(x -> sb.append(m.getId().getName()).append(m.getId().getTags()).append('=')
+                        .append(x.getValue()).append(';'));
+            }
+        });
+        return sb.toString();
     }
 }

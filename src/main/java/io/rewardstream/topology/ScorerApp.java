@@ -1,12 +1,11 @@
 package io.rewardstream.topology;
 
-import com.sun.net.httpserver.HttpExchange;
-import com.sun.net.httpserver.HttpServer;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.binder.kafka.KafkaStreamsMetrics;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.rewardstream.scoring.ModelHolder;
+import io.rewardstream.scoring.MetricsHttpServer;
 import io.rewardstream.scoring.ModelLoader;
 import io.rewardstream.scoring.RewardModel;
 import org.apache.kafka.streams.CloseOptions;
@@ -18,9 +17,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
-import java.io.OutputStream;
 import java.io.UncheckedIOException;
-import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -55,7 +52,7 @@ public final class ScorerApp implements AutoCloseable {
     private volatile ModelHolder holder;
     private volatile KafkaStreams streams;
     private volatile KafkaStreamsMetrics streamsMetrics;
-    private volatile HttpServer http;
+    private volatile MetricsHttpServer http;
     private volatile AutoCloseable releaseHandle;
 
     /** Loads {@code model.dir} at start; no release handling. */
@@ -172,30 +169,12 @@ public final class ScorerApp implements AutoCloseable {
     }
 
     private void startHttp() throws IOException {
-        HttpServer s = HttpServer.create(new InetSocketAddress(config.metricsHost(), config.metricsPort()), 16);
-        s.createContext("/metrics", ex -> respond(ex, 200, "text/plain; version=0.0.4; charset=utf-8",
-                registry.scrape()));
-        s.createContext("/health/live", ex -> {
-            boolean live = isLive();
-            respond(ex, live ? 200 : 503, "text/plain", live ? "live\n" : "not live: " + state() + "\n");
-        });
-        s.createContext("/health/ready", ex -> {
-            boolean ready = isReady();
-            respond(ex, ready ? 200 : 503, "text/plain", ready ? "ready " + holder.modelVersion() + "\n"
-                    : "not ready: streams " + state() + ", model " + (modelLoaded() ? "loaded" : "absent") + "\n");
-        });
-        s.setExecutor(null);
-        s.start();
-        http = s;
-    }
-
-    private static void respond(HttpExchange ex, int status, String type, String body) throws IOException {
-        byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
-        ex.getResponseHeaders().set("Content-Type", type);
-        ex.sendResponseHeaders(status, bytes.length);
-        try (OutputStream out = ex.getResponseBody()) {
-            out.write(bytes);
-        }
+        http = MetricsHttpServer.start(config.metricsHost(), config.metricsPort(), registry::scrape,
+                () -> isLive() ? MetricsHttpServer.Health.up("live")
+                        : MetricsHttpServer.Health.down("not live: " + state()),
+                () -> isReady() ? MetricsHttpServer.Health.up("ready " + holder.modelVersion())
+                        : MetricsHttpServer.Health.down("not ready: streams " + state() + ", model "
+                        + (modelLoaded() ? "loaded" : "absent")));
     }
 
     private void writeReadyFile() {
@@ -253,9 +232,8 @@ public final class ScorerApp implements AutoCloseable {
 
     /** Base URL of the HTTP server ({@code http://host:port}), if it runs. */
     public Optional<String> metricsUrl() {
-        HttpServer s = http;
-        return s == null ? Optional.empty()
-                : Optional.of("http://" + config.metricsHost() + ":" + s.getAddress().getPort());
+        MetricsHttpServer s = http;
+        return s == null ? Optional.empty() : Optional.of(s.url());
     }
 
     public PrometheusMeterRegistry registry() {
@@ -296,9 +274,9 @@ public final class ScorerApp implements AutoCloseable {
         if (streamsMetrics != null) {
             streamsMetrics.close();
         }
-        HttpServer h = http;
+        MetricsHttpServer h = http;
         if (h != null) {
-            h.stop(0);
+            h.close();
         }
         ModelHolder mh = holder;
         if (mh != null) {

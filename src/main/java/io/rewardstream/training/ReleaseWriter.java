@@ -77,6 +77,17 @@ public final class ReleaseWriter {
         return max;
     }
 
+    /** The {@code v<N>} directories with N above {@code version}, lowest first. */
+    public java.util.List<Path> versionDirsAbove(long version) throws IOException {
+        try (Stream<Path> s = Files.list(modelDir())) {
+            return s.filter(p -> p.getFileName().toString().matches("v\\d{1,18}") && Files.isDirectory(p))
+                    .filter(p -> Long.parseLong(p.getFileName().toString().substring(1)) > version)
+                    .sorted(java.util.Comparator.comparingLong(p -> Long.parseLong(p.getFileName().toString()
+                            .substring(1))))
+                    .toList();
+        }
+    }
+
     /**
      * Rewrites {@code exported}'s manifest as the release {@code <name>:<version>}: name, version, parent,
      * metrics, lineage merged into the old lineage, fresh digests. Installing, signing and publishing are

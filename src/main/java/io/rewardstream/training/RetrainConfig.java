@@ -20,6 +20,8 @@ import java.util.Properties;
  * @param heldOutFraction         fraction of pairs (by SHA-256 of the pair id) never trained on
  * @param gateTolerance           candidate accuracy must be >= current accuracy - tolerance
  * @param annotatorMinAgreement   drop pairs whose group agreement is below this; null = keep all
+ * @param metricsHost             {@code metrics.host}: address of the /metrics and /health HTTP server
+ * @param metricsPort             {@code metrics.port}: its port; 0 = ephemeral, -1 = no HTTP server
  */
 public record RetrainConfig(String bootstrapServers, String schemaRegistryUrl, String groupId,
                             String preferencesTopic, String rankedPreferencesTopic, String releasesTopic,
@@ -27,7 +29,7 @@ public record RetrainConfig(String bootstrapServers, String schemaRegistryUrl, S
                             double learningRate, Path replayDir, int replayMaxPairs, double replayMix,
                             double heldOutFraction, double gateTolerance, Path modelRoot, String modelName,
                             Path baseModelDir, Path signingKey, String signingKeyId, Double annotatorMinAgreement,
-                            long seed, Map<String, String> kafka) {
+                            long seed, Map<String, String> kafka, String metricsHost, int metricsPort) {
 
     public static final String BOOTSTRAP = "bootstrap.servers";
     public static final String REGISTRY = "schema.registry.url";
@@ -54,6 +56,10 @@ public record RetrainConfig(String bootstrapServers, String schemaRegistryUrl, S
     public static final String MIN_AGREEMENT = "retrain.annotator.min.agreement";
     public static final String SEED = "retrain.seed";
     public static final String KAFKA_PREFIX = "kafka.";
+    public static final String METRICS_HOST = "metrics.host";
+    public static final String METRICS_PORT = "metrics.port";
+    public static final String DEFAULT_METRICS_HOST = "127.0.0.1";
+    public static final int DEFAULT_METRICS_PORT = 9465;
 
     public RetrainConfig {
         require(BOOTSTRAP, bootstrapServers);
@@ -105,6 +111,11 @@ public record RetrainConfig(String bootstrapServers, String schemaRegistryUrl, S
                     ? SIGNING_KEY + " is required when " + SIGNING_KEY_ID + " is set"
                     : SIGNING_KEY_ID + " is required when " + SIGNING_KEY + " is set");
         }
+        require(METRICS_HOST, metricsHost);
+        if (metricsPort < -1 || metricsPort > 65535) {
+            throw new IllegalArgumentException(METRICS_PORT + " must be in [-1, 65535] (0 = ephemeral, -1 = off), got "
+                    + metricsPort);
+        }
         kafka = kafka == null ? Map.of() : Map.copyOf(kafka);
     }
 
@@ -133,7 +144,8 @@ public record RetrainConfig(String bootstrapServers, String schemaRegistryUrl, S
                 (int) lng(p, REPLAY_MAX, 100_000), dbl(p, REPLAY_MIX, 0.5), dbl(p, HELDOUT, 0.1),
                 dbl(p, TOLERANCE, 0.01), path(p, MODEL_ROOT), str(p, MODEL_NAME, null),
                 base == null ? null : Path.of(base), key == null ? null : Path.of(key), str(p, SIGNING_KEY_ID, null),
-                minAg == null ? null : dbl(p, MIN_AGREEMENT, 0), lng(p, SEED, 1L), kafka);
+                minAg == null ? null : dbl(p, MIN_AGREEMENT, 0), lng(p, SEED, 1L), kafka,
+                str(p, METRICS_HOST, DEFAULT_METRICS_HOST), (int) lng(p, METRICS_PORT, DEFAULT_METRICS_PORT));
     }
 
     /** The record's fields, with secret {@code kafka.*} values (passwords, JAAS lines) as {@code [hidden]}. */
@@ -172,7 +184,7 @@ public record RetrainConfig(String bootstrapServers, String schemaRegistryUrl, S
         return new RetrainConfig(bootstrapServers, schemaRegistryUrl, groupId, preferencesTopic, rankedPreferencesTopic,
                 releasesTopic, deadLettersTopic, n, maxIntervalMs, steps, batchSize, learningRate, replayDir,
                 replayMaxPairs, replayMix, heldOutFraction, gateTolerance, modelRoot, modelName, baseModelDir, signingKey,
-                signingKeyId, annotatorMinAgreement, seed, kafka);
+                signingKeyId, annotatorMinAgreement, seed, kafka, metricsHost, metricsPort);
     }
 
     /** Location of model {@code modelName}'s releases: {@code <model.root>/<model.name>}. */

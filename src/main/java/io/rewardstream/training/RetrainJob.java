@@ -7,6 +7,8 @@ import io.rewardstream.avro.PreferencePair;
 import io.rewardstream.avro.RankedPreference;
 import io.rewardstream.schema.AvroDeserializer;
 import io.rewardstream.schema.DeadLetters;
+import io.rewardstream.scoring.ModelLoader;
+import io.rewardstream.scoring.ModelManifest;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
@@ -48,9 +50,11 @@ import java.util.concurrent.atomic.AtomicReference;
  * them again and again), so a crash repeats the round or nothing. A restart that finds a published release
  * whose {@code eval_metrics} already cover the round's offsets ({@code offset.<topic>.<partition>}) skips the
  * duplicate release and only commits; at partition assignment, offsets a release covers beyond the committed ones
- * are committed straight away. Half-written {@code .tmp-*} release directories are deleted at start.
+ * are committed straight away. Half-written {@code .tmp-*} release directories are deleted at start. A complete
+ * {@code v<N>} above the newest release (a crash between the atomic move and the send) is published as it is when it
+ * verifies and descends from the newest release, else moved to {@code rejected/} (see training/RETRAINING.md).
  *
- * <p>Each phase is logged as {@code round N: <phase>} (starting, training, gate, releasing, published,
+ * <p>Each phase is logged as {@code round N: <phase>} (starting, training, gate, releasing, installed, published,
  * rejected, committing, committed) so a test can stop the process at a chosen phase.
  *
  * <p>Threading: {@link #run()} blocks the calling thread; {@link #stop()} may be called from any thread (e.g. a
@@ -60,6 +64,12 @@ import java.util.concurrent.atomic.AtomicReference;
 public final class RetrainJob implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(RetrainJob.class);
     private static final long RETRY_BACKOFF_MS = 10_000;
+    /**
+     * Test/chaos knob (system property, milliseconds, default 0): sleep between the atomic move of a release to
+     * {@code v<N>} and sending its {@code ModelRelease}, so a crash test can kill the job in exactly that window.
+     * Never set it in production.
+     */
+    public static final String PAUSE_BEFORE_PUBLISH_PROPERTY = "rewardstream.retrain.pause.before.publish.ms";
 
     private final RetrainConfig cfg;
     private final RoundTrainer trainer;
@@ -83,8 +93,10 @@ public final class RetrainJob implements AutoCloseable {
 
     private final Map<String, Long> trainedUpTo = new TreeMap<>();
     private final CountDownLatch finished = new CountDownLatch(1);
+    private final long pauseBeforePublishMs = Long.getLong(PAUSE_BEFORE_PUBLISH_PROPERTY, 0L);
     private volatile boolean stopping;
-    private boolean readyWritten;
+    private volatile boolean running;
+    private volatile boolean readyWritten;
     private int newPairs;
     private long lastRoundAt;
     private long notBefore;
@@ -181,6 +193,16 @@ public final class RetrainJob implements AutoCloseable {
         return finished.await(timeout, unit);
     }
 
+    /** Live: {@link #run()} has not returned (before it is called the job counts as starting, i.e. live). */
+    public boolean isLive() {
+        return finished.getCount() > 0 && !stopping;
+    }
+
+    /** Ready: {@link #run()} is consuming, with partitions assigned, and not stopping. */
+    public boolean isReady() {
+        return running && readyWritten && !stopping;
+    }
+
     /** Rounds run so far in this process. */
     public int rounds() {
         return round;
@@ -194,6 +216,7 @@ public final class RetrainJob implements AutoCloseable {
     public void run() throws IOException {
         try {
             lastRoundAt = System.currentTimeMillis();
+            running = true;
             consumer.subscribe(List.of(cfg.preferencesTopic(), cfg.rankedPreferencesTopic()), new Rebalance());
             LOG.info("retrain job started: model {} under {}, topics {} and {}, replay buffer {} ({} pairs)",
                     cfg.modelName(), cfg.modelRoot(), cfg.preferencesTopic(), cfg.rankedPreferencesTopic(),
@@ -216,6 +239,7 @@ public final class RetrainJob implements AutoCloseable {
                 }
             }
         } finally {
+            running = false;
             LOG.info("retrain job stopping after {} rounds", round);
             finished.countDown();
         }
@@ -381,6 +405,9 @@ public final class RetrainJob implements AutoCloseable {
             commit(n, offsets);
             return null;
         }
+        if (publishUnpublished(n, current)) {
+            return null;
+        }
         Path currentDir;
         if (current != null) {
             currentDir = cfg.modelRoot().resolve(current.getLocation()).normalize();
@@ -460,7 +487,12 @@ public final class RetrainJob implements AutoCloseable {
                 LOG.info("round {}: release {}:{} already covers offsets {}; skipping a duplicate release", n,
                         again.getModelName(), again.getVersion(), offsets);
             } else {
-                ModelRelease r = publisher.publish(tmp, parent, metrics, false);
+                ModelManifest mf = ModelLoader.verifyFiles(tmp, true);
+                Path installed = publisher.install(tmp, mf.name(), mf.version());
+                LOG.info("round {}: installed {}:{} at {}; sending the release", n, mf.name(), mf.version(), installed);
+                pauseBeforePublish(n);
+                ModelRelease r = publisher.buildRelease(installed, mf, parent, metrics, false);
+                publisher.send(r);
                 released.increment();
                 LOG.info("round {}: published {}:{} at {} with held-out accuracy {} (current {}), score gap {}, "
                                 + "length correlation {}", n, r.getModelName(), r.getVersion(), r.getLocation(),
@@ -478,7 +510,87 @@ public final class RetrainJob implements AutoCloseable {
         return tmp;
     }
 
+    /**
+     * Closes the gap of a crash between the atomic move to {@code v<N>} and sending the release: a complete
+     * {@code v<N>} above the newest release whose digests verify, whose manifest names this model and version and
+     * whose parent is the newest release (the round being repeated) is published as it is, and the offsets its
+     * lineage ({@code trained_up_to.*}) covers are committed; any other directory above the newest release
+     * (parent mismatch, digests failing) is moved to {@code rejected/} (no scorer ever saw a release of it).
+     *
+     * @return whether a version was published (the round then ends after the commit)
+     */
+    private boolean publishUnpublished(int n, ModelRelease current) throws IOException {
+        long newest = current == null ? 0 : current.getVersion();
+        Long parent = current == null ? null : current.getVersion();
+        ModelRelease published = null;
+        Map<String, Long> covered = new TreeMap<>();
+        for (Path dir : writer.versionDirsAbove(newest)) {
+            String why = null;
+            ModelManifest m = null;
+            try {
+                m = ModelLoader.verifyFiles(dir, true);
+            } catch (RuntimeException e) {
+                why = "does not verify: " + e.getMessage();
+            }
+            String expected = "v" + (m == null ? -1 : m.version());
+            if (why == null && (!cfg.modelName().equals(m.name()) || !dir.getFileName().toString().equals(expected))) {
+                why = "its manifest says " + m.name() + ":" + m.version();
+            } else if (why == null && !java.util.Objects.equals(m.parentVersion(), parent)) {
+                why = "its parent is " + m.parentVersion() + ", the newest release is " + parent;
+            }
+            if (why != null) {
+                Path moved = writer.reject(dir);
+                LOG.warn("round {}: unpublished {} {}; moved to {}", n, dir, why, moved);
+                continue;
+            }
+            LOG.info("round {}: found complete but unpublished {}:{} at {} (crash between install and publish); "
+                    + "publishing it instead of training again", n, m.name(), m.version(), dir);
+            published = publisher.publish(dir, m.parentVersion(), m.metrics(), false);
+            released.increment();
+            LOG.info("round {}: published {}:{} at {} (recovered)", n, published.getModelName(),
+                    published.getVersion(), published.getLocation());
+            parent = m.version();
+            m.lineage().forEach((k, v) -> {
+                if (k.startsWith("trained_up_to.")) {
+                    covered.put(k.substring("trained_up_to.".length()), Long.parseLong(v));
+                }
+            });
+        }
+        if (published == null) {
+            return false;
+        }
+        Map<String, Long> assigned = new TreeMap<>();
+        for (TopicPartition tp : consumer.assignment()) {
+            Long v = covered.get(tp.topic() + ":" + tp.partition());
+            if (v != null) {
+                assigned.put(tp.topic() + ":" + tp.partition(), v);
+            }
+        }
+        commit(n, assigned);
+        return true;
+    }
+
+    private void pauseBeforePublish(int n) {
+        if (pauseBeforePublishMs <= 0) {
+            return;
+        }
+        LOG.warn("round {}: pausing {} ms before publishing ({} is set: test/chaos only)", n, pauseBeforePublishMs,
+                PAUSE_BEFORE_PUBLISH_PROPERTY);
+        long until = System.currentTimeMillis() + pauseBeforePublishMs;
+        try {
+            while (System.currentTimeMillis() < until && !stopping) {
+                Thread.sleep(50);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
     private void commit(int n, Map<String, Long> offsets) {
+        if (offsets.isEmpty()) {
+            LOG.info("round {}: nothing to commit", n);
+            return;
+        }
         LOG.info("round {}: committing {}", n, offsets);
         Map<TopicPartition, OffsetAndMetadata> c = new HashMap<>();
         offsets.forEach((k, v) -> {

@@ -4,12 +4,17 @@
  * {@link io.rewardstream.it.ScorerCrashIT} (SIGKILL x2 with rollouts buffered, exactly once),
  * {@link io.rewardstream.it.ScorerScaleOutIT} (two JVMs split the partitions, one leaves on SIGTERM),
  * {@link io.rewardstream.it.HotSwapIT} (signed release under load, tampered releases refused),
- * {@link io.rewardstream.it.PoisonInputIT} (each kind of poison dead-lettered with its reason and original bytes).
+ * {@link io.rewardstream.it.PoisonInputIT} (each kind of poison dead-lettered with its reason and original bytes);
+ * and of continuous retraining: {@link io.rewardstream.it.FeedbackLoopIT} (scorer on an addition model, the job
+ * learns multiplication from preference pairs and releases, the scorer swaps, rewards rank correct answers first),
+ * {@link io.rewardstream.it.RetrainCrashIT} ({@code Main retrain} SIGKILLed during training and between the move to
+ * {@code v<N>} and the publish: no pair lost, each version published once, no partial model).
  *
  * <p>Infrastructure: {@link io.rewardstream.it.RolloutGenerator} (seeded valid traffic),
  * {@link io.rewardstream.it.ScorerTraffic} (topics, producers, read_committed readers that count duplicates),
  * {@link io.rewardstream.it.ScorerProcess} ({@code Main score} in its own JVM, SIGKILL/SIGTERM; logs under
- * {@code target/it-work/<test>-<id>/}). Run: {@code mvn -B -o verify -Dtest=none -Dsurefire.failIfNoSpecifiedTests=false
- * -Dit.test='PoisonInputIT,HotSwapIT,ScorerCrashIT,ScorerScaleOutIT'}.
+ * {@code target/it-work/<test>-<id>/}), {@link io.rewardstream.it.RetrainProcess} ({@code Main retrain} in its own
+ * JVM, one log per start). Run: {@code mvn -B -o verify -Dtest=none -Dsurefire.failIfNoSpecifiedTests=false
+ * -Dit.test='PoisonInputIT,HotSwapIT,ScorerCrashIT,ScorerScaleOutIT,FeedbackLoopIT,RetrainCrashIT'}.
  */
 package io.rewardstream.it;

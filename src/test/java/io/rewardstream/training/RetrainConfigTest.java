@@ -33,6 +33,24 @@ class RetrainConfigTest {
         assertThat(c.annotatorMinAgreement()).isNull();
         assertThat(c.signingKey()).isNull();
         assertThat(c.modelDir()).isEqualTo(Path.of("/tmp/models/builtin-tiny"));
+        assertThat(c.metricsHost()).isEqualTo("127.0.0.1");
+        assertThat(c.metricsPort()).isEqualTo(9465);
+    }
+
+    @Test
+    void shouldReadMetricsKeysAndRefuseABadPort() {
+        Map<String, String> m = minimal();
+        m.put("metrics.host", "127.0.0.2");
+        m.put("metrics.port", "-1");
+        RetrainConfig c = RetrainConfig.from(m);
+        assertThat(c.metricsHost()).isEqualTo("127.0.0.2");
+        assertThat(c.metricsPort()).isEqualTo(-1);
+        m.put("metrics.port", "0");
+        assertThat(RetrainConfig.from(m).metricsPort()).isZero();
+        m.put("metrics.port", "-2");
+        assertThatThrownBy(() -> RetrainConfig.from(m)).hasMessageContaining("metrics.port");
+        m.put("metrics.port", "70000");
+        assertThatThrownBy(() -> RetrainConfig.from(m)).hasMessageContaining("metrics.port");
     }
 
     @Test
@@ -132,5 +150,7 @@ class RetrainConfigTest {
         assertThat(c.maxIntervalMs()).isEqualTo(3_600_000L);
         assertThat(c.replayMix()).isEqualTo(0.5);
         assertThat(c.signingKey()).isNull();
+        assertThat(c.metricsPort()).isEqualTo(9465);
+        assertThat(c.withMinNewPairs(9).metricsHost()).isEqualTo("127.0.0.1");
     }
 }
