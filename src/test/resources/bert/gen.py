@@ -1,0 +1,108 @@
+# Generates helpfulness.jsonl (run from this directory; the output is committed, this script documents it).
+import json
+QA = [
+("How do I boil an egg?", "Place the egg in boiling water for about nine minutes, then cool it in cold water before peeling."),
+("What is the capital of France?", "The capital of France is Paris, which is also its largest city."),
+("How can I improve my sleep?", "Keep a regular bedtime, avoid screens and caffeine in the evening, and keep your bedroom dark and cool."),
+("Why is the sky blue?", "Sunlight scatters off air molecules, and blue light is scattered much more than red light, so the sky looks blue."),
+("How do I reset my router?", "Hold the small reset button on the back of the router for about ten seconds until the lights blink, then wait for it to restart."),
+("What should I pack for a beach trip?", "Bring sunscreen, a hat, water, a towel, swimwear and a light shirt to cover up in the afternoon sun."),
+("How do plants make food?", "Plants use photosynthesis: their leaves capture sunlight and turn water and carbon dioxide into sugar and oxygen."),
+("How can I save money on groceries?", "Plan meals for the week, shop with a list, buy store brands and avoid shopping when you are hungry."),
+("What is a good way to learn a new language?", "Practice a little every day, speak with native speakers, and read or listen to simple material you enjoy."),
+("How do I remove a coffee stain from a shirt?", "Rinse the stain with cold water from the back, rub in a little liquid detergent, and wash the shirt as usual."),
+("How long should I cook rice?", "Simmer one cup of white rice in two cups of water with the lid on for about eighteen minutes."),
+("Why do cats purr?", "Cats purr when they are relaxed or want comfort, and the vibration may also help them heal and calm down."),
+("How can I stop procrastinating?", "Break the task into small steps, start with a five minute timer, and remove distractions like your phone."),
+("What causes rain?", "Water vapour rises, cools and condenses into droplets in clouds; when the droplets grow heavy enough they fall as rain."),
+("How do I change a flat tire?", "Loosen the nuts, jack up the car, swap the wheel for the spare, tighten the nuts in a star pattern and lower the car."),
+("How often should I water a cactus?", "Water a cactus only when the soil is completely dry, usually every two to three weeks, and less in winter."),
+("What is the fastest land animal?", "The cheetah is the fastest land animal, reaching speeds of around one hundred kilometres per hour in short bursts."),
+("How do I write a good cover letter?", "Address the hiring manager, explain why you want this job, and give two concrete examples of relevant achievements."),
+("How can I make my phone battery last longer?", "Lower the screen brightness, turn off background refresh for apps you rarely use, and enable the battery saver mode."),
+("Why do leaves change color in autumn?", "As days shorten, trees stop making green chlorophyll, revealing the yellow and orange pigments already in the leaves."),
+("How do I make a cup of tea?", "Boil fresh water, pour it over the tea bag, let it steep for three to five minutes, then remove the bag and add milk if you like."),
+("What is the boiling point of water?", "At sea level water boils at one hundred degrees Celsius, which is two hundred and twelve degrees Fahrenheit."),
+("How can I calm down before an exam?", "Breathe slowly for a minute, remind yourself that you prepared, and arrive early so you are not rushed."),
+("How do vaccines work?", "Vaccines show the immune system a harmless piece or version of a germ, so it learns to recognise and fight the real one."),
+("How do I clean a cast iron pan?", "Scrub it with hot water and a brush, dry it completely on the stove, and wipe a thin layer of oil inside."),
+("How many legs does a spider have?", "A spider has eight legs, which is one way to tell it apart from insects, which have six."),
+("What is the best way to memorize vocabulary?", "Use spaced repetition flashcards, review them daily, and use each new word in a sentence of your own."),
+("How do I get rid of fruit flies?", "Put out a small bowl of vinegar with a drop of dish soap, and keep ripe fruit covered or in the fridge."),
+("Why is exercise good for you?", "Exercise strengthens the heart and muscles, improves mood and sleep, and lowers the risk of many diseases."),
+("How do I tie a tie?", "Drape it around your neck, cross the wide end over the narrow end, loop it up through the neck, and pull it down through the knot."),
+("What is inflation?", "Inflation is the general rise in prices over time, which means the same amount of money buys less than before."),
+("How can I keep my houseplants alive?", "Give them the right amount of light, water only when the top of the soil is dry, and make sure the pots drain well."),
+("How do airplanes stay in the air?", "The wings are shaped so that air flowing over them creates lift, and the engines provide thrust to keep the plane moving."),
+("How do I start running?", "Begin with short runs mixed with walking three times a week, and increase your distance slowly to avoid injury."),
+("What does a thermometer measure?", "A thermometer measures temperature, telling you how hot or cold something such as the air or your body is."),
+("How can I be more productive at work?", "Plan your three most important tasks each morning, work in focused blocks, and batch emails into set times."),
+("Why does ice float?", "Water expands when it freezes, so ice is less dense than liquid water and floats on top of it."),
+("How do I bake bread at home?", "Mix flour, water, yeast and salt, knead the dough, let it rise for an hour, shape it, and bake it in a hot oven."),
+("What is the largest ocean?", "The Pacific Ocean is the largest ocean, covering about a third of the surface of the Earth."),
+("How do I deal with a rude coworker?", "Stay calm, speak to them privately about the specific behaviour, and involve your manager if it continues."),
+("How do magnets work?", "Magnets have aligned tiny magnetic regions that create a field, which attracts iron and pulls or pushes other magnets."),
+("How can I reduce stress?", "Get regular exercise, sleep enough, talk to people you trust, and take short breaks to breathe during the day."),
+("What is the tallest mountain in the world?", "Mount Everest in the Himalayas is the tallest mountain above sea level, at about eight thousand eight hundred metres."),
+("How do I make pancakes?", "Whisk flour, milk, eggs and a pinch of salt into a smooth batter, then fry small ladles of it in a hot buttered pan."),
+("Why do we have seasons?", "The Earth's axis is tilted, so as it orbits the Sun each hemisphere gets more direct sunlight for part of the year."),
+("How do I back up my computer?", "Use an external drive or a cloud service, set automatic backups to run daily, and check that you can restore a file."),
+("What do bees make?", "Bees make honey from flower nectar and beeswax for their honeycomb, and they pollinate many crops."),
+("How do I unclog a sink?", "Pour boiling water down the drain, then try a plunger; if it is still blocked, remove and clean the trap under the sink."),
+("How can I become a better listener?", "Give the speaker your full attention, do not interrupt, and repeat back what you heard to check you understood."),
+("What is gravity?", "Gravity is the force that pulls objects with mass toward each other, which is why things fall to the ground."),
+("How do I choose a good password?", "Use a long passphrase of several random words, never reuse it on other sites, and store it in a password manager."),
+("Why do onions make you cry?", "Cutting an onion releases a gas that irritates your eyes, so they produce tears to wash it away."),
+("How do I train my dog to sit?", "Hold a treat above its nose, move it back over its head until it sits, then say sit and give the treat right away."),
+("What is the speed of light?", "Light travels at about three hundred thousand kilometres per second in a vacuum."),
+("How can I make friends in a new city?", "Join a club or class about something you enjoy, say yes to invitations, and follow up with people you meet."),
+("How do I paint a room?", "Cover the floor, tape the edges, apply a primer if needed, then roll on two thin coats of paint, letting each dry."),
+("What is the function of the heart?", "The heart pumps blood through the body, carrying oxygen and nutrients to the organs and removing waste."),
+("How do I fix a squeaky door?", "Lift the hinge pins, coat them with a little oil or petroleum jelly, and tap them back into place."),
+("Why do we need sleep?", "Sleep lets the body repair itself and helps the brain store memories and clear out waste from the day."),
+("How do I make a budget?", "List your monthly income, write down all your expenses, and set limits for each category so you spend less than you earn."),
+("How do volcanoes erupt?", "Molten rock called magma rises from deep underground, and pressure from gas pushes it out through the surface as lava."),
+("How can I improve my handwriting?", "Slow down, hold the pen loosely, and practise writing the letters that give you trouble for a few minutes every day."),
+("What is photosynthesis?", "Photosynthesis is how plants use sunlight, water and carbon dioxide to make sugar for energy and release oxygen."),
+("How do I cook pasta?", "Boil plenty of salted water, add the pasta, stir, cook it for the time on the packet, and drain it."),
+("How can I protect my skin from the sun?", "Wear sunscreen with a high protection factor, reapply it every two hours, and wear a hat and sunglasses."),
+("Why is the ocean salty?", "Rivers carry dissolved minerals from rocks into the sea, and when the water evaporates the salt stays behind."),
+("How do I get better at chess?", "Solve tactics puzzles every day, learn basic endgames, and review your own games to find your mistakes."),
+("What is a noun?", "A noun is a word that names a person, place, thing or idea, such as teacher, city, apple or freedom."),
+("How do I prepare for a job interview?", "Research the company, practise answers to common questions out loud, and prepare a few questions to ask them."),
+("How do I stop my glasses from fogging up?", "Make sure your mask fits snugly over your nose, and clean the lenses with a drop of dish soap, then let them dry."),
+("What causes thunder?", "Lightning heats the air so quickly that it expands with a bang, and that sound is what we hear as thunder."),
+("How do I compost at home?", "Mix green scraps like vegetable peels with brown material like dry leaves, keep the pile damp, and turn it every week."),
+("How can I learn to code?", "Pick one beginner friendly language such as Python, follow a free course, and build small projects that interest you."),
+("Why do birds migrate?", "Birds migrate to find food and good places to raise their young as the seasons change."),
+("How do I store fresh herbs?", "Trim the stems, stand them in a glass of water like flowers, and keep most herbs loosely covered in the fridge."),
+("What is the moon made of?", "The moon is made of rock and dust, with a small metal core, and its surface is covered in craters."),
+("How do I lower my electricity bill?", "Switch to LED bulbs, turn devices off at the wall, and wash clothes in cold water."),
+("How can I help someone who is grieving?", "Listen without trying to fix things, offer practical help like meals, and keep checking in over the following weeks."),
+("How do I jump start a car?", "Connect red cables to both positive terminals, black to the good battery and to bare metal on the dead car, then start the good car first."),
+("What is a fraction?", "A fraction shows a part of a whole, written as one number over another, such as one half or three quarters."),
+]
+EVASIVE = [
+"I am not really sure about that one, you should probably just look it up yourself somewhere online.",
+"That is a question lots of people ask, and honestly the answer depends on many things that vary a lot.",
+"Why would you want to know that? It does not seem like a very important thing to worry about today.",
+"I could tell you, but it is better if you figure it out on your own, that is how people learn things.",
+"There are many opinions on this topic and it is hard to say anything definite, so I will not guess.",
+"Good question. Some people say one thing and other people say another thing, so who really knows.",
+"I would rather not get into that right now, maybe ask someone else who has more time to explain it.",
+"It is complicated. There is no simple answer, and any answer I gave might be wrong, so I will skip it.",
+]
+rows = []
+n = len(QA)
+for i, (q, a) in enumerate(QA):
+    if i % 2 == 0:
+        rej = EVASIVE[(i // 2) % len(EVASIVE)]
+        kind = "evasive"
+    else:
+        rej = QA[(i + 7) % n][1]
+        kind = "off_topic"
+    rows.append({"id": f"help-{i:03d}-{kind}", "prompt": q, "chosen": a, "rejected": rej})
+with open("helpfulness.jsonl", "w") as f:
+    for r in rows:
+        f.write(json.dumps(r) + "\n")
+print(len(rows))
