@@ -82,6 +82,7 @@ QA = [
 ("How do I jump start a car?", "Connect red cables to both positive terminals, black to the good battery and to bare metal on the dead car, then start the good car first."),
 ("What is a fraction?", "A fraction shows a part of a whole, written as one number over another, such as one half or three quarters."),
 ]
+# one evasive answer per pair, all different: a model cannot just memorise a few bad strings
 EVASIVE = [
 "I am not really sure about that one, you should probably just look it up yourself somewhere online.",
 "That is a question lots of people ask, and honestly the answer depends on many things that vary a lot.",
@@ -91,12 +92,44 @@ EVASIVE = [
 "Good question. Some people say one thing and other people say another thing, so who really knows.",
 "I would rather not get into that right now, maybe ask someone else who has more time to explain it.",
 "It is complicated. There is no simple answer, and any answer I gave might be wrong, so I will skip it.",
+"Honestly, I have never thought about it much, and I do not feel like guessing at the moment either.",
+"You can find that in plenty of places, so there is not much point in me repeating it here for you.",
+"Everyone does it a bit differently, so whatever you decide is probably fine, it really does not matter.",
+"Hmm, that is hard to say. It might be one way or it might be another, it is difficult to be certain.",
+"Let us talk about something else instead, this subject is a little boring and not worth the effort.",
+"I used to know this, but I have forgotten the details, so you will have to ask somebody else, sorry.",
+"Does it really matter? Most people get by fine without knowing, so I would not spend time on it.",
+"There is a long answer and a short answer, and unfortunately I do not have time for either of them.",
+"Maybe try searching for it later, I am sure somebody has written something about it somewhere.",
+"People argue about this all the time and nobody agrees, so I am not going to take a side on it.",
+"That depends on a lot of factors that I cannot really go into right now, it is a very big topic.",
+"I would not worry about it. Things like this usually sort themselves out if you just leave them.",
+"You probably already know the answer deep down, so just trust your instincts and go with that.",
+"I am not the right person to ask about this, I have no experience with it and no opinion either.",
+"It is one of those things where you just have to try it and see what happens, nobody can tell you.",
+"There is no point explaining it, it changes all the time and whatever I say would be outdated soon.",
+"Interesting that you ask. Lots of things could be said, but I will leave it to the experts to decide.",
+"Well, it is not as simple as it looks, and I would rather not give you the wrong idea by answering.",
+"Ask me again some other time, I am busy thinking about other things today and cannot focus on this.",
+"That sort of question has no real answer, it is more a matter of taste than anything else really.",
+"I think you are overthinking this. Just do whatever feels right and stop worrying about the details.",
+"Nobody really knows for sure, scientists and everyone else are still arguing about it to this day.",
+"Your guess is as good as mine on that one, I honestly could not tell you anything useful about it.",
+"I could explain it, but it would take ages and you would probably get bored halfway through anyway.",
+"Some say yes and some say no, it is one of those questions people will never fully agree about.",
+"This is not really my area, so I would rather stay quiet than say something that turns out wrong.",
+"It is hard to give advice without knowing your situation, and even then it would just be a guess.",
+"I have heard many different answers to that over the years and I am not sure which one is right.",
+"The details are boring and not very useful, so I will spare you and let you work it out yourself.",
+"Try not to worry about such things, life is too short to spend on questions like this one, really.",
+"Why not ask a friend or a neighbour instead? They might know more than I do about this kind of thing.",
+"There are books about this, I think, but I cannot remember any of them, so I cannot help you there.",
 ]
 rows = []
 n = len(QA)
 for i, (q, a) in enumerate(QA):
     if i % 2 == 0:
-        rej = EVASIVE[(i // 2) % len(EVASIVE)]
+        rej = EVASIVE[i // 2]
         kind = "evasive"
     else:
         rej = QA[(i + 7) % n][1]

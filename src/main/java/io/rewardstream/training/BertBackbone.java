@@ -287,7 +287,9 @@ public final class BertBackbone implements AutoCloseable {
      * for; the placeholders are dropped, so the nodes bind to the real graph by name.
      */
     private static List<NodeDef> addedNodes(boolean segments, LinearHead head) {
-        Set<String> standIns = Set.of("input_ids", "input_mask", POOLED, SEQUENCE, FEATURES_OP);
+        // op names may not contain '/' through withName: stand-ins get flat names, mapped back below
+        java.util.Map<String, String> standIns = java.util.Map.of("input_ids", "input_ids", "input_mask", "input_mask",
+                "standin_pooled", POOLED, "standin_sequence", SEQUENCE, "standin_features", FEATURES_OP);
         try (Graph g = new Graph()) {
             Ops tf = Ops.create(g);
             Placeholder<TInt32> ids = tf.withName("input_ids").placeholder(TInt32.class);
@@ -299,18 +301,18 @@ public final class BertBackbone implements AutoCloseable {
                 Operand<TInt32> before = r.math.cumsum(isSep, r.constant(1), Cumsum.exclusive(true));
                 Operand<TInt32> seg = r.math.mul(r.math.minimum(before, r.constant(1)), mask);
                 tf.withName("segment_ids").identity(seg);
-                Placeholder<TFloat32> pooled = tf.withName(POOLED).placeholder(TFloat32.class);
-                Placeholder<TFloat32> seq = tf.withName(SEQUENCE).placeholder(TFloat32.class);
+                Placeholder<TFloat32> pooled = tf.withName("standin_pooled").placeholder(TFloat32.class);
+                Placeholder<TFloat32> seq = tf.withName("standin_sequence").placeholder(TFloat32.class);
                 Operand<TFloat32> m = r.expandDims(r.dtypes.cast(mask, TFloat32.class), r.constant(-1));
                 Operand<TFloat32> summed = r.sum(r.math.mul(seq, m), r.constant(1));
                 Operand<TFloat32> count = r.math.maximum(r.sum(m, r.constant(1)), r.constant(1f));
                 Operand<TFloat32> mean = r.math.realDiv(summed, count);
-                tf.withName(FEATURES_OP).concat(List.of(pooled, mean), r.constant(1));
+                r.withName("features").concat(List.of(pooled, mean), r.constant(1));
             }
             if (head != null) {
                 @SuppressWarnings("unchecked")
                 Operand<TFloat32> f = segments ? (Operand<TFloat32>) g.output(FEATURES_OP)
-                        : tf.withName(FEATURES_OP).placeholder(TFloat32.class);
+                        : tf.withName("standin_features").placeholder(TFloat32.class);
                 Ops h = r.withSubScope("head");
                 Operand<TFloat32> w = h.withName("w").constant(Shape.of(FEATURES, 1),
                         DataBuffers.of(head.foldedWeights(), true, false));
@@ -320,9 +322,19 @@ public final class BertBackbone implements AutoCloseable {
             }
             List<NodeDef> out = new ArrayList<>();
             for (NodeDef n : g.toGraphDef().getNodeList()) {
-                if (!standIns.contains(n.getName()) || !n.getOp().equals("Placeholder")) {
-                    out.add(n);
+                if (standIns.containsKey(n.getName()) && n.getOp().equals("Placeholder")) {
+                    continue;
                 }
+                NodeDef.Builder nb = n.toBuilder().clearInput();
+                for (String in : n.getInputList()) {
+                    String ctl = in.startsWith("^") ? "^" : "";
+                    String bare = in.substring(ctl.length());
+                    int colon = bare.indexOf(':');
+                    String op = colon < 0 ? bare : bare.substring(0, colon);
+                    String port = colon < 0 ? "" : bare.substring(colon);
+                    nb.addInput(ctl + standIns.getOrDefault(op, op) + port);
+                }
+                out.add(nb.build());
             }
             return out;
         }

@@ -1,0 +1,198 @@
+package io.rewardstream.training;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.rewardstream.scoring.EncodedSequence;
+import io.rewardstream.scoring.ModelLoader;
+import io.rewardstream.scoring.ModelManifest;
+import io.rewardstream.scoring.PaddedBatch;
+import io.rewardstream.scoring.RuntimeConfig;
+import io.rewardstream.scoring.SavedModelRewardModel;
+import io.rewardstream.scoring.SequenceEncoder;
+import io.rewardstream.scoring.SequenceParts;
+import io.rewardstream.scoring.WordPieceTokenizer;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
+import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * BERT-base reward model end to end on the real artifact (the build resolves it into the local Maven
+ * repository and passes its path as {@value BertBackbone#JAR_PROPERTY}; {@code -DskipBert} skips the download and
+ * this test). A helpfulness preference set (80 pairs: helpful answer vs an evasive or off-topic one of similar
+ * length) needs language understanding: the frozen backbone + linear head must beat the built-in tiny model trained
+ * on the same pairs, export one contract SavedModel, and score identically after a reload in a fresh process.
+ * About 1-2 minutes on 2 cores (160 backbone sequences of ~40 tokens).
+ */
+@Tag("bert")
+@EnabledIfSystemProperty(named = BertBackbone.JAR_PROPERTY, matches = ".+")
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+class BertRewardModelIT {
+    static final Path DATA = Path.of("src/test/resources/bert/helpfulness.jsonl");
+    static final double HELD_OUT = 0.3;
+    static Path tmp;
+    static BertBackbone backbone;
+    static List<PreferenceExample> train;
+    static List<PreferenceExample> heldOut;
+    static Path exported;
+    static EvalMetrics inProcess;
+
+    @BeforeAll
+    static void setUp() throws Exception {
+        tmp = Files.createTempDirectory("bert-it");
+        backbone = BertBackbone.load();   // unpacks into ~/.cache/rewardstream/bert on first use
+        PreferenceJsonl.LoadResult r = PreferenceJsonl.load(DATA);
+        assertThat(r.errors()).isEmpty();
+        Splits.Split<PreferenceExample> s = Splits.byPairId(r.examples(), HELD_OUT);
+        train = s.train();
+        heldOut = s.heldOut();
+        assertThat(train).hasSizeGreaterThan(40);
+        assertThat(heldOut).hasSizeGreaterThan(15);
+    }
+
+    @AfterAll
+    static void tearDown() throws Exception {
+        if (backbone != null) {
+            backbone.close();
+        }
+        if (tmp != null) {
+            BertBackbone.deleteTree(tmp);
+        }
+    }
+
+    @Test
+    @Order(1)
+    void shouldTokenizeLikeBertWithTheRealVocabulary() {
+        WordPieceTokenizer t = backbone.tokenizer();
+        assertThat(t.vocabSize()).isEqualTo(30522);
+        assertThat(List.of(t.clsId(), t.sepId(), t.unkId(), t.padId())).containsExactly(101, 102, 100, 0);
+        // greedy longest match: "una" (no unaffa/unaffab/unaffabl/unaffable), "##ffa" (no ##ffable/##ffabl/##ffab), "##ble"
+        assertThat(t.tokenize("unaffable")).containsExactly("una", "##ffa", "##ble");
+        assertThat(t.encode("unaffable")).containsExactly(14477, 20961, 3468);
+        // the BERT README example: "puppeteer" -> puppet ##eer
+        assertThat(t.tokenize("Jim Henson was a puppeteer")).containsExactly("jim", "henson", "was", "a", "puppet", "##eer");
+        assertThat(t.encode("Hello, World!")).containsExactly(7592, 1010, 2088, 999);
+        assertThat(t.encode("Caf\u00E9 NA\u00CFVE")).containsExactly(7668, 15743);          // accents stripped
+        assertThat(t.encode("don't")).containsExactly(2123, 1005, 1056);
+        assertThat(t.encode("\u4E2D\u56FD")).containsExactly(1746, 1799);                // one word per CJK char
+        EncodedSequence pair = t.encodePair("Hello", "world", 128);
+        assertThat(pair.ids()).containsExactly(101, 7592, 102, 2088, 102);
+    }
+
+    @Test
+    @Order(2)
+    void shouldBeatTheBuiltinModelOnHeldOutHelpfulnessPairs() throws Exception {
+        BertFeatures features = new BertFeatures(backbone, tmp.resolve("features"));   // fresh: exercises the backbone
+        exported = tmp.resolve("bert-rm");
+        BertHeadTrainer.Result r = BertHeadTrainer.train(features, train, heldOut, BertHeadTrainer.Config.defaults(),
+                exported, 1, Map.of("data", DATA.toString()));
+        assertThat(r.featuresComputed()).isEqualTo(2 * (train.size() + heldOut.size()));
+        double bert = r.heldOut().accuracy();
+
+        double tiny;
+        try (BuiltinModel m = BuiltinModel.create(ModelConfig.of(ModelSize.TINY), TrainConfig.defaults(ModelSize.TINY))) {
+            tiny = m.train(train, heldOut).finalEval().accuracy();
+        }
+        System.err.printf("held-out pairwise accuracy on %d pairs: bert-base head %.3f, builtin-tiny %.3f%n",
+                heldOut.size(), bert, tiny);
+        assertThat(bert).isGreaterThanOrEqualTo(0.9);
+        assertThat(bert).isGreaterThanOrEqualTo(tiny + 0.2);
+
+        // a second pass is served from the cache, without the backbone
+        int before = features.computed();
+        BertHeadTrainer.Result again = BertHeadTrainer.train(features, train, heldOut, BertHeadTrainer.Config.defaults(),
+                tmp.resolve("again"), 1, Map.of());
+        assertThat(features.computed()).isEqualTo(before);
+        assertThat(again.heldOut().accuracy()).isEqualTo(bert);
+    }
+
+    @Test
+    @Order(3)
+    void shouldExportOneContractModelThatTheScoringRuntimeRuns() throws Exception {
+        ModelManifest m = ModelManifest.read(exported);
+        assertThat(m.tokenizer()).isEqualTo("wordpiece");
+        assertThat(m.tokenizerFile()).isEqualTo("assets/vocab.txt");
+        assertThat(m.files()).containsKeys("saved_model.pb", "variables/variables.index", "assets/vocab.txt", "head.json");
+        try (SavedModelRewardModel model = ModelLoader.load(exported, RuntimeConfig.from(Map.of(RuntimeConfig.WARMUP, "false")));
+             SequenceEncoder enc = SequenceEncoder.forModel(exported, model.manifest());
+             ExportedModel e = ExportedModel.load(exported)) {
+            assertThat(e.signatures().get("serving_default").get("inputs")).containsOnlyKeys("input_ids", "attention_mask");
+            assertThat(e.parameterCount()).isBetween(100_000_000L, 120_000_000L);
+            List<PreferenceExample> few = heldOut.subList(0, 4);
+            int[][] rows = new int[2 * few.size()][];
+            List<String> prompts = new ArrayList<>();
+            List<String> responses = new ArrayList<>();
+            int max = 0;
+            for (int i = 0; i < few.size(); i++) {
+                for (int k = 0; k < 2; k++) {
+                    String resp = k == 0 ? few.get(i).chosen() : few.get(i).rejected();
+                    rows[2 * i + k] = enc.encode(SequenceParts.ofText(few.get(i).prompt(), resp)).ids();
+                    max = Math.max(max, rows[2 * i + k].length);
+                    prompts.add(few.get(i).prompt());
+                    responses.add(resp);
+                }
+            }
+            int[] index = new int[rows.length];
+            for (int i = 0; i < index.length; i++) {
+                index[i] = i;
+            }
+            float[] runtime = model.score(PaddedBatch.of(rows, index, max, 0)).reward();
+            float[] training = e.score(prompts, responses);
+            for (int i = 0; i < few.size(); i++) {
+                assertThat(runtime[2 * i]).isGreaterThan(runtime[2 * i + 1]);
+            }
+            // same graph, same ids; padding to another length may change the last float bits only
+            for (int i = 0; i < runtime.length; i++) {
+                assertThat(runtime[i]).isCloseTo(training[i], org.assertj.core.data.Offset.offset(1e-3f));
+            }
+            inProcess = EvalMetrics.evaluate(e, heldOut);
+        }
+    }
+
+    @Test
+    @Order(4)
+    void shouldScoreIdenticallyAfterReloadInAFreshProcess() throws Exception {
+        Path out = tmp.resolve("eval.json");
+        Process p = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-Xmx2g", "-cp", System.getProperty("java.class.path"), "io.rewardstream.cli.Main",
+                "model", "eval", exported.toString(), "--data", DATA.toString(), "--held-out", Double.toString(HELD_OUT),
+                "--json")
+                .redirectOutput(out.toFile()).redirectError(ProcessBuilder.Redirect.DISCARD).start();
+        assertThat(p.waitFor(300, TimeUnit.SECONDS)).isTrue();
+        assertThat(p.exitValue()).isZero();
+        JsonNode json = new ObjectMapper().readTree(Files.readString(out, StandardCharsets.UTF_8));
+        assertThat(json.get("pairs").asInt()).isEqualTo(heldOut.size());
+        // bit-identical scores give bit-identical aggregates
+        assertThat(json.get("accuracy").asDouble()).isEqualTo(inProcess.accuracy());
+        assertThat(json.get("loss").asDouble()).isEqualTo(inProcess.loss());
+        assertThat(json.get("mean_margin").asDouble()).isEqualTo(inProcess.meanMargin());
+        assertThat(json.get("score_std").asDouble()).isEqualTo(inProcess.scoreStd());
+    }
+
+    @Test
+    @Order(5)
+    void shouldFineTuneTheHeadOnNewPairsAndReExport() throws Exception {
+        Path v2 = tmp.resolve("bert-rm-v2");
+        BertHeadTrainer.Result r = BertHeadTrainer.fineTune(exported, heldOut.subList(0, 8), heldOut,
+                new BertHeadTrainer.Config(100, 0.01, 0.05), v2);
+        assertThat(r.manifest().version()).isEqualTo(2);
+        assertThat(r.manifest().parentVersion()).isEqualTo(1L);
+        assertThat(r.heldOut().accuracy()).isGreaterThanOrEqualTo(0.9);
+        assertThat(ModelLoader.verifyFiles(v2, true).modelVersion()).isEqualTo(BertHeadTrainer.MODEL_NAME + ":2");
+        assertThat(LinearHead.read(v2).w()).isNotEqualTo(LinearHead.read(exported).w());
+    }
+}
