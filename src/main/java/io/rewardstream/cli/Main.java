@@ -16,6 +16,7 @@ import picocli.CommandLine.Command;
                 KeysCommand.class,
                 ReleaseCommand.class,
                 ModelCommand.class,
+                ScoreCommand.class,
         })
 public final class Main implements Runnable {
 

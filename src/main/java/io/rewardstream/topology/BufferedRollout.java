@@ -1,0 +1,114 @@
+package io.rewardstream.topology;
+
+import org.apache.kafka.common.header.Header;
+import org.apache.kafka.common.header.Headers;
+import org.apache.kafka.common.header.internals.RecordHeaders;
+
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.DataInputStream;
+import java.io.DataOutputStream;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+
+/**
+ * The value of store {@code rollout-buffer}: a rollout waiting for its batch plus what the processor needs to
+ * rebuild its index after a restart (arrival time, encoded length) and to dead-letter it later (source coordinates,
+ * original key and headers). Binary, versioned; immutable.
+ *
+ * @param arrivalMs    wall-clock time the rollout entered the buffer
+ * @param tokens       encoded length with the model current at arrival (for the token trigger)
+ * @param sourceTopic  source topic, or null
+ * @param partition    source partition, or -1
+ * @param offset       source offset, or -1
+ * @param key          original key (group_id), UTF-8 (may be null)
+ * @param headers      original headers
+ * @param rolloutAvro  the rollout, Avro single-object encoding of the compiled schema ({@code Rollout.toByteBuffer})
+ */
+record BufferedRollout(long arrivalMs, int tokens, String sourceTopic, int partition, long offset, String key,
+                       Headers headers, byte[] rolloutAvro) {
+
+    private static final byte FORMAT_VERSION = 1;
+
+    byte[] toBytes() {
+        ByteArrayOutputStream bos = new ByteArrayOutputStream(rolloutAvro.length + 128);
+        try (DataOutputStream out = new DataOutputStream(bos)) {
+            out.writeByte(FORMAT_VERSION);
+            out.writeLong(arrivalMs);
+            out.writeInt(tokens);
+            writeString(out, sourceTopic);
+            out.writeInt(partition);
+            out.writeLong(offset);
+            writeString(out, key);
+            Header[] hs = headers == null ? new Header[0] : headers.toArray();
+            out.writeInt(hs.length);
+            for (Header h : hs) {
+                writeString(out, h.key());
+                writeBytes(out, h.value());
+            }
+            writeBytes(out, rolloutAvro);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        return bos.toByteArray();
+    }
+
+    /** @throws IllegalArgumentException when the bytes are not a buffered rollout of a known format */
+    static BufferedRollout fromBytes(byte[] bytes) {
+        try (DataInputStream in = new DataInputStream(new ByteArrayInputStream(bytes))) {
+            byte v = in.readByte();
+            if (v != FORMAT_VERSION) {
+                throw new IllegalArgumentException("rollout-buffer: unknown format version " + v);
+            }
+            long arrival = in.readLong();
+            int tokens = in.readInt();
+            String topic = readString(in);
+            int partition = in.readInt();
+            long offset = in.readLong();
+            String key = readString(in);
+            int n = in.readInt();
+            RecordHeaders headers = new RecordHeaders();
+            for (int i = 0; i < n; i++) {
+                headers.add(readString(in), readBytes(in));
+            }
+            byte[] avro = readBytes(in);
+            if (avro == null) {
+                throw new IllegalArgumentException("rollout-buffer: entry has no rollout bytes");
+            }
+            return new BufferedRollout(arrival, tokens, topic, partition, offset, key, headers, avro);
+        } catch (IOException e) {
+            throw new IllegalArgumentException("rollout-buffer: corrupt entry: " + e.getMessage(), e);
+        }
+    }
+
+    private static void writeString(DataOutputStream out, String s) throws IOException {
+        writeBytes(out, s == null ? null : s.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+    }
+
+    private static String readString(DataInputStream in) throws IOException {
+        byte[] b = readBytes(in);
+        return b == null ? null : new String(b, java.nio.charset.StandardCharsets.UTF_8);
+    }
+
+    private static void writeBytes(DataOutputStream out, byte[] b) throws IOException {
+        if (b == null) {
+            out.writeInt(-1);
+        } else {
+            out.writeInt(b.length);
+            out.write(b);
+        }
+    }
+
+    private static byte[] readBytes(DataInputStream in) throws IOException {
+        int n = in.readInt();
+        if (n < -1) {
+            throw new IOException("negative length " + n);
+        }
+        if (n == -1) {
+            return null;
+        }
+        byte[] b = new byte[n];
+        in.readFully(b);
+        return b;
+    }
+}

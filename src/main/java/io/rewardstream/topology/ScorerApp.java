@@ -1,0 +1,312 @@
+package io.rewardstream.topology;
+
+import com.sun.net.httpserver.HttpExchange;
+import com.sun.net.httpserver.HttpServer;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.binder.kafka.KafkaStreamsMetrics;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.rewardstream.scoring.ModelHolder;
+import io.rewardstream.scoring.ModelLoader;
+import io.rewardstream.scoring.RewardModel;
+import org.apache.kafka.streams.CloseOptions;
+import org.apache.kafka.streams.KafkaStreams;
+import org.apache.kafka.streams.StreamsConfig;
+import org.apache.kafka.streams.Topology;
+import org.apache.kafka.streams.errors.StreamsUncaughtExceptionHandler;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.io.OutputStream;
+import java.io.UncheckedIOException;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.time.Duration;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.Properties;
+import java.util.concurrent.atomic.AtomicBoolean;
+
+/**
+ * The streaming scorer: a {@link ModelHolder} (owned here; processors only lease from it), the
+ * {@link ScorerTopology} on {@link KafkaStreams} with KIP-1034 dead letters, a Prometheus registry and a small HTTP
+ * server ({@code /metrics}, {@code /health/live}, {@code /health/ready}) on {@code metrics.host:metrics.port}.
+ *
+ * <p>Lifecycle: construct, {@link #start()}, {@link #close()} (idempotent): release hook handle, then
+ * {@code KafkaStreams.close} with LEAVE_GROUP (a restart does not wait out the session timeout) bounded by
+ * {@code shutdown.timeout.ms}, then the HTTP server, then the model holder. Thread-safe.
+ */
+public final class ScorerApp implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(ScorerApp.class);
+
+    private final ScorerConfig config;
+    private final ReleaseHook releaseHook;
+    private final RewardModel givenModel;
+    private final Path readyFile;
+    private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+    private final AtomicBoolean started = new AtomicBoolean();
+    private final AtomicBoolean closed = new AtomicBoolean();
+    private final AtomicBoolean readyWritten = new AtomicBoolean();
+
+    private volatile ModelHolder holder;
+    private volatile KafkaStreams streams;
+    private volatile KafkaStreamsMetrics streamsMetrics;
+    private volatile HttpServer http;
+    private volatile AutoCloseable releaseHandle;
+
+    /** Loads {@code model.dir} at start; no release handling. */
+    public ScorerApp(ScorerConfig config) {
+        this(config, ReleaseHook.none(), null, null);
+    }
+
+    /**
+     * @param config      scorer configuration
+     * @param releaseHook release handling (initial model and hot swaps); {@link ReleaseHook#none()} for none
+     * @param initialModel a model to serve instead of loading one (ownership passes to the app), or null
+     * @param readyFile   a file to write one line to once KafkaStreams is RUNNING, or null
+     */
+    public ScorerApp(ScorerConfig config, ReleaseHook releaseHook, RewardModel initialModel, Path readyFile) {
+        this.config = Objects.requireNonNull(config, "config");
+        this.releaseHook = Objects.requireNonNull(releaseHook, "releaseHook");
+        this.givenModel = initialModel;
+        this.readyFile = readyFile;
+    }
+
+    /**
+     * Loads the model (given model, else the release hook's, else {@code model.dir}), starts the HTTP server, the
+     * release hook and KafkaStreams. Returns at once; readiness is reported by {@code /health/ready} and the ready file.
+     *
+     * @throws IllegalStateException when started twice or no model source is configured
+     * @throws Exception             when the model cannot be loaded or the HTTP port cannot be bound (nothing stays open)
+     */
+    public void start() throws Exception {
+        if (!started.compareAndSet(false, true)) {
+            throw new IllegalStateException("scorer already started");
+        }
+        try {
+            RewardModel first = initialModel();
+            try {
+                // fail fast on a model the batching limits cannot serve (names batch.max.tokens)
+                io.rewardstream.scoring.BatchPlanner.forModel(config.batching(), first.manifest());
+            } catch (IllegalArgumentException e) {
+                first.close();
+                throw e;
+            }
+            holder = new ModelHolder(first);
+            Gauge.builder(ScorerMetrics.MODEL_VERSION, this, ScorerApp::modelVersionNumber)
+                    .description("version number of the model serving (name:version)").register(registry);
+            Topology topology = ScorerTopology.build(config, holder, registry);
+            LOG.info("scorer topology:\n{}", topology.describe());
+            streams = new KafkaStreams(topology, streamsProperties(config, registry));
+            streams.setUncaughtExceptionHandler(e -> {
+                LOG.error("stream thread failed; replacing it (uncommitted work is retried)", e);
+                return StreamsUncaughtExceptionHandler.StreamThreadExceptionResponse.REPLACE_THREAD;
+            });
+            streams.setStateListener((now, before) -> {
+                LOG.info("KafkaStreams {} -> {}", before, now);
+                if (now == KafkaStreams.State.RUNNING) {
+                    writeReadyFile();
+                }
+            });
+            streamsMetrics = new KafkaStreamsMetrics(streams);
+            streamsMetrics.bindTo(registry);
+            if (config.metricsPort() >= 0) {
+                startHttp();
+            }
+            releaseHandle = releaseHook.start(config, holder, registry);
+            streams.start();
+            LOG.info("scorer started: application.id={} rollouts={} model={} metrics={}", config.applicationId(),
+                    config.rolloutsTopic(), holder.modelVersion(), metricsUrl().orElse("off"));
+        } catch (Exception | Error e) {
+            close();
+            throw e;
+        }
+    }
+
+    private RewardModel initialModel() throws Exception {
+        if (givenModel != null) {
+            return givenModel;
+        }
+        Optional<RewardModel> fromRelease = releaseHook.initialModel(config);
+        if (fromRelease.isPresent()) {
+            return fromRelease.get();
+        }
+        Path dir = config.runtime().modelDir();
+        if (dir == null) {
+            throw new IllegalStateException(io.rewardstream.scoring.RuntimeConfig.MODEL_DIR
+                    + " is required (no release provided an initial model)");
+        }
+        return ModelLoader.load(dir, config.runtime(), config.batching());
+    }
+
+    /** KafkaStreams properties: the pass-through keys plus dead letters and the exception handlers. */
+    static Properties streamsProperties(ScorerConfig config, Object meterRegistry) {
+        Properties p = new Properties();
+        p.putAll(config.streamsProperties());
+        p.put(StreamsConfig.ERRORS_DEAD_LETTER_QUEUE_TOPIC_NAME_CONFIG, config.deadLettersTopic());
+        p.put(StreamsConfig.PROCESSING_EXCEPTION_HANDLER_CLASS_CONFIG,
+                DeadLetterProcessingExceptionHandler.class.getName());
+        p.put(StreamsConfig.DESERIALIZATION_EXCEPTION_HANDLER_CLASS_CONFIG,
+                DeadLetterDeserializationExceptionHandler.class.getName());
+        if (meterRegistry != null) {
+            p.put(DeadLetterDeserializationExceptionHandler.METER_REGISTRY_CONFIG, meterRegistry);
+        }
+        return p;
+    }
+
+    private double modelVersionNumber() {
+        ModelHolder h = holder;
+        if (h == null) {
+            return Double.NaN;
+        }
+        try {
+            String v = h.modelVersion();
+            return Double.parseDouble(v.substring(v.lastIndexOf(':') + 1));
+        } catch (RuntimeException e) {
+            return Double.NaN;
+        }
+    }
+
+    private void startHttp() throws IOException {
+        HttpServer s = HttpServer.create(new InetSocketAddress(config.metricsHost(), config.metricsPort()), 16);
+        s.createContext("/metrics", ex -> respond(ex, 200, "text/plain; version=0.0.4; charset=utf-8",
+                registry.scrape()));
+        s.createContext("/health/live", ex -> {
+            boolean live = isLive();
+            respond(ex, live ? 200 : 503, "text/plain", live ? "live\n" : "not live: " + state() + "\n");
+        });
+        s.createContext("/health/ready", ex -> {
+            boolean ready = isReady();
+            respond(ex, ready ? 200 : 503, "text/plain", ready ? "ready " + holder.modelVersion() + "\n"
+                    : "not ready: streams " + state() + ", model " + (modelLoaded() ? "loaded" : "absent") + "\n");
+        });
+        s.setExecutor(null);
+        s.start();
+        http = s;
+    }
+
+    private static void respond(HttpExchange ex, int status, String type, String body) throws IOException {
+        byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
+        ex.getResponseHeaders().set("Content-Type", type);
+        ex.sendResponseHeaders(status, bytes.length);
+        try (OutputStream out = ex.getResponseBody()) {
+            out.write(bytes);
+        }
+    }
+
+    private void writeReadyFile() {
+        if (readyFile == null || !readyWritten.compareAndSet(false, true)) {
+            return;
+        }
+        try {
+            Path tmp = readyFile.resolveSibling(readyFile.getFileName() + ".tmp");
+            Files.writeString(tmp, "RUNNING model=" + holder.modelVersion() + " metrics=" + metricsUrl().orElse("off")
+                    + "\n", StandardCharsets.UTF_8);
+            Files.move(tmp, readyFile, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot write ready file " + readyFile, e);
+        }
+    }
+
+    /** KafkaStreams state, or null before start. */
+    public KafkaStreams.State state() {
+        KafkaStreams s = streams;
+        return s == null ? null : s.state();
+    }
+
+    /** Stream threads alive: KafkaStreams neither failed nor shutting down, and at least one thread not dead. */
+    public boolean isLive() {
+        KafkaStreams s = streams;
+        if (s == null || closed.get()) {
+            return false;
+        }
+        KafkaStreams.State st = s.state();
+        if (st != KafkaStreams.State.CREATED && st != KafkaStreams.State.REBALANCING
+                && st != KafkaStreams.State.RUNNING) {
+            return false;
+        }
+        return st == KafkaStreams.State.CREATED
+                || s.metadataForLocalThreads().stream().anyMatch(t -> !"DEAD".equals(t.threadState()));
+    }
+
+    /** A model is loaded and KafkaStreams is RUNNING. */
+    public boolean isReady() {
+        return modelLoaded() && state() == KafkaStreams.State.RUNNING;
+    }
+
+    private boolean modelLoaded() {
+        ModelHolder h = holder;
+        if (h == null) {
+            return false;
+        }
+        try {
+            h.modelVersion();
+            return true;
+        } catch (IllegalStateException e) {
+            return false;
+        }
+    }
+
+    /** Base URL of the HTTP server ({@code http://host:port}), if it runs. */
+    public Optional<String> metricsUrl() {
+        HttpServer s = http;
+        return s == null ? Optional.empty()
+                : Optional.of("http://" + config.metricsHost() + ":" + s.getAddress().getPort());
+    }
+
+    public PrometheusMeterRegistry registry() {
+        return registry;
+    }
+
+    /** The app's model holder (null before start); owned by the app. */
+    public ModelHolder holder() {
+        return holder;
+    }
+
+    public ScorerConfig config() {
+        return config;
+    }
+
+    /** Release hook handle, KafkaStreams (LEAVE_GROUP, bounded), HTTP server, model holder. Idempotent. */
+    @Override
+    public void close() {
+        if (!closed.compareAndSet(false, true)) {
+            return;
+        }
+        AutoCloseable rh = releaseHandle;
+        if (rh != null) {
+            try {
+                rh.close();
+            } catch (Exception e) {
+                LOG.warn("release hook did not close cleanly", e);
+            }
+        }
+        KafkaStreams s = streams;
+        if (s != null) {
+            boolean done = s.close(CloseOptions.groupMembershipOperation(CloseOptions.GroupMembershipOperation.LEAVE_GROUP)
+                    .withTimeout(Duration.ofMillis(config.shutdownTimeoutMs())));
+            if (!done) {
+                LOG.warn("KafkaStreams did not close within {} ms", config.shutdownTimeoutMs());
+            }
+        }
+        if (streamsMetrics != null) {
+            streamsMetrics.close();
+        }
+        HttpServer h = http;
+        if (h != null) {
+            h.stop(0);
+        }
+        ModelHolder mh = holder;
+        if (mh != null) {
+            mh.close();
+        } else if (givenModel != null) {
+            givenModel.close();
+        }
+        registry.close();
+        LOG.info("scorer closed");
+    }
+}

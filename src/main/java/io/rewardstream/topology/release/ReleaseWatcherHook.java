@@ -1,0 +1,74 @@
+package io.rewardstream.topology.release;
+
+import io.micrometer.core.instrument.MeterRegistry;
+import io.rewardstream.scoring.ModelHolder;
+import io.rewardstream.topology.ReleaseHook;
+import io.rewardstream.topology.ScorerConfig;
+import org.apache.kafka.clients.CommonClientConfigs;
+import org.apache.kafka.common.config.SaslConfigs;
+import org.apache.kafka.common.config.SslConfigs;
+
+import java.util.HashMap;
+import java.util.Map;
+
+/**
+ * Plugs a {@link ReleaseWatcher} into the scorer: when {@code model.root} is configured, the scorer follows the
+ * compacted model-release topic (verify, load off the stream threads, swap). Without {@code model.root} the scorer
+ * serves {@code model.dir} until shutdown.
+ *
+ * <p>The release topic is {@code release.topic}, else {@code topics.model-releases.name} (the key the topic
+ * provisioning uses), else {@code model-releases}.
+ */
+public final class ReleaseWatcherHook implements ReleaseHook {
+
+    private final ReleaseConfig releaseConfig;
+
+    private ReleaseWatcherHook(ReleaseConfig releaseConfig) {
+        this.releaseConfig = releaseConfig;
+    }
+
+    /**
+     * The hook for a scorer configuration: a watcher when {@code model.root} is set, else {@link ReleaseHook#none()}.
+     *
+     * @throws IllegalArgumentException when a {@code release.*} key is invalid (names the key)
+     */
+    public static ReleaseHook forConfig(ScorerConfig config) {
+        Map<String, String> raw = config.raw();
+        if (raw.get(ReleaseConfig.MODEL_ROOT) == null || raw.get(ReleaseConfig.MODEL_ROOT).isBlank()) {
+            return ReleaseHook.none();
+        }
+        Map<String, Object> props = new HashMap<>(raw);
+        if (!props.containsKey(ReleaseConfig.TOPIC) && raw.containsKey("topics.model-releases.name")) {
+            props.put(ReleaseConfig.TOPIC, raw.get("topics.model-releases.name"));
+        }
+        return new ReleaseWatcherHook(ReleaseConfig.from(props));
+    }
+
+    public ReleaseConfig releaseConfig() {
+        return releaseConfig;
+    }
+
+    @Override
+    public AutoCloseable start(ScorerConfig config, ModelHolder holder, MeterRegistry registry) {
+        ReleaseWatcher watcher = new ReleaseWatcher(releaseConfig, clientProps(config), holder, registry,
+                config.runtime());
+        watcher.start();
+        return watcher;
+    }
+
+    /** Consumer + registry properties for the watcher: connection and security keys only, no Streams keys. */
+    static Map<String, Object> clientProps(ScorerConfig config) {
+        Map<String, Object> props = new HashMap<>(config.serdeProperties());
+        config.streamsProperties().forEach((k, v) -> {
+            if (k.equals(CommonClientConfigs.BOOTSTRAP_SERVERS_CONFIG)
+                    || k.equals(CommonClientConfigs.SECURITY_PROTOCOL_CONFIG)
+                    || k.startsWith("ssl.") || k.startsWith("sasl.")
+                    || SslConfigs.SSL_ENDPOINT_IDENTIFICATION_ALGORITHM_CONFIG.equals(k)
+                    || SaslConfigs.SASL_JAAS_CONFIG.equals(k)) {
+                props.put(k, v);
+            }
+        });
+        props.put(CommonClientConfigs.BOOTSTRAP_SERVERS_CONFIG, config.bootstrapServers());
+        return props;
+    }
+}

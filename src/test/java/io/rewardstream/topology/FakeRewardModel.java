@@ -1,0 +1,66 @@
+package io.rewardstream.topology;
+
+import io.rewardstream.scoring.ModelManifest;
+import io.rewardstream.scoring.ModelOutput;
+import io.rewardstream.scoring.ModelScoringException;
+import io.rewardstream.scoring.PaddedBatch;
+import io.rewardstream.scoring.RewardModel;
+
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+
+/**
+ * FAKE reward model for the topology unit tests: the reward of a row is {@link #expected(int[])}, a deterministic
+ * function of its real (unpadded) token ids. Records every batch's row count; can be told to fail.
+ */
+final class FakeRewardModel implements RewardModel {
+    private final ModelManifest manifest;
+    final List<Integer> batchRows = Collections.synchronizedList(new ArrayList<>());
+    volatile boolean failing;
+    volatile boolean closed;
+
+    FakeRewardModel(String name, long version, int maxSeqLen, int vocab) {
+        manifest = new ModelManifest(name, version, maxSeqLen, 0, vocab, "ids", null, null, null, null, null, null,
+                0, null);
+    }
+
+    /** The score of a sequence: sum of id * position weight, scaled into roughly [-5, 5]. */
+    static float expected(int[] ids) {
+        long acc = 0;
+        for (int c = 0; c < ids.length; c++) {
+            acc += (long) ids[c] * (c % 7 + 1);
+        }
+        return (acc % 1000) / 100f - 5f;
+    }
+
+    @Override
+    public ModelManifest manifest() {
+        return manifest;
+    }
+
+    @Override
+    public ModelOutput score(PaddedBatch batch) {
+        if (closed) {
+            throw new IllegalStateException("closed");
+        }
+        if (failing) {
+            throw new ModelScoringException("fake model failure");
+        }
+        batchRows.add(batch.rows());
+        float[] r = new float[batch.rows()];
+        for (int i = 0; i < r.length; i++) {
+            int len = 0;
+            while (len < batch.paddedLength() && batch.mask()[i][len] == 1) {
+                len++;
+            }
+            r[i] = expected(java.util.Arrays.copyOf(batch.ids()[i], len));
+        }
+        return ModelOutput.of(r);
+    }
+
+    @Override
+    public void close() {
+        closed = true;
+    }
+}

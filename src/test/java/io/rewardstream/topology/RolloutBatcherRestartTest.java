@@ -1,0 +1,149 @@
+package io.rewardstream.topology;
+
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import io.rewardstream.avro.Reward;
+import io.rewardstream.avro.Rollout;
+import io.rewardstream.scoring.KlControllerState;
+import io.rewardstream.scoring.ModelHolder;
+import io.rewardstream.scoring.RunningStats;
+import org.apache.kafka.common.serialization.Serdes;
+import org.apache.kafka.streams.processor.PunctuationType;
+import org.apache.kafka.streams.processor.api.MockProcessorContext;
+import org.apache.kafka.streams.processor.api.Record;
+import org.apache.kafka.streams.state.KeyValueStore;
+import org.apache.kafka.streams.state.Stores;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import java.util.List;
+import java.util.Map;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * A restart (or rebalance) of the rollout-batcher: a NEW processor instance over the SAME stores (as Kafka Streams
+ * restores them from their changelogs) must rebuild its index from the store: nothing lost, arrival times kept.
+ */
+class RolloutBatcherRestartTest {
+    private FakeRewardModel model;
+    private ModelHolder holder;
+    private ScorerConfig config;
+    private List<KeyValueStore<String, byte[]>> stores;
+
+    @BeforeEach
+    void setUp() {
+        model = new FakeRewardModel("fake", 1, 64, 1000);
+        holder = new ModelHolder(model);
+        config = ScorerConfig.from(Map.of("application.id", "restart-test", "bootstrap.servers", "unused:9092",
+                "schema.registry.url", "http://127.0.0.1:1/unused", "batch.max.size", "4", "batch.max.delay.ms", "100",
+                "scoring.normalization", "running", "scoring.kl.controller", "adaptive", "scoring.kl.window", "2",
+                "scoring.kl.horizon", "10"));
+        stores = List.of(store(ScorerTopology.ROLLOUT_BUFFER), store(ScorerTopology.KL_CONTROLLER_STATE),
+                store(ScorerTopology.SCORE_STATS));
+    }
+
+    @AfterEach
+    void tearDown() {
+        holder.close();
+    }
+
+    private static KeyValueStore<String, byte[]> store(String name) {
+        return Stores.keyValueStoreBuilder(Stores.inMemoryKeyValueStore(name), Serdes.String(), Serdes.ByteArray())
+                .withLoggingDisabled().build();
+    }
+
+    /** A fresh processor + context over the shared stores, initialized at wall-clock {@code now}. */
+    private MockProcessorContext<Object, Object> startInstance(RolloutBatcher batcher, long now) {
+        MockProcessorContext<Object, Object> ctx = new MockProcessorContext<>();
+        ctx.setCurrentSystemTimeMs(now);
+        for (KeyValueStore<String, byte[]> s : stores) {
+            if (!s.isOpen()) {
+                s.init(ctx.getStateStoreContext(), s);
+            }
+            ctx.addStateStore(s);
+        }
+        batcher.init(ctx);
+        return ctx;
+    }
+
+    private RolloutBatcher newBatcher() {
+        return new RolloutBatcher(config, holder, new ScorerMetrics(new SimpleMeterRegistry()), (t, r) -> new byte[0]);
+    }
+
+    private static void punctuate(MockProcessorContext<Object, Object> ctx, long now) {
+        ctx.setCurrentSystemTimeMs(now);
+        ctx.scheduledPunctuators().stream().filter(p -> p.getType() == PunctuationType.WALL_CLOCK_TIME)
+                .forEach(p -> p.getPunctuator().punctuate(now));
+    }
+
+    private static List<Reward> rewards(MockProcessorContext<Object, Object> ctx) {
+        return ctx.forwarded(ScorerTopology.REWARDS_SINK).stream().map(f -> (Reward) f.record().value()).toList();
+    }
+
+    private static void process(RolloutBatcher b, Rollout r, long ts) {
+        b.process(new Record<>(r.getGroupId(), r, ts));
+    }
+
+    @Test
+    void shouldRebuildItsIndexFromTheStoreAndKeepArrivalTimes() {
+        RolloutBatcher first = newBatcher();
+        startInstance(first, 1_000);
+        for (int i = 0; i < 3; i++) {
+            process(first, ScorerTopologyTest.rollout("r" + i, "g", null, 4, 5, true, true), 1_000);
+        }
+        assertThat(first.buffered()).isEqualTo(3);
+        // crash: the instance is gone without close(); only the stores survive
+
+        RolloutBatcher second = newBatcher();
+        MockProcessorContext<Object, Object> ctx = startInstance(second, 1_050);
+        assertThat(second.buffered()).isEqualTo(3);
+        punctuate(ctx, 1_060); // oldest arrived at 1000: 60 ms < 100 ms, arrival time came from the store
+        assertThat(rewards(ctx)).isEmpty();
+
+        process(second, ScorerTopologyTest.rollout("r3", "g", null, 4, 5, true, true), 1_070);
+
+        assertThat(rewards(ctx)).extracting(Reward::getRolloutId).containsExactly("r0", "r1", "r2", "r3");
+        assertThat(model.batchRows).containsExactly(4);
+        assertThat(second.buffered()).isZero();
+        assertThat(stores.get(0).approximateNumEntries()).isZero();
+    }
+
+    @Test
+    void shouldFlushAfterARestartOnceTheStoredArrivalIsOldEnough() {
+        RolloutBatcher first = newBatcher();
+        startInstance(first, 1_000);
+        process(first, ScorerTopologyTest.rollout("a", "g", null, 4, 5, true, true), 1_000);
+
+        RolloutBatcher second = newBatcher();
+        MockProcessorContext<Object, Object> ctx = startInstance(second, 5_000);
+        punctuate(ctx, 5_000);
+
+        assertThat(rewards(ctx)).extracting(Reward::getRolloutId).containsExactly("a");
+        assertThat(ctx.forwarded(ScorerTopology.GROUP_AGGREGATOR)).hasSize(1);
+    }
+
+    @Test
+    void shouldPersistKlControllerStateAndRunningStatsAcrossInstances() {
+        RolloutBatcher first = newBatcher();
+        MockProcessorContext<Object, Object> c1 = startInstance(first, 1_000);
+        for (int i = 0; i < 4; i++) {
+            process(first, ScorerTopologyTest.rollout("x" + i, "g", null, 4, 5, true, true), 1_000);
+        }
+        assertThat(rewards(c1)).hasSize(4);
+        RunningStats stats = RunningStats.fromBytes(stores.get(2).get("fake:1"));
+        assertThat(stats.count()).isEqualTo(4);
+        KlControllerState kl = KlControllerState.fromBytes(stores.get(1).get(RolloutBatcher.KL_KEY));
+        assertThat(kl.beta()).isNotEqualTo(0.05); // two windows of 2 closed: beta moved
+
+        RolloutBatcher second = newBatcher();
+        MockProcessorContext<Object, Object> c2 = startInstance(second, 2_000);
+        for (int i = 0; i < 4; i++) {
+            process(second, ScorerTopologyTest.rollout("y" + i, "g", null, 4, 5, true, true), 2_000);
+        }
+        List<Reward> out = rewards(c2);
+        assertThat(out).hasSize(4);
+        assertThat(out.get(0).getKlCoef()).isEqualTo(kl.beta());
+        assertThat(RunningStats.fromBytes(stores.get(2).get("fake:1")).count()).isEqualTo(8);
+    }
+}
