@@ -195,4 +195,96 @@ class BertRewardModelIT {
         assertThat(ModelLoader.verifyFiles(v2, true).modelVersion()).isEqualTo(BertHeadTrainer.MODEL_NAME + ":2");
         assertThat(LinearHead.read(v2).w()).isNotEqualTo(LinearHead.read(exported).w());
     }
+
+    @Test
+    @Order(6)
+    @org.junit.jupiter.api.extension.ExtendWith(io.rewardstream.dev.SharedLocalStack.class)
+    void shouldScoreTextRolloutsThroughTheScorerTopology(io.rewardstream.dev.LocalStack stack) throws Exception {
+        String suffix = "-" + java.util.UUID.randomUUID().toString().substring(0, 8);
+        Map<String, String> topics = new java.util.HashMap<>();
+        for (String logical : List.of("rollouts", "rewards", "group-advantages", "rewardstream-dead-letters",
+                "preferences", "ranked-preferences", "model-releases")) {
+            topics.put("topics." + logical + ".name", "bert-" + logical + suffix);
+            topics.put("topics." + logical + ".partitions", "1");
+        }
+        try (org.apache.kafka.clients.admin.Admin admin = org.apache.kafka.clients.admin.Admin.create(
+                Map.of("bootstrap.servers", stack.bootstrapServers()))) {
+            io.rewardstream.topology.TopicProvisioner.fromClasspath(topics).createAll(admin);
+        }
+        Map<String, Object> cfg = new java.util.HashMap<>(topics);
+        cfg.put("application.id", "bert-scorer" + suffix);
+        cfg.put("bootstrap.servers", stack.bootstrapServers());
+        cfg.put("schema.registry.url", stack.schemaRegistryUrl());
+        cfg.put("state.dir", tmp.resolve("state").toString());
+        cfg.put("model.dir", exported.toString());
+        cfg.put("model.warmup", "false");   // BERT-base warm-up of every bucket shape takes ~30 s on 2 cores
+        cfg.put("metrics.port", "0");
+        io.rewardstream.topology.ScorerConfig config = io.rewardstream.topology.ScorerConfig.from(cfg);
+
+        // one group per held-out question: the helpful answer and the unhelpful one, as text rollouts
+        List<io.rewardstream.avro.Rollout> rollouts = new ArrayList<>();
+        for (PreferenceExample e : heldOut.subList(0, 10)) {
+            for (int k = 0; k < 2; k++) {
+                rollouts.add(io.rewardstream.avro.Rollout.newBuilder()
+                        .setRolloutId(e.id() + (k == 0 ? "-chosen" : "-rejected")).setGroupId(e.id()).setGroupSize(2)
+                        .setPolicyVersion("p1").setPromptTokenIds(List.of(11, 12)).setResponseTokenIds(List.of(13, 14, 15))
+                        .setPolicyLogprobs(List.of(-1f, -1f, -1f)).setReferenceLogprobs(null)
+                        .setFinishReason(io.rewardstream.avro.FinishReason.STOP)
+                        .setPromptText(e.prompt()).setResponseText(k == 0 ? e.chosen() : e.rejected())
+                        .setCreatedAt(java.time.Instant.now()).build());
+            }
+        }
+        Map<String, Double> rewards = new java.util.HashMap<>();
+        try (io.rewardstream.topology.ScorerApp app = new io.rewardstream.topology.ScorerApp(config,
+                io.rewardstream.topology.ReleaseHook.none(), null, tmp.resolve("ready"));
+             ExportedModel reference = ExportedModel.load(exported)) {
+            app.start();
+            long readyBy = System.nanoTime() + java.time.Duration.ofSeconds(120).toNanos();
+            while (!app.isReady() && System.nanoTime() < readyBy) {
+                Thread.sleep(100);
+            }
+            assertThat(app.isReady()).as("scorer RUNNING within 120 s").isTrue();
+            io.rewardstream.schema.AvroSerializer<io.rewardstream.avro.Rollout> ser = new io.rewardstream.schema.AvroSerializer<>();
+            ser.configure(config.serdeProperties(), false);
+            try (var producer = new org.apache.kafka.clients.producer.KafkaProducer<String, byte[]>(
+                    Map.<String, Object>of("bootstrap.servers", stack.bootstrapServers(), "acks", "all"),
+                    new org.apache.kafka.common.serialization.StringSerializer(),
+                    new org.apache.kafka.common.serialization.ByteArraySerializer())) {
+                for (io.rewardstream.avro.Rollout r : rollouts) {
+                    producer.send(new org.apache.kafka.clients.producer.ProducerRecord<>(config.rolloutsTopic(),
+                            r.getGroupId(), ser.serialize(config.rolloutsTopic(), r)));
+                }
+                producer.flush();
+            }
+            io.rewardstream.schema.AvroDeserializer<io.rewardstream.avro.Reward> de =
+                    new io.rewardstream.schema.AvroDeserializer<>(io.rewardstream.avro.Reward.class);
+            de.configure(Map.of("schema.registry.url", stack.schemaRegistryUrl()), false);
+            Map<String, Object> c = new java.util.HashMap<>();
+            c.put("bootstrap.servers", stack.bootstrapServers());
+            c.put("group.id", "bert-reader" + suffix);
+            c.put("auto.offset.reset", "earliest");
+            c.put("isolation.level", "read_committed");
+            try (var consumer = new org.apache.kafka.clients.consumer.KafkaConsumer<String, io.rewardstream.avro.Reward>(c,
+                    new org.apache.kafka.common.serialization.StringDeserializer(),
+                    (org.apache.kafka.common.serialization.Deserializer<io.rewardstream.avro.Reward>) de)) {
+                consumer.subscribe(List.of(config.rewardsTopic()));
+                long deadline = System.nanoTime() + java.time.Duration.ofSeconds(120).toNanos();
+                while (rewards.size() < rollouts.size() && System.nanoTime() < deadline) {
+                    for (var rec : consumer.poll(java.time.Duration.ofMillis(200))) {
+                        assertThat(rec.value().getModelVersion()).isEqualTo(BertHeadTrainer.MODEL_NAME + ":1");
+                        rewards.put(rec.value().getRolloutId(), rec.value().getScore());
+                    }
+                }
+            }
+            assertThat(rewards).hasSize(rollouts.size());
+            for (io.rewardstream.avro.Rollout r : rollouts) {
+                float expected = reference.score(List.of(r.getPromptText()), List.of(r.getResponseText()))[0];
+                assertThat(rewards.get(r.getRolloutId())).as(r.getRolloutId())
+                        .isCloseTo(expected, org.assertj.core.data.Offset.offset(1e-3));
+            }
+            for (PreferenceExample e : heldOut.subList(0, 10)) {
+                assertThat(rewards.get(e.id() + "-chosen")).as(e.id()).isGreaterThan(rewards.get(e.id() + "-rejected"));
+            }
+        }
+    }
 }
