@@ -364,6 +364,8 @@ public final class BertBackbone implements AutoCloseable {
         float[][] out = new float[seqs.size()][];
         long t0 = System.nanoTime();
         var fn = bundle.function(FEATURES_SIGNATURE);
+        boolean tty = System.console() != null;
+        int lastDecile = -1;
         for (int s = 0; s < order.length; s += BATCH) {
             List<int[]> rows = new ArrayList<>();
             for (int k = s; k < Math.min(order.length, s + BATCH); k++) {
@@ -388,8 +390,15 @@ public final class BertBackbone implements AutoCloseable {
                 double secs = (System.nanoTime() - t0) / 1e9;
                 int width = 20;
                 int filled = (int) Math.round(width * (double) done / order.length);
-                System.err.printf("features [%s%s] %d/%d  %.1f seq/s%n", "#".repeat(filled), ".".repeat(width - filled),
-                        done, order.length, done / secs);
+                String line = String.format("features [%s%s] %d/%d  %.1f seq/s", "#".repeat(filled),
+                        ".".repeat(width - filled), done, order.length, done / secs);
+                int decile = 10 * done / order.length;
+                if (tty) {
+                    System.err.print("\r" + line + (done == order.length ? "\n" : ""));   // redrawn in place
+                } else if (decile != lastDecile || done == order.length) {
+                    System.err.println(line);   // logs: about one line per 10%
+                }
+                lastDecile = decile;
             }
         }
         return out;
