@@ -135,7 +135,7 @@ public final class BertHeadTrainer {
         Map<String, Double> mm = metrics == null ? Map.of() : metrics.asMap();
         ModelManifest.Normalization norm = metrics != null && metrics.scoreStd() > 0
                 ? new ModelManifest.Normalization(metrics.scoreMean(), metrics.scoreStd()) : null;
-        ModelManifest m = new ModelManifest(MODEL_NAME, version, BertBackbone.MAX_SEQ_LEN, 0,
+        ModelManifest m = new ModelManifest(MODEL_NAME, version, BertBackbone.maxSeqLen(servingDir), 0,
                 BertBackbone.VOCAB_SIZE, "wordpiece", "assets/vocab.txt", List.of(), norm, mm, parent, lin,
                 System.currentTimeMillis(), null);
         m = m.withDigestsOf(out);
