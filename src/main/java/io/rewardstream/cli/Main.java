@@ -17,6 +17,7 @@ import picocli.CommandLine.Command;
                 ReleaseCommand.class,
                 ModelCommand.class,
                 ScoreCommand.class,
+                RetrainCommand.class,
         })
 public final class Main implements Runnable {
 

@@ -14,6 +14,7 @@ import io.rewardstream.scoring.RewardModel;
 import io.rewardstream.scoring.RuntimeConfig;
 import io.rewardstream.topology.ScorerApp;
 import io.rewardstream.topology.ScorerConfig;
+import io.rewardstream.topology.release.ReleaseWatcherHook;
 import io.rewardstream.topology.release.ReleaseWatcher;
 import io.rewardstream.training.ReleasePublisher;
 import org.apache.kafka.clients.admin.Admin;
@@ -92,7 +93,9 @@ class HotSwapIT {
         cfg.put("release.public.keys.dir", keys.toString());
         cfg.put("release.poll.ms", "200");
         Map<String, Object> client = ScorerTraffic.clientProps(stack);
-        app = new ScorerApp(ScorerConfig.from(cfg), new WatcherHook(client), null, null);
+        ScorerConfig scorerConfig = ScorerConfig.from(cfg);
+        // the production wiring, exactly as `rewardstream score` does it
+        app = new ScorerApp(scorerConfig, ReleaseWatcherHook.forConfig(scorerConfig), null, null);
         app.start();
         ScorerIt.await("scorer ready", Duration.ofMinutes(2), app::isReady);
 

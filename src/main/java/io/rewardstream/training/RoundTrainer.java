@@ -1,0 +1,65 @@
+package io.rewardstream.training;
+
+import io.rewardstream.scoring.ModelManifest;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.function.BooleanSupplier;
+
+/**
+ * Trains one retraining round: fine-tunes the current model on a mix of new and older pairs and evaluates
+ * the current model and the candidate on the same held-out pairs. Implementations say whether they are
+ * thread-safe; the job calls one round at a time.
+ */
+public interface RoundTrainer {
+
+    /**
+     * Inputs of a round.
+     *
+     * @param currentDir exported model to start from (read only)
+     * @param fresh      new training pairs (never held-out ones)
+     * @param old        older training pairs to replay (never held-out ones)
+     * @param heldOut    evaluation pairs, never trained on
+     * @param mix        fraction of each batch drawn from {@code old}
+     * @param summary    extra lines for the training report (annotator agreement, offsets, ...)
+     */
+    record Input(Path currentDir, List<PreferenceExample> fresh, List<PreferenceExample> old,
+                 List<PreferenceExample> heldOut, int steps, int batchSize, double mix, double learningRate,
+                 long seed, Map<String, ?> summary) {
+        public Input {
+            fresh = List.copyOf(fresh);
+            old = List.copyOf(old);
+            heldOut = List.copyOf(heldOut);
+            summary = Map.copyOf(summary);
+        }
+    }
+
+    /**
+     * What the round produced.
+     *
+     * @param current   held-out metrics of the current model
+     * @param candidate held-out metrics of the candidate
+     * @param training  losses and held-out curve of the fine-tuning
+     * @param manifest  manifest written beside the candidate (version and name are the caller's to set)
+     */
+    record Output(EvalMetrics current, EvalMetrics candidate, TrainingResult training, ModelManifest manifest) {
+    }
+
+    /** Thrown when {@code stop} turned true mid-round; the target directory is then incomplete. */
+    final class Interrupted extends RuntimeException {
+        public Interrupted(String message) {
+            super(message);
+        }
+    }
+
+    /**
+     * Runs the round and exports the candidate (SavedModel, training report under {@code report/}, manifest
+     * with digests) into {@code target}.
+     *
+     * @param stop polled between steps; when true the round is abandoned with {@link Interrupted}
+     * @throws IOException when a model cannot be read or written
+     */
+    Output train(Input in, Path target, BooleanSupplier stop) throws IOException;
+}
