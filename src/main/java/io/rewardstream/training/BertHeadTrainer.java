@@ -143,12 +143,12 @@ public final class BertHeadTrainer {
         return m;
     }
 
-    private static double[] margins(List<PreferenceExample> pairs) {
+    static double[] margins(List<PreferenceExample> pairs) {
         return pairs.stream().mapToDouble(PreferenceExample::margin).toArray();
     }
 
     /** [0] = chosen features, [1] = rejected features, one row per pair. */
-    private static float[][][] pairFeatures(BertFeatures features, List<PreferenceExample> pairs) {
+    static float[][][] pairFeatures(BertFeatures features, List<PreferenceExample> pairs) {
         List<String> prompts = new ArrayList<>();
         List<String> responses = new ArrayList<>();
         for (PreferenceExample e : pairs) {
@@ -175,6 +175,12 @@ public final class BertHeadTrainer {
      * training features' mean/std; a fine-tuned head keeps its parent's (so w0 stays meaningful).
      */
     static LinearHead fit(float[][] chosen, float[][] rejected, double[] margin, Config cfg, LinearHead start) {
+        return fit(chosen, rejected, margin, cfg, start, null);
+    }
+
+    /** {@link #fit} recording the mean Bradley-Terry loss (without the penalty) of every step into {@code losses}. */
+    static LinearHead fit(float[][] chosen, float[][] rejected, double[] margin, Config cfg, LinearHead start,
+                          List<Double> losses) {
         int n = chosen.length;
         if (n == 0) {
             throw new IllegalArgumentException("no training pairs");
@@ -221,15 +227,20 @@ public final class BertHeadTrainer {
         double b2 = 0.999;
         for (int step = 1; step <= cfg.steps(); step++) {
             java.util.Arrays.fill(g, 0);
+            double loss = 0;
             for (int i = 0; i < n; i++) {
                 double z = -margin[i];
                 for (int j = 0; j < d; j++) {
                     z += w[j] * diff[i][j];
                 }
+                loss += (Math.max(-z, 0) + Math.log1p(Math.exp(-Math.abs(z)))) / n;   // softplus(-z), stable
                 double coef = -1.0 / (1.0 + Math.exp(z)) / n;   // d/dz softplus(-z) = -sigmoid(-z)
                 for (int j = 0; j < d; j++) {
                     g[j] += coef * diff[i][j];
                 }
+            }
+            if (losses != null) {
+                losses.add(loss);
             }
             for (int j = 0; j < d; j++) {
                 g[j] += 2 * cfg.l2() * (w[j] - w0[j]);

@@ -197,6 +197,28 @@ class BertRewardModelIT {
     }
 
     @Test
+    @Order(5)
+    void shouldRunARetrainingRoundOnTheHeadForTheRetrainJob() throws Exception {
+        Path target = tmp.resolve("round");
+        RoundTrainer.Input in = new RoundTrainer.Input(exported, heldOut.subList(0, 6), train, heldOut, 200, 32, 0.5,
+                1e-4, 7, Map.of("source", "BertRewardModelIT"));
+        RoundTrainer.Output out = BertRoundTrainer.orElse((i, t, s) -> {
+            throw new AssertionError("a BERT model must not reach the train_step trainer");
+        }).train(in, target, () -> false);
+        assertThat(out.current().accuracy()).isGreaterThanOrEqualTo(0.9);
+        assertThat(out.candidate().accuracy()).isGreaterThanOrEqualTo(0.9);
+        assertThat(out.manifest().parentVersion()).isEqualTo(1L);
+        assertThat(target.resolve("report/index.html")).exists();
+        assertThat(ModelLoader.verifyFiles(target, true).files()).containsKey("report/index.html");
+        assertThatThrownByStop(in);
+    }
+
+    private static void assertThatThrownByStop(RoundTrainer.Input in) {
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> new BertRoundTrainer().train(in,
+                tmp.resolve("stopped"), () -> true)).isInstanceOf(RoundTrainer.Interrupted.class);
+    }
+
+    @Test
     @Order(6)
     @org.junit.jupiter.api.extension.ExtendWith(io.rewardstream.dev.SharedLocalStack.class)
     void shouldScoreTextRolloutsThroughTheScorerTopology(io.rewardstream.dev.LocalStack stack) throws Exception {
