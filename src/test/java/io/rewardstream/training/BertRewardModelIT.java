@@ -94,6 +94,54 @@ class BertRewardModelIT {
     }
 
     @Test
+    @Order(1)
+    void shouldAgreeWithHuggingFaceBertTokenizerOnManyTexts() throws Exception {
+        // an independent implementation: HuggingFace tokenizers (Rust, via DJL) configured as BERT uncased
+        WordPieceTokenizer t = backbone.tokenizer();
+        ObjectMapper om = new ObjectMapper();
+        var vocab = om.createObjectNode();
+        for (int i = 0; i < t.vocabSize(); i++) {
+            vocab.put(t.token(i), i);
+        }
+        var json = om.createObjectNode();
+        json.put("version", "1.0");
+        json.putNull("truncation");
+        json.putNull("padding");
+        json.putArray("added_tokens");
+        json.putObject("normalizer").put("type", "BertNormalizer").put("clean_text", true)
+                .put("handle_chinese_chars", true).putNull("strip_accents").put("lowercase", true);
+        json.putObject("pre_tokenizer").put("type", "BertPreTokenizer");
+        json.putNull("post_processor");
+        json.putNull("decoder");
+        var model = json.putObject("model");
+        model.put("type", "WordPiece").put("unk_token", "[UNK]").put("continuing_subword_prefix", "##")
+                .put("max_input_chars_per_word", 100).set("vocab", vocab);
+        Path file = tmp.resolve("bert-tokenizer.json");
+        om.writeValue(file.toFile(), json);
+        List<String> texts = new ArrayList<>(List.of("unaffable", "Jim Henson was a puppeteer", "Hello, World!",
+                "Caf\u00E9 NA\u00CFVE r\u00E9sum\u00E9 \u00C5ngstr\u00F6m", "don't stop-believing... (really?!)",
+                "\u4E2D\u56FD\u4EBA and \u65E5\u672C\u8A9E mixed", "tabs\tand\nnewlines\r\nhere", "zero\u200Bwidth",
+                "e-mail: someone@example.com, price $3.50 #1 50% off", "\u00BFQu\u00E9 tal? \u00A1Bien!",
+                "\u201Cquoted\u201D \u2014 dash \u2026 ellipsis", "ﬁne ligature and Ǆ", "x".repeat(101) + " tail",
+                "supercalifragilisticexpialidocious antidisestablishmentarianism", "[CLS] literal [SEP]",
+                "emoji \uD83D\uDE00 and symbols \u00A9 \u2122 \u00B0C", "ÀÉÎÕÜ àéîõü ñ ç ß ø æ œ"));
+        for (PreferenceExample e : PreferenceJsonl.load(DATA).examples()) {
+            texts.add(e.prompt());
+            texts.add(e.chosen());
+            texts.add(e.rejected());
+        }
+        try (ai.djl.huggingface.tokenizers.HuggingFaceTokenizer hf = ai.djl.huggingface.tokenizers.HuggingFaceTokenizer
+                .newInstance(file, Map.of("addSpecialTokens", "false", "truncation", "false", "padding", "false"))) {
+            for (String text : texts) {
+                long[] ref = hf.encode(text, false, false).getIds();
+                int[] ours = t.encode(text);
+                assertThat(java.util.Arrays.stream(ours).asLongStream().toArray()).as("'%s' -> %s", text, t.tokenize(text))
+                        .containsExactly(ref);
+            }
+        }
+    }
+
+    @Test
     @Order(2)
     void shouldBeatTheBuiltinModelOnHeldOutHelpfulnessPairs() throws Exception {
         BertFeatures features = new BertFeatures(backbone, tmp.resolve("features"));   // fresh: exercises the backbone
