@@ -15,8 +15,9 @@ import picocli.CommandLine.Command;
                 ShapeCommand.class,
                 KeysCommand.class,
                 ReleaseCommand.class,
-                ModelCommand.class,
                 ScoreCommand.class,
+                ModelCommand.class,
+                ConfigCommand.class,
                 RetrainCommand.class,
         })
 public final class Main implements Runnable {

@@ -10,8 +10,12 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.util.Comparator;
+import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Properties;
 import java.util.stream.Stream;
 
@@ -20,6 +24,9 @@ import kafka.server.KafkaRaftServer;
 import kafka.tools.StorageTool;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.admin.ScramCredentialInfo;
+import org.apache.kafka.clients.admin.ScramMechanism;
+import org.apache.kafka.clients.admin.UserScramCredentialUpsertion;
 import org.apache.kafka.common.Uuid;
 import org.apache.kafka.common.utils.Time;
 import org.slf4j.Logger;
@@ -32,6 +39,15 @@ import org.slf4j.LoggerFactory;
  * <p>Ownership: the caller owns the instance and must {@link #close()} it; closing shuts the broker down and
  * deletes its temporary log directory. {@link #start()} blocks until the broker answers an Admin request.
  * Thread-safe after start; {@link #close()} is idempotent.
+ *
+ * <p>Secured mode ({@link #builder()}{@code .saslSsl(certs).start()}): the client listener speaks SASL_SSL with
+ * SCRAM-SHA-512 (certificate with SAN IP:127.0.0.1, so clients keep hostname verification on), the controller
+ * listener SASL_SSL with PLAIN (static broker credential: SCRAM is not usable between broker and controller before the
+ * metadata is loaded), the inter-broker listener is the client listener with the super user, and KRaft's
+ * {@code StandardAuthorizer} denies everything without an ACL ({@code allow.everyone.if.no.acl.found=false}) except to
+ * the super user. The super user's SCRAM credential is written at format time ({@code --add-scram}); other users are
+ * added with {@link #addScramUser}. The generated server.properties holds secrets: it is owner-readable only and
+ * deleted on close; passwords are never logged.
  */
 public final class EmbeddedKafka implements AutoCloseable {
 
@@ -41,12 +57,61 @@ public final class EmbeddedKafka implements AutoCloseable {
     private final Path dir;
     private final KafkaRaftServer server;
     private final String bootstrapServers;
+    private final Security security;
     private volatile boolean closed;
 
-    private EmbeddedKafka(Path dir, KafkaRaftServer server, String bootstrapServers) {
+    /** Secured-mode settings (null = the default PLAINTEXT broker). */
+    private record Security(DevCertificates certs, String superUser, String superPassword, String controllerPassword) {
+    }
+
+    private EmbeddedKafka(Path dir, KafkaRaftServer server, String bootstrapServers, Security security) {
         this.dir = dir;
         this.server = server;
         this.bootstrapServers = bootstrapServers;
+        this.security = security;
+    }
+
+    /** Options for a broker other than the default PLAINTEXT one. */
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** Builder of an {@link EmbeddedKafka}; {@link #start()} without options equals {@link EmbeddedKafka#start()}. */
+    public static final class Builder {
+        private DevCertificates certs;
+        private String superUser = "admin";
+        private String superPassword;
+
+        private Builder() {
+        }
+
+        /**
+         * SASL_SSL (SCRAM-SHA-512) client listener and ACLs (StandardAuthorizer), TLS from {@code certs} (e.g.
+         * {@link DevCertificates#generate}).
+         */
+        public Builder saslSsl(DevCertificates certs) {
+            this.certs = Objects.requireNonNull(certs, "certs");
+            return this;
+        }
+
+        /** The super user (broker and admin principal); default {@code admin} with a random password. */
+        public Builder superUser(String name, String password) {
+            if (name == null || !name.matches("[A-Za-z0-9._-]+")) {
+                throw new IllegalArgumentException("super user name must match [A-Za-z0-9._-]+, got '" + name + "'");
+            }
+            checkSecret(password);
+            this.superUser = name;
+            this.superPassword = password;
+            return this;
+        }
+
+        public EmbeddedKafka start() throws Exception {
+            if (certs == null) {
+                return EmbeddedKafka.start(null);
+            }
+            String pw = superPassword != null ? superPassword : DevCertificates.randomSecret();
+            return EmbeddedKafka.start(new Security(certs, superUser, pw, DevCertificates.randomSecret()));
+        }
     }
 
     /**
@@ -57,6 +122,10 @@ public final class EmbeddedKafka implements AutoCloseable {
      *                   (everything started so far is cleaned up)
      */
     public static EmbeddedKafka start() throws Exception {
+        return start(null);
+    }
+
+    private static EmbeddedKafka start(Security security) throws Exception {
         long t0 = System.nanoTime();
         Path dir = Files.createTempDirectory("rewardstream-kafka-");
         KafkaRaftServer server = null;
@@ -65,18 +134,25 @@ public final class EmbeddedKafka implements AutoCloseable {
             int controllerPort = freePort();
             Path logDir = Files.createDirectories(dir.resolve("logs"));
             Properties props = brokerProperties(logDir, brokerPort, controllerPort);
+            if (security != null) {
+                secure(props, security, brokerPort, controllerPort);
+            }
             Path propsFile = dir.resolve("server.properties");
+            Files.createFile(propsFile, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
             try (OutputStream out = Files.newOutputStream(propsFile)) {
                 props.store(out, "rewardstream embedded broker");
             }
-            format(propsFile);
+            format(propsFile, security);
 
             server = new KafkaRaftServer(KafkaConfig.fromProps(props, false), Time.SYSTEM);
             server.startup();
             String bootstrap = "127.0.0.1:" + brokerPort;
-            awaitReady(bootstrap);
-            log.info("Embedded Kafka ready at {} in {} ms", bootstrap, (System.nanoTime() - t0) / 1_000_000);
-            return new EmbeddedKafka(dir, server, bootstrap);
+            EmbeddedKafka kafka = new EmbeddedKafka(dir, server, bootstrap, security);
+            awaitReady(bootstrap, kafka.adminProperties());
+            log.info("Embedded Kafka ready at {}{} in {} ms", bootstrap,
+                    security == null ? "" : " (SASL_SSL SCRAM-SHA-512, ACLs on, super user " + security.superUser() + ")",
+                    (System.nanoTime() - t0) / 1_000_000);
+            return kafka;
         } catch (Exception | Error e) {
             if (server != null) {
                 shutdownQuietly(server);
@@ -89,6 +165,67 @@ public final class EmbeddedKafka implements AutoCloseable {
     /** {@code 127.0.0.1:<port>} of the PLAINTEXT broker listener. */
     public String bootstrapServers() {
         return bootstrapServers;
+    }
+
+    /** Whether this broker runs in secured mode (SASL_SSL + ACLs). */
+    public boolean secured() {
+        return security != null;
+    }
+
+    /**
+     * Client properties (bootstrap servers, and in secured mode the super user's SASL_SSL settings) for an Admin
+     * client: what tests use to create topics, users and ACLs.
+     */
+    public Map<String, Object> adminProperties() {
+        if (security == null) {
+            return Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
+        }
+        return clientProperties(security.superUser(), security.superPassword());
+    }
+
+    /**
+     * SASL_SSL SCRAM-SHA-512 client properties for {@code user}: bootstrap servers, {@code security.protocol},
+     * {@code sasl.mechanism}, {@code sasl.jaas.config} and the truststore (hostname verification stays on).
+     *
+     * @throws IllegalStateException when the broker is not secured
+     */
+    public Map<String, Object> clientProperties(String user, String password) {
+        if (security == null) {
+            throw new IllegalStateException("not a secured broker");
+        }
+        checkSecret(password);
+        Map<String, Object> m = new HashMap<>();
+        m.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
+        m.put("security.protocol", "SASL_SSL");
+        m.put("sasl.mechanism", "SCRAM-SHA-512");
+        m.put("sasl.jaas.config", scramJaas(user, password));
+        m.put("ssl.truststore.location", security.certs().truststore().toString());
+        m.put("ssl.truststore.password", security.certs().truststorePassword());
+        m.put("ssl.truststore.type", security.certs().storeType());
+        return m;
+    }
+
+    /**
+     * Creates or replaces the SCRAM-SHA-512 credential of {@code user} (Admin {@code alterUserScramCredentials} as
+     * the super user) and waits until the broker can authenticate it.
+     */
+    public void addScramUser(String user, String password) throws Exception {
+        if (security == null) {
+            throw new IllegalStateException("not a secured broker");
+        }
+        checkSecret(password);
+        try (Admin admin = Admin.create(adminProperties())) {
+            admin.alterUserScramCredentials(List.of(new UserScramCredentialUpsertion(user,
+                    new ScramCredentialInfo(ScramMechanism.SCRAM_SHA_512, 8192), password))).all().get();
+            long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+            while (!admin.describeUserScramCredentials(List.of(user)).all().get().containsKey(user)) {
+                if (System.nanoTime() > deadline) {
+                    throw new IllegalStateException("SCRAM credential of " + user + " not visible within 30 s");
+                }
+                Thread.sleep(50);
+            }
+        }
+        log.info("SCRAM-SHA-512 user {} added", user);
     }
 
     /** Shuts the broker down and deletes its log directory. Idempotent. */
@@ -133,25 +270,77 @@ public final class EmbeddedKafka implements AutoCloseable {
         return p;
     }
 
-    private static void format(Path propsFile) {
-        ByteArrayOutputStream buf = new ByteArrayOutputStream();
-        int code;
-        try (PrintStream out = new PrintStream(buf, true, StandardCharsets.UTF_8)) {
-            code = StorageTool.execute(new String[] {
-                    "format", "--standalone", "-t", Uuid.randomUuid().toString(), "-c", propsFile.toString()}, out);
-        }
-        if (code != 0) {
-            throw new IllegalStateException("Kafka storage format failed (exit " + code + "): "
-                    + buf.toString(StandardCharsets.UTF_8));
+    /** Listener, SASL, TLS and authorizer settings of the secured mode (see the class comment). */
+    static void secure(Properties p, Security s, int brokerPort, int controllerPort) {
+        p.put("listeners", "SECURE://127.0.0.1:" + brokerPort + ",CONTROLLER://127.0.0.1:" + controllerPort);
+        p.put("advertised.listeners", "SECURE://127.0.0.1:" + brokerPort);
+        p.put("listener.security.protocol.map", "SECURE:SASL_SSL,CONTROLLER:SASL_SSL");
+        p.put("inter.broker.listener.name", "SECURE");
+        p.put("sasl.enabled.mechanisms", "SCRAM-SHA-512");
+        p.put("listener.name.secure.sasl.enabled.mechanisms", "SCRAM-SHA-512");
+        p.put("sasl.mechanism.inter.broker.protocol", "SCRAM-SHA-512");
+        p.put("listener.name.secure.scram-sha-512.sasl.jaas.config", scramJaas(s.superUser(), s.superPassword()));
+        p.put("listener.name.controller.sasl.enabled.mechanisms", "PLAIN");
+        p.put("sasl.mechanism.controller.protocol", "PLAIN");
+        p.put("listener.name.controller.plain.sasl.jaas.config",
+                "org.apache.kafka.common.security.plain.PlainLoginModule required username=\"" + s.superUser()
+                        + "\" password=\"" + s.controllerPassword() + "\" user_" + s.superUser() + "=\""
+                        + s.controllerPassword() + "\";");
+        DevCertificates c = s.certs();
+        p.put("ssl.keystore.location", c.keystore().toString());
+        p.put("ssl.keystore.password", c.keystorePassword());
+        p.put("ssl.key.password", c.keystorePassword());
+        p.put("ssl.keystore.type", c.storeType());
+        p.put("ssl.truststore.location", c.truststore().toString());
+        p.put("ssl.truststore.password", c.truststorePassword());
+        p.put("ssl.truststore.type", c.storeType());
+        p.put("ssl.endpoint.identification.algorithm", "https");
+        p.put("authorizer.class.name", "org.apache.kafka.metadata.authorizer.StandardAuthorizer");
+        p.put("allow.everyone.if.no.acl.found", "false");
+        p.put("super.users", "User:" + s.superUser());
+    }
+
+    private static String scramJaas(String user, String password) {
+        return "org.apache.kafka.common.security.scram.ScramLoginModule required username=\"" + user
+                + "\" password=\"" + password + "\";";
+    }
+
+    /** Passwords end up inside a JAAS line: no quotes, backslashes or semicolons. */
+    private static void checkSecret(String password) {
+        if (password == null || password.isEmpty() || password.matches(".*[\"\\\\;\\s].*")) {
+            throw new IllegalArgumentException("password must be non-empty without quotes, backslashes, ';' or spaces");
         }
     }
 
-    private static void awaitReady(String bootstrap) throws Exception {
+    private static void format(Path propsFile, Security security) {
+        ByteArrayOutputStream buf = new ByteArrayOutputStream();
+        int code;
+        List<String> args = new java.util.ArrayList<>(List.of(
+                "format", "--standalone", "-t", Uuid.randomUuid().toString(), "-c", propsFile.toString()));
+        if (security != null) {
+            // the super user must exist before the broker can authenticate to itself (inter-broker SCRAM)
+            args.add("--add-scram");
+            args.add("SCRAM-SHA-512=[name=" + security.superUser() + ",password=" + security.superPassword() + "]");
+        }
+        try (PrintStream out = new PrintStream(buf, true, StandardCharsets.UTF_8)) {
+            code = StorageTool.execute(args.toArray(String[]::new), out);
+        }
+        if (code != 0) {
+            String output = buf.toString(StandardCharsets.UTF_8);
+            if (security != null) {
+                output = output.replace(security.superPassword(), "[hidden]");
+            }
+            throw new IllegalStateException("Kafka storage format failed (exit " + code + "): " + output);
+        }
+    }
+
+    private static void awaitReady(String bootstrap, Map<String, Object> clientProps) throws Exception {
         long deadline = System.nanoTime() + READY_TIMEOUT.toNanos();
-        try (Admin admin = Admin.create(Map.of(
-                AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap,
-                AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, 5_000,
-                AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, 10_000))) {
+        Map<String, Object> props = new HashMap<>(clientProps);
+        props.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+        props.put(AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, 5_000);
+        props.put(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, 10_000);
+        try (Admin admin = Admin.create(props)) {
             Exception last = null;
             while (System.nanoTime() < deadline) {
                 try {

@@ -40,6 +40,12 @@ public class AvroDeserializer<T extends IndexedRecord> implements Deserializer<T
   private final Schema genericReaderSchema;
   private SchemaRegistryClient client;
   private final Map<Integer, DatumReader<T>> readers = new ConcurrentHashMap<>();
+  /**
+   * Ids the registry answered 404 for, with the System.nanoTime after which to ask again: a replayed or repeated
+   * poison id costs one registry lookup per {@link #UNKNOWN_ID_RETRY_NANOS} instead of one per record (bounded).
+   */
+  private final LruCache<Integer, Long> unknownIds = new LruCache<>(4096);
+  static final long UNKNOWN_ID_RETRY_NANOS = 30_000_000_000L;
 
   /** For configuration by class name: the reader class is the generated class the writer schema names. */
   public AvroDeserializer() {
@@ -96,6 +102,11 @@ public class AvroDeserializer<T extends IndexedRecord> implements Deserializer<T
     int id = ((data[1] & 0xff) << 24) | ((data[2] & 0xff) << 16) | ((data[3] & 0xff) << 8) | (data[4] & 0xff);
     DatumReader<T> reader = readers.get(id);
     if (reader == null) {
+      Long retryAfter = unknownIds.get(id);
+      if (retryAfter != null && System.nanoTime() - retryAfter < 0) {
+        throw new WireFormatException(WireFormatException.Reason.UNKNOWN_SCHEMA_ID, topic, id,
+            "the registry did not know this id (answer cached for 30 s)", null);
+      }
       reader = readerFor(topic, id);
       readers.putIfAbsent(id, reader);
     }
@@ -126,6 +137,7 @@ public class AvroDeserializer<T extends IndexedRecord> implements Deserializer<T
       writer = client.getById(id);
     } catch (SchemaRegistryException e) {
       if (e.isNotFound()) {
+        unknownIds.put(id, System.nanoTime() + UNKNOWN_ID_RETRY_NANOS);
         throw new WireFormatException(WireFormatException.Reason.UNKNOWN_SCHEMA_ID, topic, id,
             "the registry does not know this id: " + e.getMessage(), e);
       }

@@ -98,8 +98,29 @@ final class BoundedDecoder extends Decoder {
     result.setByteLength(len);
     if (len > 0) {
       in.readFixed(result.getBytes(), 0, len);
+      checkUtf8(result.getBytes(), len);
     }
     return result;
+  }
+
+  /**
+   * Avro's own decoders turn invalid UTF-8 into U+FFFD silently; a text-tokenizer reward model would then score
+   * different text than the trainer sent. Refuse it instead (MALFORMED_BODY). ASCII-only strings skip the decoder.
+   */
+  private static void checkUtf8(byte[] bytes, int len) throws IOException {
+    for (int i = 0; i < len; i++) {
+      if (bytes[i] < 0) {
+        try {
+          java.nio.charset.StandardCharsets.UTF_8.newDecoder()
+              .onMalformedInput(java.nio.charset.CodingErrorAction.REPORT)
+              .onUnmappableCharacter(java.nio.charset.CodingErrorAction.REPORT)
+              .decode(ByteBuffer.wrap(bytes, 0, len));
+        } catch (java.nio.charset.CharacterCodingException e) {
+          throw new MalformedException("a string of " + len + " bytes is not valid UTF-8 (" + e + ")");
+        }
+        return;
+      }
+    }
   }
 
   @Override

@@ -199,7 +199,8 @@ public record ScorerConfig(
     }
 
     /**
-     * Reads a properties file over the defaults, then applies {@code overrides} (command-line flags).
+     * Reads a properties file over the defaults, then applies {@code overrides} (command-line flags), then resolves
+     * {@code ${file:PATH}} and {@code ${env:NAME}} secret placeholders ({@link io.rewardstream.schema.ConfigSecrets}).
      *
      * @throws UncheckedIOException when the file cannot be read
      * @throws IllegalArgumentException naming the key when a value is invalid
@@ -216,7 +217,8 @@ public record ScorerConfig(
             p.stringPropertyNames().forEach(k -> m.put(k, p.getProperty(k)));
         }
         m.putAll(overrides);
-        return from(m);
+        // ${file:PATH} / ${env:NAME} secrets (SASL JAAS line, store passwords, registry user info) resolved here
+        return from(io.rewardstream.schema.ConfigSecrets.resolve(m));
     }
 
     /** The defaults from the classpath ({@value #DEFAULTS_RESOURCE}). */
@@ -242,7 +244,13 @@ public record ScorerConfig(
         return from(m);
     }
 
-    /** Whether the processing guarantee is exactly_once_v2. */
+    /** Every key and value, secrets (passwords, JAAS lines, registry user info) as {@code [hidden]}. */
+    @Override
+    public String toString() {
+        return "ScorerConfig" + io.rewardstream.schema.ConfigSecrets.redacted(raw);
+    }
+
+        /** Whether the processing guarantee is exactly_once_v2. */
     public boolean exactlyOnce() {
         return "exactly_once_v2".equals(streamsProperties.get(PROCESSING_GUARANTEE));
     }

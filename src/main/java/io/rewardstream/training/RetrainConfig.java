@@ -136,11 +136,20 @@ public record RetrainConfig(String bootstrapServers, String schemaRegistryUrl, S
                 minAg == null ? null : dbl(p, MIN_AGREEMENT, 0), lng(p, SEED, 1L), kafka);
     }
 
-    /** Reads a properties file, then applies {@code overrides} (e.g. from {@code --set k=v}). */
+    /** The record's fields, with secret {@code kafka.*} values (passwords, JAAS lines) as {@code [hidden]}. */
+    @Override
+    public String toString() {
+        return "RetrainConfig[bootstrapServers=" + bootstrapServers + ", schemaRegistryUrl=" + schemaRegistryUrl
+                + ", groupId=" + groupId + ", releasesTopic=" + releasesTopic + ", modelRoot=" + modelRoot
+                + ", signingKey=" + signingKey + ", kafka=" + io.rewardstream.schema.ConfigSecrets.redacted(kafka) + "]";
+    }
+
+        /** Reads a properties file, then applies {@code overrides} (e.g. from {@code --set k=v}). */
     public static RetrainConfig load(Path file, Map<String, String> overrides) throws IOException {
         Map<String, String> m = readProperties(file);
         m.putAll(overrides);
-        return from(m);
+        // ${file:PATH} / ${env:NAME} secrets (SASL JAAS line, store passwords, registry user info) resolved here
+        return from(io.rewardstream.schema.ConfigSecrets.resolve(m));
     }
 
     /** A properties file as an ordered map. @throws IOException naming the file */

@@ -247,6 +247,32 @@ class AvroSerdeTest {
   }
 
   @Test
+  void shouldAskTheRegistryAboutAnUnknownIdOnlyOnceWhileItsAnswerIsCached() {
+    byte[] bytes = rolloutBytes();
+    ByteBuffer.wrap(bytes).putInt(1, 777_778);
+    AvroDeserializer<Rollout> d = new AvroDeserializer<>(Rollout.class, client);
+    for (int i = 0; i < 50; i++) {
+      assertThat(reasonOf(() -> d.deserialize(TOPIC, bytes))).isEqualTo(WireFormatException.Reason.UNKNOWN_SCHEMA_ID);
+    }
+    assertThat(fake.count("GET /schemas/ids/777778")).isEqualTo(1);
+  }
+
+  @Test
+  void shouldRejectInvalidUtf8InAString() {
+    Rollout r = TestRecords.rollout("r-utf8");
+    r.setPromptText("@@@@");
+    byte[] bytes = serde().serializer().serialize(TOPIC, r);
+    for (int i = 0; i + 4 <= bytes.length; i++) {
+      if (bytes[i] == '@' && bytes[i + 1] == '@' && bytes[i + 2] == '@' && bytes[i + 3] == '@') {
+        bytes[i] = (byte) 0xC3;
+        bytes[i + 1] = 0x28; // 0xC3 must be followed by a continuation byte
+        break;
+      }
+    }
+    assertThat(decode(bytes)).isEqualTo(WireFormatException.Reason.MALFORMED_BODY);
+  }
+
+  @Test
   void shouldRejectATruncatedBody() {
     byte[] bytes = rolloutBytes();
     assertThat(decode(Arrays.copyOf(bytes, bytes.length - 3))).isEqualTo(WireFormatException.Reason.TRUNCATED_BODY);

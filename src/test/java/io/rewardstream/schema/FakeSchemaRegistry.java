@@ -29,6 +29,7 @@ import org.apache.avro.SchemaCompatibility;
 final class FakeSchemaRegistry implements AutoCloseable {
   private final ObjectMapper json = new ObjectMapper();
   private final HttpServer server;
+  private final String scheme;
   private final Map<String, List<Integer>> subjects = new HashMap<>();
   private final Map<Integer, String> schemas = new HashMap<>();
   private final Map<String, Integer> idsByText = new HashMap<>();
@@ -45,14 +46,27 @@ final class FakeSchemaRegistry implements AutoCloseable {
   private int nextId = 1;
 
   FakeSchemaRegistry() throws IOException {
-    server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
+    this(null);
+  }
+
+  /** Serves HTTPS with {@code tls} (server certificate for 127.0.0.1) when not null, plain HTTP otherwise. */
+  FakeSchemaRegistry(javax.net.ssl.SSLContext tls) throws IOException {
+    InetSocketAddress addr = new InetSocketAddress(InetAddress.getLoopbackAddress(), 0);
+    if (tls == null) {
+      server = HttpServer.create(addr, 0);
+    } else {
+      com.sun.net.httpserver.HttpsServer https = com.sun.net.httpserver.HttpsServer.create(addr, 0);
+      https.setHttpsConfigurator(new com.sun.net.httpserver.HttpsConfigurator(tls));
+      server = https;
+    }
+    scheme = tls == null ? "http" : "https";
     server.createContext("/ccompat", this::handle);
     server.start();
   }
 
-  /** Base URL of the Confluent API, e.g. http://127.0.0.1:PORT/ccompat. */
+  /** Base URL of the Confluent API, e.g. http://127.0.0.1:PORT/ccompat (https when serving TLS). */
   String url() {
-    return "http://127.0.0.1:" + server.getAddress().getPort() + "/ccompat";
+    return scheme + "://127.0.0.1:" + server.getAddress().getPort() + "/ccompat";
   }
 
   int port() {
