@@ -4,6 +4,9 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import io.rewardstream.scoring.ModelManifest;
 import io.rewardstream.training.ArithmeticTask;
+import io.rewardstream.training.BertBackbone;
+import io.rewardstream.training.BertFeatures;
+import io.rewardstream.training.BertHeadTrainer;
 import io.rewardstream.training.BuiltinModel;
 import io.rewardstream.training.EvalMetrics;
 import io.rewardstream.training.ExportedModel;
@@ -31,7 +34,7 @@ import java.util.concurrent.Callable;
 
 /** {@code rewardstream model train|eval|inspect|finetune}: the built-in reward model. */
 @Command(name = "model", mixinStandardHelpOptions = true,
-        description = "Train, evaluate, inspect and fine-tune the built-in transformer reward model.",
+        description = "Train, evaluate, inspect and fine-tune the built-in transformer reward model or a BERT-base reward head.",
         subcommands = {ModelCommand.Train.class, ModelCommand.Eval.class, ModelCommand.Inspect.class,
                 ModelCommand.FineTune.class})
 public final class ModelCommand implements Runnable {
@@ -152,6 +155,10 @@ public final class ModelCommand implements Runnable {
         @Option(names = "--ensemble", defaultValue = "1", description = "Ensemble heads sharing one backbone (default: ${DEFAULT-VALUE}).")
         int ensemble;
 
+        @Option(names = "--backbone", description = "Pretrained backbone instead of the built-in transformer: bert-base-uncased "
+                + "(frozen; a linear Bradley-Terry head on cached features; needs the artifact in the local Maven repository).")
+        String backbone;
+
         @Override
         public Integer call() throws Exception {
             return guarded(this::doCall);
@@ -187,6 +194,9 @@ public final class ModelCommand implements Runnable {
             if (Files.exists(out) && force) {
                 deleteTree(out);
             }
+            if (backbone != null) {
+                return trainBert(train, eval, source);
+            }
             System.err.printf("training builtin-%s on %d pairs (%d held out), %d steps%n", ms.id(), train.size(),
                     eval.size(), tc.steps());
             ModelConfig mc = ModelConfig.of(ms).withEnsemble(ensemble);
@@ -215,6 +225,42 @@ public final class ModelCommand implements Runnable {
                     summary.putAll(r.finalEval().asMap());
                 }
                 summary.put("report", out.resolve("report/index.html").toString());
+                System.out.println(JSON.writeValueAsString(summary));
+            }
+            return 0;
+        }
+
+        private Integer trainBert(List<PreferenceExample> train, List<PreferenceExample> eval, String source)
+                throws Exception {
+            if (!BertBackbone.ID.equals(backbone)) {
+                throw new IllegalArgumentException("unknown --backbone '" + backbone + "' (expected " + BertBackbone.ID + ")");
+            }
+            if (train.isEmpty()) {
+                throw new IllegalArgumentException("no training pairs");
+            }
+            BertHeadTrainer.Config cfg = BertHeadTrainer.Config.defaults();
+            if (steps != null) {
+                cfg = new BertHeadTrainer.Config(steps, cfg.learningRate(), cfg.l2());
+            }
+            if (lr != null) {
+                cfg = new BertHeadTrainer.Config(cfg.steps(), lr, cfg.l2());
+            }
+            System.err.printf("training %s reward head on %d pairs (%d held out)%n", BertBackbone.ID, train.size(),
+                    eval.size());
+            try (BertBackbone b = BertBackbone.load()) {
+                BertFeatures f = new BertFeatures(b, BertFeatures.defaultDir());
+                BertHeadTrainer.Result r = BertHeadTrainer.train(f, train, eval, cfg, out, 1,
+                        Map.of("data", source));
+                Map<String, Object> summary = new LinkedHashMap<>();
+                summary.put("model", r.manifest().modelVersion());
+                summary.put("dir", out.toString());
+                summary.put("backbone", BertBackbone.ID);
+                summary.put("features_computed", r.featuresComputed());
+                summary.put("train_seconds", Math.round(r.seconds() * 10) / 10.0);
+                summary.put("train_accuracy", r.train().accuracy());
+                if (r.heldOut() != null) {
+                    summary.putAll(r.heldOut().asMap());
+                }
                 System.out.println(JSON.writeValueAsString(summary));
             }
             return 0;
@@ -342,6 +388,19 @@ public final class ModelCommand implements Runnable {
                 Splits.Split<PreferenceExample> s = Splits.byPairId(d.loadJsonl(), d.heldOut);
                 train = s.train();
                 eval = s.heldOut();
+            }
+            if ("wordpiece".equals(ModelManifest.read(source).tokenizer())) {
+                BertHeadTrainer.Config cfg = BertHeadTrainer.Config.defaults();
+                BertHeadTrainer.Result r = BertHeadTrainer.fineTune(source, train, eval,
+                        new BertHeadTrainer.Config(steps, cfg.learningRate(), cfg.l2()), out);
+                Map<String, Object> o = new LinkedHashMap<>();
+                o.put("model", r.manifest().modelVersion());
+                o.put("train", r.train().asMap());
+                if (r.heldOut() != null) {
+                    o.put("after", r.heldOut().asMap());
+                }
+                System.out.println(JSON.writeValueAsString(o));
+                return 0;
             }
             FineTuner.Result r = FineTuner.fineTune(source, out, train, eval, steps, batch, seed);
             Map<String, Object> o = new LinkedHashMap<>();

@@ -115,7 +115,8 @@ public final class ModelLoader {
         } catch (IOException e) {
             throw new ModelLoadException(ModelLoadException.Reason.MANIFEST, e.getMessage(), e);
         }
-        if ("hf".equals(manifest.tokenizer()) && !Files.isRegularFile(dir.resolve(manifest.tokenizerFile()))) {
+        if (("hf".equals(manifest.tokenizer()) || "wordpiece".equals(manifest.tokenizer()))
+                && !Files.isRegularFile(dir.resolve(manifest.tokenizerFile()))) {
             throw new ModelLoadException(ModelLoadException.Reason.MANIFEST, "manifest tokenizer_file '"
                     + manifest.tokenizerFile() + "' is not a file in " + dir);
         }

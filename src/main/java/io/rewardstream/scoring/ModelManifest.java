@@ -35,9 +35,10 @@ import java.util.stream.Stream;
  * @param padId         token id used for padding
  * @param vocabSize     token ids must be in [0, vocabSize)
  * @param tokenizer     {@code ids} (use the rollout's token ids), {@code bytes} (built-in UTF-8 byte
- *                      tokenizer over the text) or {@code hf} (HuggingFace tokenizer.json, see
- *                      {@code tokenizerFile})
- * @param tokenizerFile tokenizer file relative to the model directory, for {@code hf}; else null
+ *                      tokenizer over the text), {@code hf} (HuggingFace tokenizer.json, see
+ *                      {@code tokenizerFile}) or {@code wordpiece} (uncased BERT WordPiece over a
+ *                      {@code vocab.txt}, pair = [CLS] prompt [SEP] response [SEP], see {@link WordPieceTokenizer})
+ * @param tokenizerFile tokenizer file relative to the model directory, for {@code hf} and {@code wordpiece}; else null
  * @param heads         named heads and the weights of their sum; empty for a single scalar head
  * @param normalization mean/std of scores on the evaluation set, for {@code static} normalization; may be null
  * @param metrics       evaluation metrics (accuracy, mean_margin, length_correlation, ...)
@@ -111,11 +112,13 @@ public record ModelManifest(
         if (tokenizer == null) {
             tokenizer = "ids";
         }
-        if (!List.of("ids", "bytes", "hf").contains(tokenizer)) {
-            throw new IllegalArgumentException("manifest: tokenizer must be ids, bytes or hf, got '" + tokenizer + "'");
+        if (!List.of("ids", "bytes", "hf", "wordpiece").contains(tokenizer)) {
+            throw new IllegalArgumentException("manifest: tokenizer must be ids, bytes, hf or wordpiece, got '"
+                    + tokenizer + "'");
         }
-        if ("hf".equals(tokenizer) && (tokenizerFile == null || tokenizerFile.isBlank())) {
-            throw new IllegalArgumentException("manifest: tokenizer=hf needs tokenizer_file");
+        if (("hf".equals(tokenizer) || "wordpiece".equals(tokenizer))
+                && (tokenizerFile == null || tokenizerFile.isBlank())) {
+            throw new IllegalArgumentException("manifest: tokenizer=" + tokenizer + " needs tokenizer_file");
         }
         heads = heads == null ? List.of() : List.copyOf(heads);
         metrics = metrics == null ? Map.of() : Map.copyOf(metrics);

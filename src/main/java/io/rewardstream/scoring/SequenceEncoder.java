@@ -17,6 +17,10 @@ import java.util.Objects;
  *   <li>{@code hf}: the model's HuggingFace {@code tokenizer.json} (DJL tokenizers, native, offline):
  *       prompt text and response text are encoded separately without special tokens and concatenated.
  *       Needs {@link #forModel(Path, ModelManifest)}.</li>
+ *   <li>{@code wordpiece}: uncased BERT WordPiece over the model's {@code vocab.txt} ({@code tokenizer_file}):
+ *       {@code [CLS] prompt [SEP] response [SEP]}; truncation drops prompt tokens from the start, then the
+ *       start of the response, and always keeps the three special tokens ({@link WordPieceTokenizer#pair}).
+ *       Needs {@link #forModel(Path, ModelManifest)}.</li>
  * </ul>
  *
  * <p>Truncation, when prompt + response is longer than max_seq_len: tokens are dropped from the START of
@@ -30,24 +34,43 @@ import java.util.Objects;
 public final class SequenceEncoder implements AutoCloseable {
     private final ModelManifest manifest;
     private final HuggingFaceTokenizer hf;
+    private final WordPieceTokenizer wordPiece;
 
-    /** An encoder for {@code ids} and {@code bytes} models (an {@code hf} model needs {@link #forModel}). */
+    /** An encoder for {@code ids} and {@code bytes} models ({@code hf}, {@code wordpiece} need {@link #forModel}). */
     public SequenceEncoder(ModelManifest manifest) {
         this.manifest = Objects.requireNonNull(manifest, "manifest");
         this.hf = null;
+        this.wordPiece = null;
     }
 
-    private SequenceEncoder(ModelManifest manifest, HuggingFaceTokenizer hf) {
+    private SequenceEncoder(ModelManifest manifest, HuggingFaceTokenizer hf, WordPieceTokenizer wordPiece) {
         this.manifest = manifest;
         this.hf = hf;
+        this.wordPiece = wordPiece;
     }
 
     /**
-     * An encoder for the model in {@code modelDir}; loads {@code tokenizer_file} when tokenizer = hf.
+     * An encoder for the model in {@code modelDir}; loads {@code tokenizer_file} when tokenizer = hf or wordpiece.
      *
-     * @throws ModelLoadException (reason MANIFEST) when the tokenizer file cannot be read
+     * @throws ModelLoadException (reason MANIFEST) when the tokenizer file cannot be read, or a wordpiece
+     *                            vocabulary does not match the manifest's vocab_size
      */
     public static SequenceEncoder forModel(Path modelDir, ModelManifest manifest) {
+        if ("wordpiece".equals(manifest.tokenizer())) {
+            Path file = modelDir.resolve(manifest.tokenizerFile());
+            WordPieceTokenizer wp;
+            try {
+                wp = WordPieceTokenizer.load(file, true);
+            } catch (IOException | RuntimeException e) {
+                throw new ModelLoadException(ModelLoadException.Reason.MANIFEST, "cannot load WordPiece vocabulary "
+                        + file + " of model " + manifest.modelVersion() + ": " + e.getMessage(), e);
+            }
+            if (wp.vocabSize() != manifest.vocabSize()) {
+                throw new ModelLoadException(ModelLoadException.Reason.MANIFEST, "WordPiece vocabulary " + file
+                        + " has " + wp.vocabSize() + " tokens, manifest vocab_size is " + manifest.vocabSize());
+            }
+            return new SequenceEncoder(manifest, null, wp);
+        }
         if (!"hf".equals(manifest.tokenizer())) {
             return new SequenceEncoder(manifest);
         }
@@ -55,7 +78,7 @@ public final class SequenceEncoder implements AutoCloseable {
         try {
             // no special tokens, no truncation, no padding: this class does all three itself
             return new SequenceEncoder(manifest, HuggingFaceTokenizer.newInstance(file, Map.of(
-                    "addSpecialTokens", "false", "truncation", "false", "padding", "false")));
+                    "addSpecialTokens", "false", "truncation", "false", "padding", "false")), null);
         } catch (IOException | RuntimeException e) {
             throw new ModelLoadException(ModelLoadException.Reason.MANIFEST, "cannot load HuggingFace tokenizer "
                     + file + " of model " + manifest.modelVersion() + ": " + e.getMessage(), e);
@@ -76,6 +99,7 @@ public final class SequenceEncoder implements AutoCloseable {
             case "ids" -> encodeIds(parts);
             case "bytes" -> encodeBytes(parts);
             case "hf" -> encodeHf(parts);
+            case "wordpiece" -> encodeWordPiece(parts);
             default -> throw new IllegalStateException("unknown tokenizer " + manifest.tokenizer());
         };
     }
@@ -122,6 +146,25 @@ public final class SequenceEncoder implements AutoCloseable {
         checkRange(prompt, "prompt");
         checkRange(response, "response");
         return join(prompt, response, 0);
+    }
+
+    private EncodedSequence encodeWordPiece(SequenceParts parts) {
+        if (wordPiece == null) {
+            throw new SequenceEncodingException(SequenceEncodingException.Reason.UNSUPPORTED_TOKENIZER,
+                    "model " + manifest.modelVersion() + " uses tokenizer=wordpiece (" + manifest.tokenizerFile()
+                            + "): build the encoder with SequenceEncoder.forModel(modelDir, manifest)");
+        }
+        if (parts.promptText() == null || parts.responseText() == null) {
+            throw new SequenceEncodingException(SequenceEncodingException.Reason.MISSING_TEXT,
+                    "tokenizer=wordpiece needs prompt and response text, got "
+                            + (parts.promptText() == null ? "no prompt text" : "no response text"));
+        }
+        EncodedSequence s = wordPiece.encodePair(parts.promptText(), parts.responseText(), manifest.maxSeqLen());
+        if (s.length() == 3 && parts.promptText().isBlank() && parts.responseText().isBlank()) {
+            throw new SequenceEncodingException(SequenceEncodingException.Reason.EMPTY,
+                    "prompt and response are both empty");
+        }
+        return s;
     }
 
     private static int[] toInts(long[] ids) {

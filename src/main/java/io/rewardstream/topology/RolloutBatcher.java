@@ -268,16 +268,17 @@ final class RolloutBatcher implements Processor<String, Rollout, Object, Object>
     }
 
     /**
-     * The encoder of a model. RewardModel does not expose its directory, so an {@code hf} tokenizer is loaded from
-     * {@code model.dir} (the model this app started with); an {@code hf} model from elsewhere gets an encoder that
+     * The encoder of a model. RewardModel does not expose its directory, so an {@code hf} tokenizer (or a
+     * {@code wordpiece} vocabulary) is loaded from
+     * {@code model.dir} (the model this app started with); such a model from elsewhere gets an encoder that
      * reports UNSUPPORTED_TOKENIZER, which keeps its rollouts buffered (a service problem, never a dead letter).
      */
     private SequenceEncoder encoderFor(ModelManifest m) {
-        if ("hf".equals(m.tokenizer()) && config.runtime().modelDir() != null) {
+        if (("hf".equals(m.tokenizer()) || "wordpiece".equals(m.tokenizer())) && config.runtime().modelDir() != null) {
             try {
                 return SequenceEncoder.forModel(config.runtime().modelDir(), m);
             } catch (RuntimeException e) {
-                LOG.error("model {}: cannot load its HuggingFace tokenizer from {}", m.modelVersion(),
+                LOG.error("model {}: cannot load its {} tokenizer from {}", m.modelVersion(), m.tokenizer(),
                         config.runtime().modelDir(), e);
             }
         }

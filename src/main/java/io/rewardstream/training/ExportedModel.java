@@ -14,20 +14,25 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
- * A built-in model (tokenizer {@code bytes} or {@code ids}, see {@link Batches}) loaded back from its SavedModel directory, for evaluation, inspection and
+ * A built-in model (tokenizer {@code bytes} or {@code ids}, see {@link Batches}) or a BERT reward model
+ * (tokenizer {@code wordpiece}, see {@link BertHeadTrainer}) loaded back from its SavedModel directory, for evaluation, inspection and
  * fine-tuning inside the training package (the scorers have their own runtime). Scoring is
  * thread-safe; close it to free the native session.
  */
 public final class ExportedModel implements Scorer, AutoCloseable {
     private static final int BATCH = 128;
+    private static final int WORDPIECE_BATCH = 8;   // BERT-base on CPU: no gain from big batches, bounded padding
     private final Path dir;
     private final ModelManifest manifest;
     private final SavedModelBundle bundle;
+    private final io.rewardstream.scoring.WordPieceTokenizer wordPiece;
 
-    private ExportedModel(Path dir, ModelManifest manifest, SavedModelBundle bundle) {
+    private ExportedModel(Path dir, ModelManifest manifest, SavedModelBundle bundle,
+                          io.rewardstream.scoring.WordPieceTokenizer wordPiece) {
         this.dir = dir;
         this.manifest = manifest;
         this.bundle = bundle;
+        this.wordPiece = wordPiece;
     }
 
     /**
@@ -37,12 +42,14 @@ public final class ExportedModel implements Scorer, AutoCloseable {
      */
     public static ExportedModel load(Path dir) throws IOException {
         ModelManifest m = ModelManifest.read(dir);
-        if (!"bytes".equals(m.tokenizer()) && !"ids".equals(m.tokenizer())) {
+        if (!"bytes".equals(m.tokenizer()) && !"ids".equals(m.tokenizer()) && !"wordpiece".equals(m.tokenizer())) {
             throw new IOException("model " + dir + " uses tokenizer '" + m.tokenizer()
-                    + "'; the training package handles bytes and ids");
+                    + "'; the training package handles bytes, ids and wordpiece");
         }
+        io.rewardstream.scoring.WordPieceTokenizer wp = "wordpiece".equals(m.tokenizer())
+                ? io.rewardstream.scoring.WordPieceTokenizer.load(dir.resolve(m.tokenizerFile()), true) : null;
         SavedModelBundle b = SavedModelBundle.loader(dir.toString()).withTags("serve").load();
-        return new ExportedModel(dir, m, b);
+        return new ExportedModel(dir, m, b, wp);
     }
 
     public ModelManifest manifest() {
@@ -60,7 +67,7 @@ public final class ExportedModel implements Scorer, AutoCloseable {
     @Override
     public float[] score(java.util.List<String> prompts, java.util.List<String> responses) {
         SessionFunction f = bundle.function("serving_default");
-        return BuiltinModel.scoreWith(prompts, responses, this::encode, BATCH, (ids, mask) -> {
+        return BuiltinModel.scoreWith(prompts, responses, this::encode, wordPiece != null ? WORDPIECE_BATCH : BATCH, (ids, mask) -> {
             Map<String, Tensor> in = new LinkedHashMap<>();
             in.put("input_ids", ids);
             in.put("attention_mask", mask);
@@ -76,6 +83,9 @@ public final class ExportedModel implements Scorer, AutoCloseable {
 
     /** Ids of one pair under this model's tokenizer (see {@link Batches}). */
     int[] encode(String prompt, String response) {
+        if (wordPiece != null) {
+            return wordPiece.encodePair(prompt, response, manifest.maxSeqLen()).ids();
+        }
         return Batches.encode(manifest.tokenizer(), manifest.vocabSize(), prompt, response, manifest.maxSeqLen());
     }
 
@@ -96,10 +106,24 @@ public final class ExportedModel implements Scorer, AutoCloseable {
     }
 
     /**
-     * Trainable parameter count: elements of every {@code VariableV2} except Adam slots and the step counter.
+     * Trainable parameter count: elements of every {@code VariableV2} except Adam slots and the step counter;
+     * for a BERT model the backbone's resource variables ({@code VarHandleOp}, counted once by shared name).
      */
     public long parameterCount() {
         long n = 0;
+        java.util.Set<String> seen = new java.util.HashSet<>();
+        for (var node : bundle.metaGraphDef().getGraphDef().getNodeList()) {
+            if (node.getOp().equals("VarHandleOp")) {
+                String shared = node.getAttrOrThrow("shared_name").getS().toStringUtf8();
+                if (seen.add(shared.isEmpty() ? node.getName() : shared)) {
+                    long size = 1;
+                    for (var d : node.getAttrOrThrow("shape").getShape().getDimList()) {
+                        size *= d.getSize();
+                    }
+                    n += size;
+                }
+            }
+        }
         for (var it = bundle.graph().operations(); it.hasNext(); ) {
             var op = it.next();
             if (op.type().equals("VariableV2") && !op.name().contains("_adam_") && !op.name().equals("global_step")) {

@@ -80,4 +80,37 @@ class ModelCommandTest {
         assertThat(r.code()).isNotZero();
         assertThat(r.err()).contains("exactly one of --task");
     }
+
+    @Test
+    void shouldRefuseAMissingBertArtifactWithTheFetchCommandAndAnUnknownBackbone(@TempDir Path tmp) throws Exception {
+        Path data = tmp.resolve("pairs.jsonl");
+        Files.writeString(data, "{\"id\":\"a\",\"prompt\":\"q\",\"chosen\":\"yes\",\"rejected\":\"no\"}\n"
+                + "{\"id\":\"b\",\"prompt\":\"q2\",\"chosen\":\"sure\",\"rejected\":\"nah\"}\n");
+        String old = System.getProperty("rewardstream.bert.jar");
+        String oldCache = System.getProperty("rewardstream.bert.cache");
+        System.setProperty("rewardstream.bert.jar", tmp.resolve("absent.jar").toString());
+        System.setProperty("rewardstream.bert.cache", tmp.resolve("cache").toString());   // nothing unpacked yet
+        try {
+            Run r = run("model", "train", "--backbone", "bert-base-uncased", "--data", data.toString(), "--held-out", "0",
+                    "--out", tmp.resolve("m").toString());
+            assertThat(r.code()).isEqualTo(2);
+            assertThat(r.err()).contains("not in the local Maven repository", "./mvnw -Pbert dependency:get@fetch-bert");
+            assertThat(tmp.resolve("m/saved_model.pb")).doesNotExist();
+        } finally {
+            restore("rewardstream.bert.jar", old);
+            restore("rewardstream.bert.cache", oldCache);
+        }
+        Run unknown = run("model", "train", "--backbone", "gpt-17", "--data", data.toString(), "--held-out", "0",
+                "--out", tmp.resolve("m2").toString());
+        assertThat(unknown.code()).isEqualTo(2);
+        assertThat(unknown.err()).contains("unknown --backbone 'gpt-17'");
+    }
+
+    private static void restore(String key, String value) {
+        if (value == null) {
+            System.clearProperty(key);
+        } else {
+            System.setProperty(key, value);
+        }
+    }
 }

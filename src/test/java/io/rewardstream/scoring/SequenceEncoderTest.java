@@ -109,4 +109,33 @@ class SequenceEncoderTest {
                             e -> assertThat(e.reason()).isEqualTo(SequenceEncodingException.Reason.MISSING_TEXT));
         }
     }
+
+    @Test
+    void shouldEncodeWordPiecePairsWithClsSepAndTruncateThePromptStart(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir)
+            throws java.io.IOException {
+        java.nio.file.Files.createDirectories(dir.resolve("assets"));
+        java.nio.file.Files.writeString(dir.resolve("assets/vocab.txt"),
+                String.join("\n", WordPieceTokenizerTest.VOCAB) + "\n");
+        int vocab = WordPieceTokenizerTest.VOCAB.size();
+        ModelManifest m = new ModelManifest("m", 1, 7, 0, vocab, "wordpiece", "assets/vocab.txt", null, null, null,
+                null, null, 0, Map.of());
+        try (SequenceEncoder enc = SequenceEncoder.forModel(dir, m)) {
+            // [CLS] how are you [SEP] hello ! [SEP] is 8 > 7: the prompt's first token goes
+            EncodedSequence s = enc.encode(SequenceParts.ofText("How are you", "Hello!"));
+            assertThat(s.ids()).containsExactly(2, 17, 18, 3, 14, 15, 3);
+            assertThat(s.droppedTokens()).isEqualTo(1);
+            assertThatThrownBy(() -> enc.encode(SequenceParts.ofIds(new int[]{2}, new int[]{3})))
+                    .isInstanceOfSatisfying(SequenceEncodingException.class,
+                            e -> assertThat(e.reason()).isEqualTo(SequenceEncodingException.Reason.MISSING_TEXT));
+        }
+        assertThatThrownBy(() -> new SequenceEncoder(m).encode(SequenceParts.ofText("a", "b")))
+                .isInstanceOfSatisfying(SequenceEncodingException.class,
+                        e -> assertThat(e.reason()).isEqualTo(SequenceEncodingException.Reason.UNSUPPORTED_TOKENIZER));
+        ModelManifest wrongSize = new ModelManifest("m", 1, 7, 0, vocab + 1, "wordpiece", "assets/vocab.txt", null, null,
+                null, null, null, 0, Map.of());
+        assertThatThrownBy(() -> SequenceEncoder.forModel(dir, wrongSize)).isInstanceOf(ModelLoadException.class)
+                .hasMessageContaining("vocab_size");
+        assertThatThrownBy(() -> new ModelManifest("m", 1, 7, 0, vocab, "wordpiece", null, null, null, null, null, null,
+                0, Map.of())).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("tokenizer_file");
+    }
 }
