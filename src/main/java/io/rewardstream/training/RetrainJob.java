@@ -52,7 +52,7 @@ import java.util.concurrent.atomic.AtomicReference;
  * duplicate release and only commits; at partition assignment, offsets a release covers beyond the committed ones
  * are committed straight away. Half-written {@code .tmp-*} release directories are deleted at start. A complete
  * {@code v<N>} above the newest release (a crash between the atomic move and the send) is published as it is when it
- * verifies and descends from the newest release, else moved to {@code rejected/} (see training/RETRAINING.md).
+ * verifies and descends from the newest release, else moved to {@code rejected/} (see scoring/training/RETRAINING.md).
  *
  * <p>Each phase is logged as {@code round N: <phase>} (starting, training, gate, releasing, installed, published,
  * rejected, committing, committed) so a test can stop the process at a chosen phase.
