@@ -3,8 +3,6 @@ package io.rewardstream.cli;
 import com.fasterxml.jackson.databind.json.JsonMapper;
 import io.rewardstream.cli.bench.PipelineBench;
 import io.rewardstream.cli.demo.ModelCache;
-import org.apache.logging.log4j.Level;
-import org.apache.logging.log4j.core.config.Configurator;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -37,12 +35,12 @@ public final class BenchCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        Configurator.setLevel("io.rewardstream", Level.ERROR);
-        Configurator.setLevel("org.apache.kafka", Level.ERROR);
-        Configurator.setLevel("kafka", Level.OFF);   // the embedded broker (its logs are about clients, which report their own errors)
         Path work = Files.createTempDirectory("rewardstream-bench");
-        PipelineBench.BenchResult r = new PipelineBench(new PipelineBench.Options(model, rollouts, perRecord,
-                cacheDir == null ? ModelCache.defaultRoot() : cacheDir, work), System.err).run();
+        PipelineBench.BenchResult r;
+        try (QuietLogs quiet = QuietLogs.apply()) {
+            r = new PipelineBench(new PipelineBench.Options(model, rollouts, perRecord,
+                    cacheDir == null ? ModelCache.defaultRoot() : cacheDir, work), System.err).run();
+        }
         if (json) {
             System.out.println(JsonMapper.builder().build().writeValueAsString(r.toJson()));
         } else {

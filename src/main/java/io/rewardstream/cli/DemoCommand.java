@@ -4,8 +4,6 @@ import com.fasterxml.jackson.databind.json.JsonMapper;
 import io.rewardstream.cli.demo.DemoRunner;
 import io.rewardstream.cli.demo.ModelCache;
 import io.rewardstream.training.ModelSize;
-import org.apache.logging.log4j.Level;
-import org.apache.logging.log4j.core.config.Configurator;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -65,17 +63,20 @@ public final class DemoCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         ModelSize ms = ModelSize.parse(size);
-        if (!verbose) {
-            // the summary and the status line are the output; components log only errors
-            Configurator.setLevel("io.rewardstream", Level.ERROR);
-            Configurator.setLevel("org.apache.kafka", Level.ERROR);
-            Configurator.setLevel("kafka", Level.OFF);   // the embedded broker (its logs are about clients, which report their own errors)
-        }
         DemoRunner.Options opts = new DemoRunner.Options(rollouts, ms, out,
                 cacheDir == null ? ModelCache.defaultRoot() : cacheDir, groupSize, pCorrect, pairs,
                 retrainSteps == null ? DemoRunner.Options.defaultRetrainSteps(ms) : retrainSteps, maxInFlight, seed,
                 true, Duration.ofSeconds(timeoutS));
-        DemoRunner.Result r = new DemoRunner(opts, System.err).run();
+        // the summary and the status line are the output; components log only errors unless --verbose
+        QuietLogs quiet = verbose ? null : QuietLogs.apply();
+        DemoRunner.Result r;
+        try {
+            r = new DemoRunner(opts, System.err).run();
+        } finally {
+            if (quiet != null) {
+                quiet.close();
+            }
+        }
         if (json) {
             System.out.println(JsonMapper.builder().build().writeValueAsString(r.summary().toJson()));
         } else {

@@ -233,9 +233,10 @@ public final class PipelineBench {
     }
 
     /**
-     * What-if for the padding finding: the scorer's planner cuts a flush only at the size and token limits, so one
-     * long row pads every short row of its batch. This plan sorts by length like the planner and also starts a new
-     * batch when adding a row would drop the batch's padding efficiency below {@code minEfficiency}.
+     * What-if for the padding finding: a greedy alternative to the scorer's planner (which cuts a sorted flush at the
+     * cheapest point, padded tokens + a per-call overhead). This plan sorts by length like the planner and starts a
+     * new batch whenever adding a row would drop the batch's padding efficiency below {@code minEfficiency}, whatever
+     * the extra calls cost.
      */
     static List<PaddedBatch> paddingAwarePlan(List<EncodedSequence> seqs, BatchPlanner planner, double minEfficiency) {
         Integer[] order = new Integer[seqs.size()];

@@ -43,12 +43,17 @@ class BenchResultTest {
         for (int i = 0; i < 4; i++) {
             seqs.add(io.rewardstream.scoring.EncodedSequence.of(new int[56]));
         }
+        // the scorer's planner cuts the sorted flush where padding costs more than a call: two exact batches
         io.rewardstream.scoring.BatchPlanner planner = new io.rewardstream.scoring.BatchPlanner(
                 new io.rewardstream.scoring.BatchingConfig(64, 1 << 20, 8, 200), 128, 0);
-        // the scorer's planner: one batch of 64 padded to 56
-        assertThat(planner.plan(seqs).batches()).hasSize(1);
-        assertThat(planner.plan(seqs).paddingEfficiency()).isLessThan(0.4);
-        List<io.rewardstream.scoring.PaddedBatch> aware = PipelineBench.paddingAwarePlan(seqs, planner, 0.85);
+        assertThat(planner.plan(seqs).batches()).hasSize(2);
+        assertThat(planner.plan(seqs).paddingEfficiency()).isEqualTo(1.0);
+        // a planner told that calls are very expensive keeps one batch of 64 padded to 56
+        io.rewardstream.scoring.BatchPlanner oneCall = new io.rewardstream.scoring.BatchPlanner(
+                new io.rewardstream.scoring.BatchingConfig(64, 1 << 20, 8, 200, 1 << 20), 128, 0);
+        assertThat(oneCall.plan(seqs).batches()).hasSize(1);
+        assertThat(oneCall.plan(seqs).paddingEfficiency()).isLessThan(0.4);
+        List<io.rewardstream.scoring.PaddedBatch> aware = PipelineBench.paddingAwarePlan(seqs, oneCall, 0.85);
         assertThat(aware).hasSize(2);
         assertThat(aware).allSatisfy(b -> assertThat(b.paddingEfficiency()).isGreaterThanOrEqualTo(0.85));
         assertThat(aware.stream().mapToInt(io.rewardstream.scoring.PaddedBatch::rows).sum()).isEqualTo(64);
