@@ -107,8 +107,8 @@ class FeedbackLoopIT {
         }
         long tBase = System.nanoTime();
 
-        // ReleaseWatcherHook provides no initial model: model.dir names the release the scorer starts on
-        Map<String, String> sc = ScorerIt.config(stack, n, root.resolve("fb/v1"), work.resolve("state"));
+        // no model.dir: the scorer starts on the newest valid release of the topic (fb:1)
+        Map<String, String> sc = ScorerIt.config(stack, n, null, work.resolve("state"));
         sc.put("batch.max.size", "32");
         sc.put("batch.max.delay.ms", "100");
         sc.put("model.root", root.toString());

@@ -1,7 +1,11 @@
 package io.rewardstream.topology.release;
 
 import io.micrometer.core.instrument.MeterRegistry;
+import io.rewardstream.scoring.ConstantRewardModel;
 import io.rewardstream.scoring.ModelHolder;
+import io.rewardstream.scoring.ModelManifest;
+import io.rewardstream.scoring.RewardModel;
+import io.rewardstream.scoring.RuntimeConfig;
 import io.rewardstream.topology.ReleaseHook;
 import io.rewardstream.topology.ScorerConfig;
 import org.apache.kafka.clients.CommonClientConfigs;
@@ -10,11 +14,17 @@ import org.apache.kafka.common.config.SslConfigs;
 
 import java.util.HashMap;
 import java.util.Map;
+import java.util.Optional;
 
 /**
  * Plugs a {@link ReleaseWatcher} into the scorer: when {@code model.root} is configured, the scorer follows the
  * compacted model-release topic (verify, load off the stream threads, swap). Without {@code model.root} the scorer
  * serves {@code model.dir} until shutdown.
+ *
+ * <p>Start-up with {@code model.root}: the newest valid release is installed before KafkaStreams starts, so no record
+ * is scored by anything older. With {@code model.dir} set, that model serves if no newer valid release exists; without
+ * it, the app holds a placeholder (never scores: KafkaStreams starts after this hook) until the release is installed,
+ * and start-up fails with a clear message when the topic holds no valid release.
  *
  * <p>The release topic is {@code release.topic}, else {@code topics.model-releases.name} (the key the topic
  * provisioning uses), else {@code model-releases}.
@@ -48,11 +58,33 @@ public final class ReleaseWatcherHook implements ReleaseHook {
         return releaseConfig;
     }
 
+    /** Name of the placeholder manifest held until the first release is installed (no {@code model.dir}). */
+    static final String PLACEHOLDER = "rewardstream-awaiting-release";
+
+    @Override
+    public Optional<RewardModel> initialModel(ScorerConfig config) {
+        if (config.runtime().modelDir() != null) {
+            return Optional.empty();
+        }
+        ModelManifest m = new ModelManifest(PLACEHOLDER, 0, 1, 0, 1, "ids", null, null, null, null, null, null,
+                System.currentTimeMillis(), null);
+        return Optional.of(new ConstantRewardModel(m, 0f));
+    }
+
     @Override
     public AutoCloseable start(ScorerConfig config, ModelHolder holder, MeterRegistry registry) {
         ReleaseWatcher watcher = new ReleaseWatcher(releaseConfig, clientProps(config), holder, registry,
                 config.runtime());
         watcher.start();
+        try (ModelHolder.Lease lease = holder.acquire()) {
+            if (PLACEHOLDER.equals(lease.model().manifest().name())) {
+                watcher.close();
+                throw new IllegalStateException(RuntimeConfig.MODEL_DIR + " is not set and topic "
+                        + releaseConfig.topic() + " holds no valid release"
+                        + (releaseConfig.modelName() == null ? "" : " of " + releaseConfig.modelName())
+                        + ": set " + RuntimeConfig.MODEL_DIR + " or publish a release");
+            }
+        }
         return watcher;
     }
 
