@@ -36,6 +36,8 @@ class DemoIT {
         assertThat(j.get("dead_letters").asLong()).isZero();
         assertThat(j.get("model_versions")).hasSize(2);
         assertThat(j.get("model_versions").get(1).asText()).isEqualTo("builtin-tiny:2");
+        System.out.printf("DemoIT: auc_before %.3f auc_after %.3f%n", j.get("auc_before").asDouble(),
+                j.get("auc_after").asDouble());
         assertThat(j.get("auc_after").asDouble()).isGreaterThan(j.get("auc_before").asDouble());
         assertThat(j.get("throughput_per_s").asDouble()).isPositive();
         assertThat(j.get("p99_latency_ms").asDouble()).isGreaterThanOrEqualTo(j.get("p50_latency_ms").asDouble());
