@@ -64,7 +64,7 @@ BOOTSTRAP=127.0.0.1:$BROKER_PORT
 PIDS=()
 cleanup() {
   log "stopping everything"
-  for p in "${SCORER_PID[@]:-}" "${PRODUCER_PID:-}" "${PAIRS_PID:-}" "${JOB_PID:-}" "${BROKER_PID:-}" "${REGISTRY_PID:-}"; do
+  for p in "${SAMPLER:-}" "${SCORER_PID[@]:-}" "${PRODUCER_PID:-}" "${PAIRS_PID:-}" "${JOB_PID:-}" "${BROKER_PID:-}" "${REGISTRY_PID:-}"; do
     [[ -n "$p" ]] && kill -TERM "$p" 2>/dev/null || true
   done
   sleep 3
@@ -207,7 +207,7 @@ fi
 # --- load and faults -------------------------------------------------------------------------------------------------
 COUNT=$((SECONDS_TOTAL * RATE))
 "${JAVA[@]}" -cp "$CP" io.rewardstream.it.SoakDriver produce "$BOOTSTRAP" "$REGISTRY" "$PREFIX-rollouts" "$COUNT" "$RATE" "$PREFIX" \
-  > "$W/producer.log" 2>&1 &
+  "$( (( RETRAIN == 1 )) && echo text || echo ids)" > "$W/producer.log" 2>&1 &
 PRODUCER_PID=$!
 log "producing $COUNT rollouts at $RATE/s for ~${SECONDS_TOTAL}s"
 if (( RETRAIN == 1 )); then

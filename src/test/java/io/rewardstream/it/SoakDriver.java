@@ -62,7 +62,8 @@ import java.util.stream.Stream;
  *   java -cp target/test-classes:target/classes:$(cat target/classpath.txt) io.rewardstream.it.SoakDriver CMD ...
  * </pre>
  * Commands: {@code registry URL_FILE} (Apicurio until killed), {@code model DIR}, {@code topics BOOTSTRAP PREFIX
- * PARTITIONS}, {@code produce BOOTSTRAP REGISTRY TOPIC COUNT RATE PREFIX}, {@code verify BOOTSTRAP REGISTRY PREFIX
+ * PARTITIONS}, {@code produce BOOTSTRAP REGISTRY TOPIC COUNT RATE PREFIX [text]} (text: also prompt and response
+ * text, for tokenizer=bytes models), {@code verify BOOTSTRAP REGISTRY PREFIX
  * EXPECTED TIMEOUT_S} (exit 0 iff exactly EXPECTED distinct rewards, no duplicate, no dead letter).
  * With the retraining job ({@code SOAK_RETRAIN=1}): {@code retrain-topics BOOTSTRAP PREFIX PARTITIONS},
  * {@code base MODEL_ROOT KEY_DIR BOOTSTRAP REGISTRY RELEASE_TOPIC} (a built-in tiny model trained on addition, or the
@@ -81,7 +82,8 @@ public final class SoakDriver {
             case "registry" -> registry(Path.of(a[1]));
             case "model" -> System.out.println(ReleaseTestModels.tinySavedModel(Path.of(a[1]), "soak", 1, 5));
             case "topics" -> topics(a[1], a[2], Integer.parseInt(a[3]));
-            case "produce" -> produce(a[1], a[2], a[3], Long.parseLong(a[4]), Integer.parseInt(a[5]), a[6]);
+            case "produce" -> produce(a[1], a[2], a[3], Long.parseLong(a[4]), Integer.parseInt(a[5]), a[6],
+                    a.length > 7 && a[7].equals("text"));
             case "verify" -> System.exit(verify(a[1], a[2], a[3], Long.parseLong(a[4]), Integer.parseInt(a[5])));
             case "retrain-topics" -> retrainTopics(a[1], a[2], Integer.parseInt(a[3]));
             case "base" -> System.out.println(base(Path.of(a[1]), Path.of(a[2]), a[3], a[4], a[5]));
@@ -120,8 +122,8 @@ public final class SoakDriver {
         }
     }
 
-    private static void produce(String bootstrap, String registry, String topic, long count, int rate, String prefix)
-            throws Exception {
+    private static void produce(String bootstrap, String registry, String topic, long count, int rate, String prefix,
+                                boolean withText) throws Exception {
         Map<String, Object> p = new HashMap<>();
         p.put("bootstrap.servers", bootstrap);
         p.put(ProducerConfig.ACKS_CONFIG, "all");
@@ -139,6 +141,10 @@ public final class SoakDriver {
                 for (Rollout r : gen.group(2)) {
                     if (sent >= count) {
                         break;
+                    }
+                    if (withText) {   // models with tokenizer=bytes (the built-in ones) score text, not ids
+                        r.setPromptText(text(r.getPromptTokenIds()));
+                        r.setResponseText(text(r.getResponseTokenIds()));
                     }
                     producer.send(new ProducerRecord<>(topic, r.getGroupId(), r), (md, e) -> {
                         if (e != null) {
@@ -164,6 +170,15 @@ public final class SoakDriver {
         if (failed.get() > 0) {
             System.exit(2);
         }
+    }
+
+    /** Printable text standing for token ids (one lower-case letter per id). */
+    private static String text(List<Integer> ids) {
+        StringBuilder b = new StringBuilder(ids.size());
+        for (int id : ids) {
+            b.append((char) ('a' + Math.floorMod(id, 26)));
+        }
+        return b.toString();
     }
 
     private static int verify(String bootstrap, String registry, String prefix, long expected, int timeoutS) {
