@@ -3,7 +3,15 @@
 # two scorer processes sharing one application.id, a rate-limited rollout producer; while it runs, one scorer is
 # SIGKILLed and restarted every SOAK_KILL_EVERY seconds and the broker is stopped (SIGTERM) and restarted once at half
 # time. At the end: an exact-count check on the rewards topic (read_committed): every rollout rewarded exactly once,
-# no dead letters. Exit 0 iff exact.
+# no dead letters. Exit 0 iff exact (and, with SOAK_RETRAIN=1, iff the retraining checks below hold).
+#
+# With SOAK_RETRAIN=1 (default) the retraining job runs too, in its own JVM, through the broker restart (it is not
+# SIGKILLed): a built-in tiny model (the demo's cached one, else trained on addition at the start) is published as
+# signed release 1; the scorers start on it and follow the release topic (model.root + public key dir); a pair
+# producer feeds multiplication preference pairs at SOAK_PAIR_RATE/s; the job releases v2, v3, ... At the end (job
+# stopped with SIGTERM): every produced pair id is in the job's replay buffer or below its committed offsets, every
+# version is on the release topic exactly once (read_committed) and verifies (signature, digests), at least one
+# release was published after the broker restart, and both scorers report the newest version on /metrics.
 #
 #   ops/soak.sh                                   # 3 minutes, 40 rollouts/s
 #   SOAK_SECONDS=3600 SOAK_RATE=100 ops/soak.sh   # an hour
@@ -12,7 +20,9 @@
 #   SOAK_SECONDS=10 SOAK_RATE=2000 SOAK_KILL_EVERY=0 SOAK_BROKER_RESTART=0 ops/soak.sh
 #
 # Knobs: SOAK_SECONDS (180), SOAK_RATE rollouts/s (40), SOAK_KILL_EVERY seconds (30; 0 = never),
-# SOAK_BROKER_RESTART (1; 0 = never), SOAK_PARTITIONS (4),
+# SOAK_BROKER_RESTART (1; 0 = never), SOAK_PARTITIONS (4), SOAK_RETRAIN (1; 0 = no retraining job),
+# SOAK_PAIR_RATE preference pairs/s, integer (2), SOAK_MIN_NEW_PAIRS (pairs per round; default total pairs / 8,
+# at least 20), SOAK_RETRAIN_STEPS train_step calls per round (40),
 # SOAK_DIR (target/soak-<timestamp>; logs of every process stay there). Needs only a JDK 17; binds 127.0.0.1 only.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -22,6 +32,11 @@ RATE=${SOAK_RATE:-40}
 KILL_EVERY=${SOAK_KILL_EVERY:-30}
 BROKER_RESTART=${SOAK_BROKER_RESTART:-1}
 PARTITIONS=${SOAK_PARTITIONS:-4}
+RETRAIN=${SOAK_RETRAIN:-1}
+PAIR_RATE=${SOAK_PAIR_RATE:-2}
+PAIRS=$((SECONDS_TOTAL * PAIR_RATE))
+MIN_NEW=${SOAK_MIN_NEW_PAIRS:-$(( PAIRS / 8 > 20 ? PAIRS / 8 : 20 ))}
+RETRAIN_STEPS=${SOAK_RETRAIN_STEPS:-40}
 W=${SOAK_DIR:-$here/target/soak-$(date +%Y%m%d-%H%M%S)}
 mkdir -p "$W"
 W="$(cd "$W" && pwd)"
@@ -49,11 +64,11 @@ BOOTSTRAP=127.0.0.1:$BROKER_PORT
 PIDS=()
 cleanup() {
   log "stopping everything"
-  for p in "${SCORER_PID[@]:-}" "${PRODUCER_PID:-}" "${BROKER_PID:-}" "${REGISTRY_PID:-}"; do
+  for p in "${SAMPLER:-}" "${SCORER_PID[@]:-}" "${PRODUCER_PID:-}" "${PAIRS_PID:-}" "${JOB_PID:-}" "${BROKER_PID:-}" "${REGISTRY_PID:-}"; do
     [[ -n "$p" ]] && kill -TERM "$p" 2>/dev/null || true
   done
   sleep 3
-  for p in "${SCORER_PID[@]:-}" "${PRODUCER_PID:-}" "${BROKER_PID:-}" "${REGISTRY_PID:-}"; do
+  for p in "${SCORER_PID[@]:-}" "${PRODUCER_PID:-}" "${PAIRS_PID:-}" "${JOB_PID:-}" "${BROKER_PID:-}" "${REGISTRY_PID:-}"; do
     [[ -n "$p" ]] && kill -KILL "$p" 2>/dev/null || true
   done
 }
@@ -103,6 +118,16 @@ log "registry pid $REGISTRY_PID at $REGISTRY"
 MODEL=$("${JAVA[@]}" -cp "$CP" io.rewardstream.it.SoakDriver model "$W/models" 2>>"$W/model.log" | tail -1)
 PREFIX=soak
 "${JAVA[@]}" -cp "$CP" io.rewardstream.it.SoakDriver topics "$BOOTSTRAP" "$PREFIX" "$PARTITIONS" >> "$W/topics.log" 2>&1
+if (( RETRAIN == 1 )); then
+  "${JAVA[@]}" -cp "$CP" io.rewardstream.it.SoakDriver retrain-topics "$BOOTSTRAP" "$PREFIX" "$PARTITIONS" \
+    >> "$W/topics.log" 2>&1
+  log "base model: release 1 (cached tiny model or trained now; see $W/base.log)..."
+  MODEL=$("${JAVA[@]}" -cp "$CP" io.rewardstream.it.SoakDriver base "$W/models" "$W/keys" "$BOOTSTRAP" "$REGISTRY" \
+    "$PREFIX-releases" 2>>"$W/base.log" | tail -1)
+  [[ -d "$MODEL" ]] || { log "no base release"; tail -20 "$W/base.log"; exit 1; }
+  MODEL_NAME=$(basename "$(dirname "$MODEL")")
+  log "release 1: $MODEL ($(grep '^base:' "$W/base.log" | head -1))"
+fi
 
 # --- scorers ---------------------------------------------------------------------------------------------------------
 SCORER_PID=()
@@ -127,6 +152,15 @@ transaction.timeout.ms=10000
 group.timeout.ms=5000
 replication.factor=1
 EOF
+  if (( RETRAIN == 1 )); then
+    cat >> "$W/scorer-$1.properties" <<EOF
+model.root=$W/models
+release.topic=$PREFIX-releases
+release.public.keys.dir=$W/keys/pub
+release.model.name=$MODEL_NAME
+release.poll.ms=500
+EOF
+  fi
 }
 start_scorer() {
   "${JAVA[@]}" -Xmx1g -cp "$CP" io.rewardstream.cli.Main score --config "$W/scorer-$1.properties" >> "$W/scorer-$1.log" 2>&1 &
@@ -135,12 +169,54 @@ start_scorer() {
 }
 for i in 0 1; do write_scorer_config $i; start_scorer $i; done
 
+# --- retraining job (own JVM) ----------------------------------------------------------------------------------------
+if (( RETRAIN == 1 )); then
+  cat > "$W/retrain.properties" <<EOF
+bootstrap.servers=$BOOTSTRAP
+schema.registry.url=$REGISTRY
+retrain.group.id=$PREFIX-retrain
+topics.preferences.name=$PREFIX-prefs
+topics.ranked-preferences.name=$PREFIX-ranked
+topics.model-releases.name=$PREFIX-releases
+topics.rewardstream-dead-letters.name=$PREFIX-retrain-dlq
+retrain.min.new.pairs=$MIN_NEW
+retrain.max.interval.ms=120000
+retrain.steps=$RETRAIN_STEPS
+retrain.batch.size=16
+retrain.learning.rate=0.001
+retrain.replay.dir=$W/replay
+retrain.replay.mix=0.25
+retrain.heldout.fraction=0.2
+# the soak is about recovery, not quality: the gate only refuses a collapse (or NaN)
+retrain.gate.tolerance=0.5
+retrain.model.root=$W/models
+retrain.model.name=$MODEL_NAME
+retrain.base.model.dir=$MODEL
+retrain.signing.key=$W/keys/release.key
+retrain.signing.key.id=soak
+metrics.port=0
+kafka.group.instance.id=$PREFIX-retrain-0
+kafka.session.timeout.ms=10000
+EOF
+  "${JAVA[@]}" -Xmx1g -cp "$CP" io.rewardstream.cli.Main retrain --config "$W/retrain.properties" \
+    --ready-file "$W/retrain.ready" >> "$W/job.log" 2>&1 &
+  JOB_PID=$!
+  log "retraining job started, pid $JOB_PID (round every $MIN_NEW pairs, $RETRAIN_STEPS steps)"
+fi
+
 # --- load and faults -------------------------------------------------------------------------------------------------
 COUNT=$((SECONDS_TOTAL * RATE))
 "${JAVA[@]}" -cp "$CP" io.rewardstream.it.SoakDriver produce "$BOOTSTRAP" "$REGISTRY" "$PREFIX-rollouts" "$COUNT" "$RATE" "$PREFIX" \
-  > "$W/producer.log" 2>&1 &
+  "$( (( RETRAIN == 1 )) && echo text || echo ids)" > "$W/producer.log" 2>&1 &
 PRODUCER_PID=$!
 log "producing $COUNT rollouts at $RATE/s for ~${SECONDS_TOTAL}s"
+if (( RETRAIN == 1 )); then
+  "${JAVA[@]}" -cp "$CP" io.rewardstream.it.SoakDriver pairs "$BOOTSTRAP" "$REGISTRY" "$PREFIX-prefs" "$PAIRS" \
+    "$PAIR_RATE" > "$W/pairs.log" 2>&1 &
+  PAIRS_PID=$!
+  log "producing $PAIRS preference pairs at $PAIR_RATE/s"
+fi
+broker_back_ms=0; peak_job_rss=0
 t0=$(date +%s); kills=0; broker_restarted=0; victim=0; next_kill=$((t0 + KILL_EVERY))
 (( KILL_EVERY > 0 )) || next_kill=9999999999
 (( BROKER_RESTART == 1 )) || broker_restarted=-1
@@ -150,6 +226,9 @@ sample_rss() {
   for p in "${SCORER_PID[@]}"; do
     rss=$(awk '/VmRSS/{print $2}' /proc/$p/status 2>/dev/null || echo 0); (( rss > peak_rss )) && peak_rss=$rss
   done
+  if [[ -n "${JOB_PID:-}" ]]; then
+    rss=$(awk '/VmHWM/{print $2}' /proc/$JOB_PID/status 2>/dev/null || echo 0); (( rss > peak_job_rss )) && peak_job_rss=$rss
+  fi
   return 0
 }
 while kill -0 "$PRODUCER_PID" 2>/dev/null; do
@@ -170,6 +249,7 @@ while kill -0 "$PRODUCER_PID" 2>/dev/null; do
     kill -TERM "$BROKER_PID"; wait "$BROKER_PID" 2>/dev/null || true
     sleep 3
     start_broker
+    broker_back_ms=$(date +%s%3N)
     log "broker back, pid $BROKER_PID"
     broker_restarted=1
   fi
@@ -177,6 +257,11 @@ done
 wait "$PRODUCER_PID" || { log "producer failed"; tail -5 "$W/producer.log"; exit 1; }
 log "producer done: $(tail -1 "$W/producer.log")"
 log "faults: $kills scorer SIGKILLs, $(( broker_restarted > 0 ? 1 : 0 )) broker restart(s)"
+
+if [[ -n "${PAIRS_PID:-}" ]]; then
+  wait "$PAIRS_PID" || { log "pair producer failed"; tail -5 "$W/pairs.log"; exit 1; }
+  log "pair producer done: $(tail -1 "$W/pairs.log")"
+fi
 
 # --- exact count -----------------------------------------------------------------------------------------------------
 set +e
@@ -192,5 +277,60 @@ for i in 0 1; do
   log "scorer $i (pid $p): peak RSS (VmHWM) $(( $(awk '/VmHWM/{print $2}' /proc/$p/status 2>/dev/null || echo 0) / 1024 )) MB; heap now:"
   "$JCMD" "$p" GC.heap_info 2>/dev/null | grep -E 'generation|Metaspace' || true
 done
+
+# --- retraining checks -----------------------------------------------------------------------------------------------
+set +e
+rrc=0; scorer_versions=""; newest=""
+if (( RETRAIN == 1 )); then
+  if ! kill -0 "$JOB_PID" 2>/dev/null; then
+    log "retraining job DIED (see $W/job.log)"; rrc=1
+  else
+    # let the job consume the last pairs and finish a round in progress: last round line 'committed', log quiet 10 s
+    for _ in $(seq 1 300); do
+      last=$(grep -E 'round [0-9]+: ' "$W/job.log" | tail -1)
+      age=$(( $(date +%s) - $(stat -c %Y "$W/job.log") ))
+      [[ "$last" == *": committed"* || -z "$last" ]] && (( age >= 10 )) && break
+      sleep 1
+    done
+    newest=$(grep -oE "published $MODEL_NAME:[0-9]+" "$W/job.log" | tail -1 | sed 's/.*://')
+    newest=${newest:-1}
+    # the scorers' /metrics (the URL of each one's latest start); the watcher polls every 500 ms
+    for _ in $(seq 1 60); do
+      scorer_versions=""
+      for i in 0 1; do
+        url=$(grep -oE 'scorer started: .* metrics=http://[0-9.:]+' "$W/scorer-$i.log" | tail -1 | sed 's/.*metrics=//')
+        v=$(curl -s --max-time 5 "$url/metrics" | awk '/^rewardstream_model_version/{print $2}' | head -1)
+        scorer_versions="$scorer_versions${scorer_versions:+,}${v:-none}"
+      done
+      [[ "$scorer_versions" == "$newest.0,$newest.0" ]] && break
+      sleep 1
+    done
+    sample_rss
+    log "retraining job: $(grep -cE 'round [0-9]+: published' "$W/job.log") releases published, newest v$newest;\
+ scorers report rewardstream_model_version $scorer_versions; stopping the job (SIGTERM)"
+    kill -TERM "$JOB_PID"; wait "$JOB_PID" 2>/dev/null; JOB_PID=""
+  fi
+  "${JAVA[@]}" -cp "$CP" io.rewardstream.it.SoakDriver retrain-verify "$BOOTSTRAP" "$REGISTRY" "$PREFIX" "$PAIRS" \
+    "$W/replay" "$W/models" "$W/keys/pub" "$broker_back_ms" "$scorer_versions" 2>"$W/retrain-verify.err" \
+    | tee "$W/retrain-verify.log"
+  (( PIPESTATUS[0] == 0 )) || rrc=1
+fi
+
+field() { echo "$1" | sed -nE "s/.*$2.*/\1/p"; }
+v=$(grep '^verify:' "$W/verify.log")
+distinct=$(field "$v" 'distinct ([0-9]+)')
+log "SUMMARY: ${SECONDS_TOTAL}s; rollouts $COUNT, rewards $(field "$v" 'rewards ([0-9]+)'),\
+ lost $(( COUNT - ${distinct:-0} )), duplicated $(field "$v" 'duplicated ids ([0-9]+)'),\
+ dead letters $(field "$v" 'dead letters ([0-9]+)'); scorer SIGKILLs $kills;\
+ broker restarts $(( broker_restarted > 0 ? 1 : 0 )); peak scorer RSS $((peak_rss / 1024)) MB"
+if (( RETRAIN == 1 )); then
+  r=$(grep '^retrain-verify:' "$W/retrain-verify.log")
+  log "SUMMARY retrain: $PAIRS pairs, lost $(field "$r" ', lost ([0-9]+)');\
+ releases $(field "$r" 'releases (\{[^}]*\})') (duplicated versions $(field "$r" 'duplicated versions ([0-9]+)'),\
+ not verifying $(field "$r" 'not verifying ([0-9]+)'), after the broker restart\
+ $(field "$r" 'after the broker restart (-?[0-9]+)')); scorers on $scorer_versions (newest v$newest);\
+ peak job RSS $((peak_job_rss / 1024)) MB -> $( (( rrc == 0 )) && echo OK || echo FAILED)"
+fi
 log "logs in $W"
-exit "$rc"
+(( rc != 0 )) && exit "$rc"
+exit "$rrc"
