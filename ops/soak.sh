@@ -17,7 +17,7 @@
 #   SOAK_SECONDS=3600 SOAK_RATE=100 ops/soak.sh   # an hour
 #
 # Overload burst (no faults, one burst as fast as the producer goes, peak memory of the scorers reported):
-#   SOAK_SECONDS=10 SOAK_RATE=2000 SOAK_KILL_EVERY=0 SOAK_BROKER_RESTART=0 ops/soak.sh
+#   SOAK_SECONDS=10 SOAK_RATE=2000 SOAK_KILL_EVERY=0 SOAK_BROKER_RESTART=0 SOAK_RETRAIN=0 ops/soak.sh
 #
 # Knobs: SOAK_SECONDS (180), SOAK_RATE rollouts/s (40), SOAK_KILL_EVERY seconds (30; 0 = never),
 # SOAK_BROKER_RESTART (1; 0 = never), SOAK_PARTITIONS (4), SOAK_RETRAIN (1; 0 = no retraining job),
