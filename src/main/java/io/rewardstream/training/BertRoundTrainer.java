@@ -42,15 +42,7 @@ public final class BertRoundTrainer implements RoundTrainer {
 
     @Override
     public Output train(Input in, Path target, BooleanSupplier stop) throws IOException {
-        if (in.fresh().isEmpty() && in.old().isEmpty()) {
-            throw new IllegalArgumentException("a round needs training pairs");
-        }
-        if (in.heldOut().isEmpty()) {
-            throw new IllegalArgumentException("a round needs held-out pairs to evaluate on");
-        }
-        if (Files.exists(target.resolve("saved_model.pb"))) {
-            throw new IOException("refusing to overwrite an existing SavedModel in " + target);
-        }
+        RoundTrainer.checkRound(in, target);
         if (!handles(in.currentDir())) {
             throw new IOException(in.currentDir() + " is not a BERT reward model (needs tokenizer wordpiece and "
                     + LinearHead.FILE + ")");

@@ -62,4 +62,23 @@ public interface RoundTrainer {
      * @throws IOException when a model cannot be read or written
      */
     Output train(Input in, Path target, BooleanSupplier stop) throws IOException;
+
+    /**
+     * The preconditions every trainer shares: some training pairs, some held-out pairs, and no SavedModel already at
+     * {@code target}.
+     *
+     * @throws IllegalArgumentException when training or held-out pairs are missing
+     * @throws IOException              when {@code target} already holds a SavedModel
+     */
+    static void checkRound(Input in, Path target) throws IOException {
+        if (in.fresh().isEmpty() && in.old().isEmpty()) {
+            throw new IllegalArgumentException("a round needs training pairs");
+        }
+        if (in.heldOut().isEmpty()) {
+            throw new IllegalArgumentException("a round needs held-out pairs to evaluate on");
+        }
+        if (java.nio.file.Files.exists(target.resolve("saved_model.pb"))) {
+            throw new IOException("refusing to overwrite an existing SavedModel in " + target);
+        }
+    }
 }

@@ -36,15 +36,7 @@ public final class SavedModelRoundTrainer implements RoundTrainer {
 
     @Override
     public Output train(Input in, Path target, BooleanSupplier stop) throws IOException {
-        if (in.fresh().isEmpty() && in.old().isEmpty()) {
-            throw new IllegalArgumentException("a round needs training pairs");
-        }
-        if (in.heldOut().isEmpty()) {
-            throw new IllegalArgumentException("a round needs held-out pairs to evaluate on");
-        }
-        if (Files.exists(target.resolve("saved_model.pb"))) {
-            throw new IOException("refusing to overwrite an existing SavedModel in " + target);
-        }
+        RoundTrainer.checkRound(in, target);
         long t0 = System.nanoTime();
         try (ExportedModel model = ExportedModel.load(in.currentDir())) {
             ModelManifest old = model.manifest();
