@@ -120,6 +120,15 @@ public final class ScoringPipeline {
         this.stages = new RowStages(shaping, manifest);
     }
 
+    /**
+     * The pipeline of {@code model} with the model's own encoder ({@link RewardModel#encoder()}).
+     *
+     * @throws IllegalArgumentException when the model does not fit the configuration
+     */
+    public static ScoringPipeline forModel(RewardModel model, Settings settings) {
+        return new ScoringPipeline(model, model.encoder(), settings);
+    }
+
     public RewardModel model() {
         return model;
     }

@@ -20,7 +20,6 @@ import io.rewardstream.scoring.PaddedBatch;
 import io.rewardstream.scoring.RewardModel;
 import io.rewardstream.scoring.RuntimeConfig;
 import io.rewardstream.scoring.SavedModelRewardModel;
-import io.rewardstream.scoring.SequenceEncoder;
 import io.rewardstream.scoring.ScoringInput;
 import io.rewardstream.scoring.ScoringPipeline;
 import io.rewardstream.scoring.ShapingConfig;
@@ -206,9 +205,9 @@ public final class PipelineBench {
     static double modelAlone(RewardModel model, List<Rollout> rollouts, int batch) {
         List<PaddedBatch> batches = new ArrayList<>();
         int seqs = 0;
-        try (SequenceEncoder enc = new SequenceEncoder(model.manifest())) {
-            // the scorer's own pipeline: same encoder and planner as the topology
-            ScoringPipeline pipeline = pipeline(model, enc, batch);
+        {
+            // the scorer's own pipeline: same encoder (the model's) and planner as the topology
+            ScoringPipeline pipeline = pipeline(model, batch);
             int limit = Math.min(rollouts.size(), batch == 1 ? 400 : rollouts.size());
             for (int from = 0; from < limit; from += batch) {
                 List<EncodedSequence> chunk = new ArrayList<>();
@@ -235,8 +234,8 @@ public final class PipelineBench {
     }
 
     /** The scorer's pipeline for {@code model} with flushes of {@code batch} rollouts (default shaping). */
-    static ScoringPipeline pipeline(RewardModel model, SequenceEncoder encoder, int batch) {
-        return new ScoringPipeline(model, encoder, ScoringPipeline.Settings.of(ShapingConfig.defaults(),
+    static ScoringPipeline pipeline(RewardModel model, int batch) {
+        return ScoringPipeline.forModel(model, ScoringPipeline.Settings.of(ShapingConfig.defaults(),
                 new BatchingConfig(batch, 1 << 20, 8, 200)));
     }
 
@@ -289,8 +288,8 @@ public final class PipelineBench {
     static double[] modelAlonePlanned(RewardModel model, List<Rollout> rollouts, int flush, double minEfficiency) {
         List<PaddedBatch> batches = new ArrayList<>();
         int seqs = 0;
-        try (SequenceEncoder enc = new SequenceEncoder(model.manifest())) {
-            ScoringPipeline pipeline = pipeline(model, enc, flush);
+        {
+            ScoringPipeline pipeline = pipeline(model, flush);
             BatchPlanner planner = pipeline.planner();
             for (int from = 0; from < rollouts.size(); from += flush) {
                 List<EncodedSequence> chunk = new ArrayList<>();
