@@ -7,7 +7,7 @@ import io.rewardstream.topology.ReleaseHook;
 import io.rewardstream.topology.ScorerApp;
 import io.rewardstream.topology.ScorerConfig;
 import io.rewardstream.topology.ScorerTopology;
-import io.rewardstream.topology.release.ReleaseWatcherHook;
+import io.rewardstream.topology.ReleaseWatcherHook;
 import org.apache.kafka.streams.KafkaStreams;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;

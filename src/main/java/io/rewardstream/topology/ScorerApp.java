@@ -5,7 +5,7 @@ import io.micrometer.core.instrument.binder.kafka.KafkaStreamsMetrics;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.rewardstream.scoring.ModelHolder;
-import io.rewardstream.scoring.MetricsHttpServer;
+import io.rewardstream.metrics.MetricsHttpServer;
 import io.rewardstream.scoring.ModelLoader;
 import io.rewardstream.scoring.RewardModel;
 import org.apache.kafka.streams.CloseOptions;

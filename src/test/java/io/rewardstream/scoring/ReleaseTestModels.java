@@ -1,5 +1,6 @@
 package io.rewardstream.scoring;
 
+import io.rewardstream.release.ReleaseSigning;
 import io.rewardstream.avro.ModelRelease;
 
 import java.io.IOException;

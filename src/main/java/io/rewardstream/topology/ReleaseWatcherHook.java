@@ -1,5 +1,7 @@
-package io.rewardstream.topology.release;
+package io.rewardstream.topology;
 
+import io.rewardstream.release.ReleaseWatcher;
+import io.rewardstream.release.ReleaseConfig;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.rewardstream.scoring.ModelHolder;
 import io.rewardstream.scoring.RuntimeConfig;
