@@ -22,7 +22,6 @@ import org.apache.kafka.streams.processor.api.Processor;
 import org.apache.kafka.streams.processor.api.ProcessorContext;
 import org.apache.kafka.streams.processor.api.Record;
 import org.apache.kafka.streams.processor.api.RecordMetadata;
-import org.apache.kafka.streams.state.KeyValueIterator;
 import org.apache.kafka.streams.state.KeyValueStore;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -96,21 +95,7 @@ final class RolloutBatcher implements Processor<String, Rollout, Object, Object>
     }
 
     private void rebuildIndex() {
-        index.clear();
-        int corrupt = 0;
-        try (KeyValueIterator<String, byte[]> it = buffer.all()) {
-            while (it.hasNext()) {
-                var kv = it.next();
-                try {
-                    BufferedRollout b = BufferedRollout.fromBytes(kv.value);
-                    index.add(new BufferIndex.Pending(kv.key, b.arrivalMs(), b.tokens()));
-                } catch (IllegalArgumentException e) {
-                    // keep it indexed so the next flush dead-letters it instead of losing it silently
-                    index.add(new BufferIndex.Pending(kv.key, 0, 1));
-                    corrupt++;
-                }
-            }
-        }
+        int corrupt = index.rebuild(buffer);
         if (!index.isEmpty()) {
             LOG.info("task {}: rebuilt rollout-buffer index with {} buffered rollouts ({} unreadable)",
                     context.taskId(), index.size(), corrupt);
