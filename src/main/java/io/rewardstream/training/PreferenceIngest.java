@@ -103,9 +103,9 @@ final class PreferenceIngest implements AutoCloseable {
         }
         consumer = c;
         validPairs = Counter.builder("rewardstream.retrain.pairs").tag("result", "valid")
-                .description("Preference pairs consumed").register(meters);
+                .description("Preference pairs and rankings consumed").register(meters);
         deadLettered = Counter.builder("rewardstream.retrain.pairs").tag("result", "dead_lettered")
-                .description("Preference pairs consumed").register(meters);
+                .description("Preference pairs and rankings consumed").register(meters);
     }
 
     /** Subscribes to both preference topics (offsets are positioned at each assignment, see the class comment). */

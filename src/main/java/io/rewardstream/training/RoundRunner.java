@@ -98,15 +98,32 @@ final class RoundRunner {
         List<PreferenceExample> fresh = new ArrayList<>();
         List<PreferenceExample> old = new ArrayList<>();
         List<PreferenceExample> heldOut = new ArrayList<>();
+        List<RankedExample> freshRanked = new ArrayList<>();
+        List<RankedExample> oldRanked = new ArrayList<>();
+        int heldOutRanked = 0;
         int noText = 0;
         for (int side = 0; side < 2; side++) {
             for (StoredPair p : side == 0 ? part.fresh() : part.old()) {
+                boolean held = Splits.heldOut(p.splitKey(), cfg.heldOutFraction());
+                if (p.isRanking()) {
+                    // a ranking trains as one Plackett-Luce example; held out, its implied pairs measure accuracy
+                    RankedExample r = p.toRanked(tokenizer);
+                    if (r == null) {
+                        noText++;
+                    } else if (held) {
+                        heldOut.addAll(r.impliedPairs());
+                        heldOutRanked++;
+                    } else {
+                        (side == 0 ? freshRanked : oldRanked).add(r);
+                    }
+                    continue;
+                }
                 PreferenceExample e = p.toExample(tokenizer);
                 if (e == null) {
                     noText++;
                     continue;
                 }
-                if (Splits.heldOut(p.splitKey(), cfg.heldOutFraction())) {
+                if (held) {
                     heldOut.add(e);
                 } else {
                     (side == 0 ? fresh : old).add(e);
@@ -114,12 +131,12 @@ final class RoundRunner {
             }
         }
         if (noText > 0) {
-            LOG.warn("round {}: {} pairs lack what the model's tokenizer '{}' needs (text for bytes, token ids for "
-                    + "ids); they are not used", n, noText, tokenizer);
+            LOG.warn("round {}: {} pairs/rankings lack what the model's tokenizer '{}' needs (text for bytes, token ids "
+                    + "for ids); they are not used", n, noText, tokenizer);
         }
-        if (fresh.isEmpty() || heldOut.isEmpty()) {
-            LOG.info("round {}: postponed: {} new training pairs, {} held-out pairs (need both)", n, fresh.size(),
-                    heldOut.size());
+        if ((fresh.isEmpty() && freshRanked.isEmpty()) || heldOut.isEmpty()) {
+            LOG.info("round {}: postponed: {} new training pairs, {} new rankings, {} held-out pairs (need new "
+                    + "training examples and held-out ones)", n, fresh.size(), freshRanked.size(), heldOut.size());
             return new Result(Outcome.POSTPONED, null);
         }
 
@@ -130,10 +147,12 @@ final class RoundRunner {
         ag.asMap().forEach(summary::put);
         offsets.forEach((k, v) -> summary.put("offset." + k, v));
         Path tmp = releases.newTempDir();
-        LOG.info("round {}: training from {} ({} new, {} replayed, {} held-out pairs, {} steps)", n, currentDir,
-                fresh.size(), old.size(), heldOut.size(), cfg.steps());
+        LOG.info("round {}: training from {} ({} new, {} replayed pairs; {} new, {} replayed rankings; {} held-out "
+                        + "pairs of which {} rankings imply; {} steps)", n, currentDir, fresh.size(), old.size(),
+                freshRanked.size(), oldRanked.size(), heldOut.size(), heldOutRanked, cfg.steps());
         RoundTrainer.Output out = trainer.train(new RoundTrainer.Input(currentDir, fresh, old, heldOut, cfg.steps(),
-                cfg.batchSize(), cfg.replayMix(), cfg.learningRate(), cfg.seed() + n, summary), tmp, stopping);
+                cfg.batchSize(), cfg.replayMix(), cfg.learningRate(), cfg.seed() + n, summary, freshRanked, oldRanked),
+                tmp, stopping);
 
         Gate.Decision d = Gate.decide(out.current(), out.candidate(), cfg.gateTolerance());
         LOG.info("round {}: gate: {} -> {}", n, d.reason(), d.release() ? "release" : "refuse");
@@ -143,6 +162,10 @@ final class RoundRunner {
         metrics.put("current_loss", out.current().loss());
         metrics.put("train_new_pairs", (double) fresh.size());
         metrics.put("train_replayed_pairs", (double) old.size());
+        metrics.put("train_new_rankings", (double) freshRanked.size());
+        metrics.put("train_replayed_rankings", (double) oldRanked.size());
+        metrics.put("heldout_rankings", (double) heldOutRanked);
+        out.stats().forEach(metrics::put);
         ag.asMap().forEach(metrics::put);
         offsets.forEach((k, v) -> metrics.put(RecoveryPublisher.offsetKey(k), v.doubleValue()));
         heldOutAccuracy.set(out.candidate().accuracy());
