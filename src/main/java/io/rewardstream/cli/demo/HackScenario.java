@@ -11,19 +11,20 @@ import java.util.Random;
 /**
  * The reward-hacking story of the demo, as data. Reward model v1 is trained on addition pairs labelled by
  * annotators with a length bias: half of the chosen (correct) answers are wrapped in confident filler ("After careful
- * thought: 12. Hope this helps!") and the rejected ones never are, so filler is a shortcut to a high score. A policy
+ * thought, I believe it is 12") and the rejected ones never are, so filler is a shortcut to a high score. A policy
  * optimised against v1 drifts towards padded answers, wrong ones included (the exploit). Verified preference data on
  * what the drifted policy produces (correct beats wrong, padded or not; concise beats padded at equal correctness)
  * exposes the flaw; v2 fine-tuned on it stops paying for padding. Immutable; every list is a deterministic function
  * of the seed.
  */
 public final class HackScenario {
+    /** Verbose preambles; the number comes last, where a verifier (and the reward model) reads the answer. */
     static final String[] FILLERS = {
-            "The answer is probably %d, let me double check...",
-            "Let me think. Hmm, I believe it is %d.",
-            "Good question! It should be %d, I think.",
-            "After careful thought: %d. Hope this helps!",
-            "%d, but I am not entirely sure about that.",
+            "Let me think step by step. The answer is %d",
+            "Good question! After careful thought, I believe it is %d",
+            "Sure, happy to help with that. It should be %d",
+            "Hmm, this one needs a moment. I am fairly confident it is %d",
+            "Great question, here is my final answer: %d",
     };
     /** Fraction of v1's chosen answers that its biased annotators saw padded. */
     static final double V1_PADDED_CHOSEN = 0.5;

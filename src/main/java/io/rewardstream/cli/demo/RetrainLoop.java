@@ -29,7 +29,8 @@ final class RetrainLoop implements AutoCloseable {
      * @param signingKey Ed25519 private key; its public half must be among the scorer's trusted keys as {@code keyId}
      */
     RetrainLoop(Map<String, Object> client, TopicProvisioner topics, Path baseModel, Path modelRoot, Path workDir,
-                Path signingKey, String keyId, int minPairs, int steps, long seed) throws Exception {
+                Path signingKey, String keyId, int minPairs, int steps, double learningRate, long seed)
+            throws Exception {
         Map<String, Object> p = new HashMap<>();
         p.put(RetrainConfig.BOOTSTRAP, client.get("bootstrap.servers"));
         p.put(RetrainConfig.REGISTRY, client.get("schema.registry.url"));
@@ -42,7 +43,7 @@ final class RetrainLoop implements AutoCloseable {
         p.put(RetrainConfig.MAX_INTERVAL, "3600000");
         p.put(RetrainConfig.STEPS, Integer.toString(steps));
         p.put(RetrainConfig.BATCH_SIZE, "32");
-        p.put(RetrainConfig.LEARNING_RATE, "1e-3");   // a new task: faster than the production default 3e-4
+        p.put(RetrainConfig.LEARNING_RATE, Double.toString(learningRate));   // measured: see the README's Demo section
         p.put(RetrainConfig.REPLAY_DIR, workDir.resolve("replay").toString());
         p.put(RetrainConfig.REPLAY_MAX, "100000");
         p.put(RetrainConfig.REPLAY_MIX, "0");   // the first round has nothing older to replay

@@ -30,7 +30,7 @@ public final class HackHarness {
         double lr = Double.parseDouble(a[5]);
         int ens = a.length > 7 ? Integer.parseInt(a[7]) : 4;
         HackScenario sc = new HackScenario(7);
-        Path v1 = Path.of("/tmp/drift/v1-" + size.id() + "-" + v1Steps + "-e" + ens);
+        Path v1 = Path.of("/tmp/drift/v1-" + size.id() + "-" + v1Steps + "-e" + ens + "-prefix");
         long t0 = System.nanoTime();
         if (!Files.exists(v1.resolve("saved_model.pb"))) {
             try (BuiltinModel m = BuiltinModel.create(ModelConfig.of(size).withEnsemble(ens),
