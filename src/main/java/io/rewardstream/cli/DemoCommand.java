@@ -44,8 +44,8 @@ public final class DemoCommand implements Callable<Integer> {
     @Option(names = "--p-correct", defaultValue = "0.5", description = "Probability that a simulated answer is correct (default: ${DEFAULT-VALUE}).")
     double pCorrect;
 
-    @Option(names = "--pairs", defaultValue = "2000", description = "Preference pairs sent for retraining (default: ${DEFAULT-VALUE}).")
-    int pairs;
+    @Option(names = "--pairs", description = "Preference pairs sent for retraining (default: 5000 for reward-hacking, 2000 for task-shift).")
+    Integer pairs;
 
     @Option(names = "--scenario", defaultValue = "reward-hacking", description = "reward-hacking | task-shift (default: ${DEFAULT-VALUE}).")
     String scenario;
@@ -79,8 +79,9 @@ public final class DemoCommand implements Callable<Integer> {
         ModelSize ms = ModelSize.parse(size);
         ModelCache.Scenario sc = ModelCache.Scenario.parse(scenario);
         DemoRunner.Options opts = new DemoRunner.Options(rollouts, ms, out,
-                cacheDir == null ? ModelCache.defaultRoot() : cacheDir, groupSize, pCorrect, pairs,
-                retrainSteps == null ? DemoRunner.Options.defaultRetrainSteps(ms) : retrainSteps, maxInFlight, seed,
+                cacheDir == null ? ModelCache.defaultRoot() : cacheDir, groupSize, pCorrect,
+                pairs == null ? DemoRunner.Options.defaultPairs(sc) : pairs,
+                retrainSteps == null ? DemoRunner.Options.defaultRetrainSteps(ms, sc) : retrainSteps, maxInFlight, seed,
                 true, Duration.ofSeconds(timeoutS), sc, ensemble, sc == ModelCache.Scenario.REWARD_HACKING ? rankings : 0,
                 retrainLr);
         // the summary and the status line are the output; components log only errors unless --verbose

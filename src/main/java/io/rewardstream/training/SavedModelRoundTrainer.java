@@ -27,7 +27,8 @@ import java.util.function.BooleanSupplier;
  * same held-out pairs, and re-exports both signatures like {@link FineTuner}.
  *
  * <p>Learning rate: when the graph has the built-in model's schedule tensor {@value #LR_TENSOR}, the round
- * feeds {@code learningRate} into it (feeding a computed tensor overrides it for that call); otherwise the
+ * feeds {@link #scheduledRate} of {@code learningRate} (the peak: warmup, then cosine decay) into it (feeding a
+ * computed tensor overrides it for that call); otherwise the
  * model's own schedule applies and a warning says so. Stateless; each call owns its session.
  */
 public final class SavedModelRoundTrainer implements RoundTrainer {
@@ -104,13 +105,14 @@ public final class SavedModelRoundTrainer implements RoundTrainer {
                 boolean plNext = plDone < plSteps && (btDone >= btSteps
                         || (plDone + 1) * (double) btSteps <= (btDone + 1) * (double) plSteps);
                 double loss;
+                double lr = scheduledRate(in.learningRate(), s, in.steps());
                 if (plNext) {
                     List<RankedExample> rb = rankedBatches.get(plDone++);
-                    loss = rankedStep(b.session(), rankedSig, rb, old, rankedLrFeed ? in.learningRate() : -1);
+                    loss = rankedStep(b.session(), rankedSig, rb, old, rankedLrFeed ? lr : -1);
                     plExamples += rb.size();
                 } else {
                     List<PreferenceExample> pb = batches.get(btDone++);
-                    loss = step(b.session(), sig, pb, old, lrFeed ? in.learningRate() : -1);
+                    loss = step(b.session(), sig, pb, old, lrFeed ? lr : -1);
                     btExamples += pb.size();
                 }
                 losses.add(loss);
@@ -169,6 +171,20 @@ public final class SavedModelRoundTrainer implements RoundTrainer {
             LOG.info("round trained in {} s: current {} | candidate {}", String.format("%.1f", secs), current, candidate);
             return new Output(current, candidate, tr, m, stats);
         }
+    }
+
+    /**
+     * The round's learning rate at step {@code s} of {@code steps} (1-based): linear warmup over the first 5% of the
+     * steps to {@code peak}, then cosine decay to 10% of it (measured on the demo's reward-hacking repair: better
+     * held-out accuracy than a constant rate at the same number of steps).
+     */
+    static double scheduledRate(double peak, int s, int steps) {
+        int warmup = Math.max(1, steps / 20);
+        if (s <= warmup) {
+            return peak * s / warmup;
+        }
+        double progress = Math.min(1.0, (s - warmup) / (double) Math.max(1, steps - warmup));
+        return peak * (0.1 + 0.9 * 0.5 * (1 + Math.cos(Math.PI * progress)));
     }
 
     /**

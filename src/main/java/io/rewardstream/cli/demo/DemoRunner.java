@@ -110,6 +110,26 @@ public final class DemoRunner {
                     progress, timeout, ModelCache.Scenario.TASK_SHIFT, 1, 0, 1e-3);
         }
 
+        /**
+         * Fine-tuning steps of the reward-hacking repair per size (measured with {@code HackHarness}: 800 steps of
+         * {@code small} reach held-out accuracy 0.98 on the exposing pairs; 300 steps 0.87, 600 steps 0.87-0.92).
+         */
+        public static int defaultRetrainSteps(ModelSize size, ModelCache.Scenario scenario) {
+            if (scenario == ModelCache.Scenario.TASK_SHIFT) {
+                return defaultRetrainSteps(size);
+            }
+            return switch (size) {
+                case TINY -> 400;
+                case SMALL -> 800;
+                case BASE -> 400;
+            };
+        }
+
+        /** Preference pairs sent for retraining by default. */
+        public static int defaultPairs(ModelCache.Scenario scenario) {
+            return scenario == ModelCache.Scenario.TASK_SHIFT ? 2000 : 5000;
+        }
+
         /** Fine-tuning steps per size that move the shifted-task AUC in a few seconds to a minute on 2 cores. */
         public static int defaultRetrainSteps(ModelSize size) {
             return switch (size) {
@@ -375,7 +395,7 @@ public final class DemoRunner {
             pairProducer.send(new ProducerRecord<>(pairTopic, p.getPairId(), p));
         }
         java.util.Random rnd = new java.util.Random(o.seed() + 103);
-        for (io.rewardstream.training.RankedExample e : scenario.exposingRankings(o.rankings(), o.seed() + 102)) {
+        for (io.rewardstream.training.RankedExample e : scenario.exposingRankings(o.rankings(), 0.5, o.seed() + 102)) {
             int k = e.responsesBestFirst().size();
             List<Integer> slot = new java.util.ArrayList<>();
             for (int i = 0; i < k; i++) {
@@ -389,7 +409,7 @@ public final class DemoRunner {
             }
             RankedPreference rp = RankedPreference.newBuilder().setRankingId("demo-" + e.id())
                     .setPromptText(e.prompt()).setResponses(List.of(rs)).setRanking(slot)
-                    .setAnnotatorId("arithmetic-checker+concise").setCreatedAt(Instant.ofEpochMilli(now)).build();
+                    .setAnnotatorId("arithmetic-grader").setCreatedAt(Instant.ofEpochMilli(now)).build();
             rankedProducer.send(new ProducerRecord<>(rankedTopic, rp.getRankingId(), rp));
         }
         pairProducer.flush();

@@ -108,17 +108,31 @@ public final class HackScenario {
         return out;
     }
 
-    /** Ranked lists of 4: correct concise > correct padded > wrong concise > wrong padded. */
-    public List<RankedExample> exposingRankings(int n, long seed) {
+    /**
+     * Ranked lists of 4 from a grading verifier: the correct answer first, then three wrong ones by distance from the
+     * correct value (closer is better); each answer padded with probability {@code pPad}, so the ranking never
+     * depends on padding.
+     */
+    public List<RankedExample> exposingRankings(int n, double pPad, long seed) {
         Random rnd = new Random(seed);
         List<RankedExample> out = new ArrayList<>(n);
         for (int i = 0; i < n; i++) {
             ArithmeticTask.Sample s = task.sample(rnd, true);
             long v = ArithmeticTask.evaluate(s.prompt());
-            String w = wrong(rnd, v);
-            out.add(new RankedExample("hack-ranked-" + seed + "-" + i, s.prompt(), List.of(Long.toString(v),
-                    pad(rnd, Long.toString(v)), w, pad(rnd, w))));
+            java.util.TreeMap<Long, String> wrongByDistance = new java.util.TreeMap<>();
+            while (wrongByDistance.size() < 3) {
+                String w = wrong(rnd, v);
+                wrongByDistance.putIfAbsent(Math.abs(Long.parseLong(w) - v), w);
+            }
+            List<String> bestFirst = new ArrayList<>();
+            bestFirst.add(maybePad(rnd, Long.toString(v), pPad));
+            wrongByDistance.values().forEach(w -> bestFirst.add(maybePad(rnd, w, pPad)));
+            out.add(new RankedExample("hack-ranked-" + seed + "-" + i, s.prompt(), bestFirst));
         }
         return out;
+    }
+
+    private static String maybePad(Random rnd, String number, double pPad) {
+        return rnd.nextDouble() < pPad ? pad(rnd, number) : number;
     }
 }

@@ -83,7 +83,8 @@ public final class ModelCache {
 
     /** The cache directory for a size, scenario and built-in ensemble size (may not exist yet). */
     public static Path dirFor(Path root, ModelSize size, Scenario scenario, int ensemble) {
-        String key = (scenario == Scenario.TASK_SHIFT ? "v1|" : "v2|" + scenario.id + "|" + HACK_SEED + "|")
+        String key = (scenario == Scenario.TASK_SHIFT ? "v1|" : "v2|" + scenario.id + "|" + HACK_SEED + "|"
+                + String.join("|", HackScenario.FILLERS) + "|" + HackScenario.V1_PADDED_CHOSEN + "|")
                 + ModelConfig.of(size).withEnsemble(ensemble) + "|" + TrainConfig.defaults(size).withProgress(false)
                 + "|" + task().config() + "|" + TRAIN_PAIRS + "|" + EVAL_PAIRS;
         if (scenario == Scenario.TASK_SHIFT && ensemble == 1) {

@@ -28,6 +28,7 @@ public final class SimulatedPolicy {
     }
 
     private final Random rnd;
+    private final long seed;
     private final double pCorrect;
     private final int groupSize;
     private double verbose;
@@ -52,6 +53,7 @@ public final class SimulatedPolicy {
             throw new IllegalArgumentException("verbose must be in [0,1], got " + verbose);
         }
         this.rnd = new Random(seed);
+        this.seed = seed;
         this.pCorrect = pCorrect;
         this.groupSize = groupSize;
         this.verbose = verbose;
@@ -95,7 +97,8 @@ public final class SimulatedPolicy {
         ArithmeticTask.Sample problem = task.sample(rnd, true);
         String prompt = problem.prompt();
         long value = ArithmeticTask.evaluate(prompt);
-        String groupId = "g-" + taskName + "-" + (groups++);
+        // the seed keeps group (and rollout) ids of several policies on one task apart
+        String groupId = "g-" + taskName + "-" + seed + "-" + (groups++);
         List<Sample> out = new ArrayList<>(groupSize);
         for (int i = 0; i < groupSize; i++) {
             boolean correct = rnd.nextDouble() < pCorrect;

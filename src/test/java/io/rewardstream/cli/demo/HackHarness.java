@@ -45,7 +45,7 @@ public final class HackHarness {
             return;
         }
         List<PreferenceExample> fresh = sc.exposingPairs(pairs, 0.5, 101);
-        List<RankedExample> lists = sc.exposingRankings(ranked, 102);
+        List<RankedExample> lists = sc.exposingRankings(ranked, 0.5, 102);
         List<PreferenceExample> held = sc.exposingPairs(300, 0.5, 103);
         Path v2 = Files.createTempDirectory(Path.of("/tmp/drift"), "v2-");
         t0 = System.nanoTime();
