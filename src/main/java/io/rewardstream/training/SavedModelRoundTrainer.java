@@ -175,8 +175,8 @@ public final class SavedModelRoundTrainer implements RoundTrainer {
 
     /**
      * The round's learning rate at step {@code s} of {@code steps} (1-based): linear warmup over the first 5% of the
-     * steps to {@code peak}, then cosine decay to 10% of it (measured on the demo's reward-hacking repair: better
-     * held-out accuracy than a constant rate at the same number of steps).
+     * steps to {@code peak}, then cosine decay to 10% of it (part of the demo's measured recipe; not isolated against
+     * a constant rate, see the README's Demo section).
      */
     static double scheduledRate(double peak, int s, int steps) {
         int warmup = Math.max(1, steps / 20);

@@ -87,8 +87,8 @@ final class RetrainLoop implements AutoCloseable {
         if (released() > 0) {
             return "retraining released " + released() + " model(s)";
         }
-        return pairs < minPairs ? "retraining: " + pairs + "/" + minPairs + " preference pairs"
-                : "retraining: fine-tuning on " + pairs + " pairs";
+        return pairs < minPairs ? "retraining: " + pairs + "/" + minPairs + " pairs and lists"
+                : "retraining: fine-tuning on " + pairs + " pairs and lists";
     }
 
     @Override
