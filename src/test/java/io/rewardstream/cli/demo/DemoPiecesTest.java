@@ -48,6 +48,22 @@ class DemoPiecesTest {
     }
 
     @Test
+    void shouldKeepGroupIdsOfTwoPoliciesOnOneTaskApartAndPadWhenDrifting() {
+        SimulatedPolicy a = new SimulatedPolicy(1, 0.5, 4, 0.0);
+        SimulatedPolicy b = new SimulatedPolicy(2, 0.5, 4, 0.0).padding(1.0, 1.0);
+        String ga = a.group(ADD, "add", "p", 0).get(0).rollout().getGroupId();
+        List<SimulatedPolicy.Sample> bs = b.group(ADD, "add", "p", 0);
+        assertThat(bs.get(0).rollout().getGroupId()).isNotEqualTo(ga);
+        for (SimulatedPolicy.Sample s : bs) {
+            assertThat(s.padded()).isTrue();
+            assertThat(s.rollout().getResponseText().length()).isGreaterThan(20);
+            // the verifier still reads the number (it comes last)
+            assertThat(ArithmeticTask.isCorrect(s.rollout().getPromptText(), s.rollout().getResponseText()))
+                    .isEqualTo(s.correct());
+        }
+    }
+
+    @Test
     void shouldMakeKlPositiveOnAverageAndFollowTheDrift() {
         SimulatedPolicy p = new SimulatedPolicy(2, 0.5, 1, 0.5);
         assertThat(meanK1(p.drift(0.01))).isBetween(0.005, 0.015);
