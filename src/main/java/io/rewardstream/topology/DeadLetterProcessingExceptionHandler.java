@@ -38,8 +38,13 @@ public class DeadLetterProcessingExceptionHandler extends LogAndContinueProcessi
                     + " (no dead letter)", context.topic(), context.partition(), context.offset(), exception);
             return Response.fail();
         }
+        // Kafka's handler logs a WARN with the stack trace (its logger is at ERROR in log4j2.xml): one line here
         Response base = super.handleError(context, record, exception);
         String reason = RejectedRolloutException.reasonIn(exception);
+        LOG.warn("dead-lettered {}-{}@{} (reason {}): {}", context.topic(), context.partition(), context.offset(),
+                reason == null ? PROCESSING_FAILED : reason, exception.getMessage());
+        LOG.debug("dead-lettered {}-{}@{}: stack trace", context.topic(), context.partition(), context.offset(),
+                exception);
         return Response.resume(tag(base.deadLetterQueueRecords(), reason == null ? PROCESSING_FAILED : reason,
                 exception));
     }
