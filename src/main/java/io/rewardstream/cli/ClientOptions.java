@@ -51,7 +51,7 @@ final class ClientOptions {
         if (connectTimeoutSeconds <= 0) {
             throw new CliErrors.UsageException("--connect-timeout must be > 0, got " + connectTimeoutSeconds);
         }
-        io.rewardstream.topology.KafkaReachability.probe(props, java.time.Duration.ofSeconds(connectTimeoutSeconds))
+        io.rewardstream.schema.KafkaReachability.probe(props, java.time.Duration.ofSeconds(connectTimeoutSeconds))
                 .ifPresent(why -> {
                     throw new IllegalStateException(why + "; gave up after --connect-timeout "
                             + connectTimeoutSeconds + " s");

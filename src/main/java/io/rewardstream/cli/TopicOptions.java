@@ -9,7 +9,7 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Properties;
 
-import io.rewardstream.topology.KafkaReachability;
+import io.rewardstream.schema.KafkaReachability;
 import io.rewardstream.topology.TopicProvisioner;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;

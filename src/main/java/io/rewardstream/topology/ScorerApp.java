@@ -201,7 +201,7 @@ public final class ScorerApp implements AutoCloseable {
                 waitingFor = null;
                 return;
             }
-            Optional<String> problem = KafkaReachability.probe(config.streamsProperties(), Duration.ofSeconds(5));
+            Optional<String> problem = io.rewardstream.schema.KafkaReachability.probe(config.streamsProperties(), Duration.ofSeconds(5));
             String why = problem.orElse("Kafka at " + config.streamsProperties().get("bootstrap.servers")
                     + " answers; waiting for the group's partition assignment");
             waitingFor = why;

@@ -1,4 +1,4 @@
-package io.rewardstream.topology;
+package io.rewardstream.schema;
 
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
