@@ -65,12 +65,10 @@ public final class RetrainCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        Map<String, String> m = new LinkedHashMap<>();
+        Map<String, String> m = new LinkedHashMap<>(defaults());
         if (config != null) {
             CliPaths.requireFile(config, "--config");
             m.putAll(RetrainConfig.readProperties(config));
-        } else {
-            m.putAll(defaults());
         }
         if (bootstrapServers != null) {
             m.put(RetrainConfig.BOOTSTRAP, bootstrapServers);
