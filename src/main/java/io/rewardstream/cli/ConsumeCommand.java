@@ -61,6 +61,10 @@ public final class ConsumeCommand implements Callable<Integer> {
     @Option(names = "--json", description = "One JSON object per record and line.")
     boolean json;
 
+    @Option(names = "--values", description = "Print only each record's value as one JSON line: the shape "
+            + "'produce' reads (dead letters: the decoded original; undecodable ones are counted on stderr).")
+    boolean valuesOnly;
+
     @Option(names = "--max-records", paramLabel = "N", description = "Stop after N records.")
     Long maxRecords;
 
@@ -93,6 +97,7 @@ public final class ConsumeCommand implements Callable<Integer> {
         Thread hook = new Thread(() -> stop.set(true), "consume-stop");
         Runtime.getRuntime().addShutdownHook(hook);
         long count = 0;
+        long skipped = 0;
         try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(cp, new ByteArrayDeserializer(),
                 new ByteArrayDeserializer())) {
             List<PartitionInfo> infos = consumer.partitionsFor(t, Duration.ofSeconds(client.connectTimeoutSeconds));
@@ -115,7 +120,13 @@ public final class ConsumeCommand implements Callable<Integer> {
                     break;
                 }
                 for (ConsumerRecord<byte[], byte[]> r : consumer.poll(Duration.ofMillis(200))) {
-                    System.out.println(k == RecordKind.DEAD_LETTERS ? deadLetter(r, anyValue) : record(r, values));
+                    String line = valuesOnly ? valueOnly(r, k == RecordKind.DEAD_LETTERS ? anyValue : values)
+                            : k == RecordKind.DEAD_LETTERS ? deadLetter(r, anyValue) : record(r, values);
+                    if (line != null) {
+                        System.out.println(line);
+                    } else {
+                        skipped++;
+                    }
                     count++;
                     if (maxRecords != null && count >= maxRecords) {
                         break;
@@ -130,12 +141,31 @@ public final class ConsumeCommand implements Callable<Integer> {
                 // the JVM is already shutting down (Ctrl-C)
             }
         }
-        System.err.printf("%d record(s) from %s%n", count, t);
+        System.err.printf("%d record(s) from %s%s%n", count, t,
+                skipped == 0 ? "" : " (" + skipped + " without a decodable value not printed)");
         if (follow && maxRecords != null && count < maxRecords && timeoutSeconds != null && !stop.get()) {
             throw new IllegalStateException("timed out after " + timeoutSeconds + " s with " + count + " of "
                     + maxRecords + " records from " + t);
         }
         return 0;
+    }
+
+    /** The decoded value as JSON, or null when it does not decode (or is a tombstone). */
+    private static String valueOnly(ConsumerRecord<byte[], byte[]> r, AvroDeserializer<? extends IndexedRecord> d)
+            throws Exception {
+        if (r.value() == null) {
+            return null;
+        }
+        String source = r.topic();
+        org.apache.kafka.common.header.Header h = r.headers().lastHeader(DeadLetters.TOPIC);
+        if (h != null && h.value() != null) {
+            source = new String(h.value(), StandardCharsets.UTF_8);
+        }
+        try {
+            return JSON.writeValueAsString(AvroJson.toJson(d.deserialize(source, r.value())));
+        } catch (RuntimeException e) {
+            return null;
+        }
     }
 
     private static boolean caughtUp(KafkaConsumer<?, ?> consumer, Map<TopicPartition, Long> end) {
