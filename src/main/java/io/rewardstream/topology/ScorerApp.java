@@ -152,8 +152,6 @@ public final class ScorerApp implements AutoCloseable {
                 DeadLetterProcessingExceptionHandler.class.getName());
         p.put(StreamsConfig.DESERIALIZATION_EXCEPTION_HANDLER_CLASS_CONFIG,
                 DeadLetterDeserializationExceptionHandler.class.getName());
-        // no global thread here; set so Kafka does not warn on every start (and Kafka 5.0's default is the same)
-        p.putIfAbsent("processing.exception.handler.global.enabled", "true");
         if (meterRegistry != null) {
             p.put(DeadLetterDeserializationExceptionHandler.METER_REGISTRY_CONFIG, meterRegistry);
         }
@@ -184,7 +182,7 @@ public final class ScorerApp implements AutoCloseable {
     }
 
     /**
-     * While KafkaStreams is not RUNNING, says every 15 s what the scorer waits for (naming the brokers' address) in a
+     * While KafkaStreams is not RUNNING, says after 10 s and then every 15 s what the scorer waits for (naming the brokers' address) in a
      * log line and on /health/ready; the scorer itself keeps retrying (a long-running service outlives outages).
      */
     private void startConnectionWatch() {
@@ -202,12 +200,15 @@ public final class ScorerApp implements AutoCloseable {
                 return;
             }
             Optional<String> problem = io.rewardstream.schema.KafkaReachability.probe(config.streamsProperties(), Duration.ofSeconds(5));
+            if (Thread.currentThread().isInterrupted() || closed.get()) {
+                return;   // closing: the probe was cut short
+            }
             String why = problem.orElse("Kafka at " + config.streamsProperties().get("bootstrap.servers")
                     + " answers; waiting for the group's partition assignment");
             waitingFor = why;
             LOG.warn("scorer not running {} s after start (KafkaStreams {}): {}; still retrying",
                     Math.round((System.nanoTime() - t0) / 1e9), st, why);
-        }, 15, 15, java.util.concurrent.TimeUnit.SECONDS);
+        }, 10, 15, java.util.concurrent.TimeUnit.SECONDS);
     }
 
     private void writeReadyFile() {

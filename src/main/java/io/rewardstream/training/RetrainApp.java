@@ -119,7 +119,7 @@ public final class RetrainApp implements AutoCloseable {
     private static final java.util.Map<RetrainJob, String> WAITING = new java.util.concurrent.ConcurrentHashMap<>();
 
     /**
-     * Until the job consumes its partitions, says every 15 s what it waits for (naming the brokers' address) in a
+     * Until the job consumes its partitions, says after 10 s and then every 15 s what it waits for (naming the brokers' address) in a
      * log line and on /health/ready. The job itself keeps retrying: it is a service and outlives broker outages.
      */
     private void startConnectionWatch() {
@@ -144,10 +144,13 @@ public final class RetrainApp implements AutoCloseable {
                     .orElse("Kafka at " + config.bootstrapServers() + " answers; waiting for the partitions of "
                             + config.preferencesTopic() + " and " + config.rankedPreferencesTopic()
                             + " (group " + config.groupId() + ")");
+            if (Thread.currentThread().isInterrupted() || closed.get()) {
+                return;   // closing: the probe was cut short
+            }
             WAITING.put(j, why);
             LOG.warn("retrain job not ready {} s after start: {}; still retrying",
                     Math.round((System.nanoTime() - t0) / 1e9), why);
-        }, 15, 15, java.util.concurrent.TimeUnit.SECONDS);
+        }, 10, 15, java.util.concurrent.TimeUnit.SECONDS);
     }
 
     /** Waits until the job's loop ended (after {@link #close()} or a fatal error); true if it did within the time. */

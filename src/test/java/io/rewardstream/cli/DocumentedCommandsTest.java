@@ -26,7 +26,7 @@ class DocumentedCommandsTest {
     static final List<String> DOCS = List.of("README.md", "ops/RUNBOOK.md", "schemas/README.md");
     private static final Pattern FENCE = Pattern.compile("```[a-z]*\\n(.*?)```", Pattern.DOTALL);
     private static final Pattern INLINE = Pattern.compile("`([^`\\n]*(?:\\n[^`\\n]*)?)`");
-    private static final Pattern START = Pattern.compile("(?:^|[\\s(])(?:\\./rewardstream|rewardstream|\"\\$RS\"|\\$RS)(?=\\s|$)");
+    private static final Pattern START = Pattern.compile("^\\s*(?:\\$\\s+)?(?:\\./rewardstream|rewardstream|\"\\$RS\"|\\$RS)(?=\\s|$)");
 
     /** A documented command: where it is and its arguments (after the program name). */
     record Documented(String where, String text, List<String> args) {
