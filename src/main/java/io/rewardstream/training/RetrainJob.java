@@ -2,6 +2,7 @@ package io.rewardstream.training;
 
 import io.micrometer.core.instrument.MeterRegistry;
 import io.rewardstream.avro.ModelRelease;
+import io.rewardstream.release.ReleaseWriter;
 import org.apache.kafka.clients.consumer.ConsumerRecords;
 import org.apache.kafka.common.errors.WakeupException;
 import org.slf4j.Logger;
