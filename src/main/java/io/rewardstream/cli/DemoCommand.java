@@ -71,8 +71,6 @@ public final class DemoCommand implements Callable<Integer> {
     @Option(names = "--timeout-s", defaultValue = "900", description = "Give up when rewards or the release stall this long (default: ${DEFAULT-VALUE}).")
     long timeoutS;
 
-    @Option(names = "--verbose", description = "Show the components' INFO logs.")
-    boolean verbose;
 
     @Override
     public Integer call() throws Exception {
@@ -85,7 +83,7 @@ public final class DemoCommand implements Callable<Integer> {
                 true, Duration.ofSeconds(timeoutS), sc, ensemble, sc == ModelCache.Scenario.REWARD_HACKING ? rankings : 0,
                 retrainLr);
         // the summary and the status line are the output; components log only errors unless --verbose
-        QuietLogs quiet = verbose ? null : QuietLogs.apply();
+        QuietLogs quiet = Main.verbose() ? null : QuietLogs.apply();
         DemoRunner.Result r;
         try {
             r = new DemoRunner(opts, System.err).run();

@@ -52,12 +52,13 @@ public final class KeysCommand implements Runnable {
                 throw new CommandLine.ParameterException(spec.commandLine(), "--id '" + id + "' must match "
                         + ID.pattern());
             }
-            Path key = out.resolve(id + ".key");
-            Path pub = out.resolve(id + ".pub");
+            // absolute: the user sees exactly where the private key went (relative to the directory they typed in)
+            Path dir = out.toAbsolutePath().normalize();
+            Path key = dir.resolve(id + ".key");
+            Path pub = dir.resolve(id + ".pub");
             for (Path p : new Path[]{key, pub}) {
                 if (Files.exists(p)) {
-                    System.err.println("refusing to overwrite " + p);
-                    return 1;
+                    throw new CliErrors.UsageException("refusing to overwrite " + p);
                 }
             }
             KeyPair kp = ReleaseSigning.generateKeyPair();

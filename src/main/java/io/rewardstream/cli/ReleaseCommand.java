@@ -32,13 +32,17 @@ public final class ReleaseCommand implements Runnable {
         spec.commandLine().usage(System.out);
     }
 
-    @Command(name = "publish", mixinStandardHelpOptions = true,
+    // no mixinStandardHelpOptions: its -V/--version would clash with the release's --version N
+    @Command(name = "publish",
             description = {"Publish an exported model (SavedModel + rewardstream-model.json) as a release: check its "
                     + "digests, move it atomically to <model-root>/<name>/v<version> (a model already there is used "
                     + "as is), sign and send the release.",
                     "Rollback: re-publish an installed older version with --rollback (scorers need "
                             + "release.allow.rollback=true)."})
     static final class Publish implements Callable<Integer> {
+        @Option(names = {"-h", "--help"}, usageHelp = true, description = "Show this help message and exit.")
+        boolean help;
+
         @Option(names = "--model-dir", required = true, paramLabel = "DIR", description = "Exported model directory.")
         Path modelDir;
 

@@ -26,10 +26,12 @@ import java.util.concurrent.TimeUnit;
 @Command(name = "score",
         mixinStandardHelpOptions = true,
         description = {"Runs the streaming scorer: rollouts in, KL-penalized rewards and group advantages out.",
-                "Configuration: topology/scorer.properties (defaults) < --config FILE < flags < --set key=value."})
+                "Configuration: topology/scorer.properties (built-in defaults) < --config FILE < flags < --set key=value.",
+                "Until Kafka answers it keeps retrying and logs every 15 s what it waits for (also on /health/ready)."})
 public final class ScoreCommand implements Callable<Integer> {
 
-    @Option(names = "--config", required = true, description = "Scorer properties file (see topology/scorer.properties).")
+    @Option(names = "--config", description = "Scorer properties file (see topology/scorer.properties; default: "
+            + "the built-in defaults).")
     Path config;
 
     @Option(names = "--bootstrap-servers", description = "Kafka bootstrap servers (sets bootstrap.servers).")
@@ -63,7 +65,17 @@ public final class ScoreCommand implements Callable<Integer> {
             overrides.put(RuntimeConfig.MODEL_DIR, modelDir.toString());
         }
         overrides.putAll(sets);
+        CliPaths.requireFile(config, "--config");
+        if (describe) {
+            // the description contacts nothing: addresses are not needed for it
+            overrides.putIfAbsent(ScorerConfig.BOOTSTRAP_SERVERS, "unused:9092");
+            overrides.putIfAbsent(ScorerConfig.SCHEMA_REGISTRY_URL, "http://unused");
+        }
         ScorerConfig cfg = ScorerConfig.load(config, overrides);
+        if (!describe && cfg.runtime().modelDir() != null && !java.nio.file.Files.exists(cfg.runtime().modelDir())) {
+            throw new CliErrors.UsageException(RuntimeConfig.MODEL_DIR + " " + cfg.runtime().modelDir()
+                    + ": no such directory (looked for " + cfg.runtime().modelDir().toAbsolutePath().normalize() + ")");
+        }
         if (describe) {
             // Building the topology calls no model: an empty holder is enough to describe it.
             try (ModelHolder empty = new ModelHolder()) {
@@ -82,10 +94,9 @@ public final class ScoreCommand implements Callable<Integer> {
         while (!closed.await(1, TimeUnit.SECONDS)) {
             KafkaStreams.State st = app.state();
             if (st == KafkaStreams.State.ERROR || st == KafkaStreams.State.NOT_RUNNING) {
-                System.err.println("scorer stopped: KafkaStreams " + st);
                 Runtime.getRuntime().removeShutdownHook(hook);
                 app.close();
-                return 1;
+                throw new IllegalStateException("scorer stopped: KafkaStreams " + st + " (see the log above)");
             }
         }
         return 0;

@@ -113,7 +113,7 @@ public final class ShapeCommand implements Callable<Integer> {
             }
             stages = new RowStages(config, norm);
         } catch (IllegalArgumentException e) {
-            err.println("shape: " + e.getMessage());
+            err.println("error: " + e.getMessage());
             err.flush();
             return 2;
         }
@@ -177,7 +177,7 @@ public final class ShapeCommand implements Callable<Integer> {
                 }
             }
         } catch (IOException e) {
-            err.println("shape: cannot read " + input + " or write " + (output == null ? "stdout" : output) + ": " + e.getMessage());
+            err.println("error: cannot read " + input + " or write " + (output == null ? "stdout" : output) + ": " + e.getMessage());
             err.flush();
             return 2;
         }

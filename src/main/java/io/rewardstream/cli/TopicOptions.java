@@ -9,6 +9,7 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Properties;
 
+import io.rewardstream.schema.KafkaReachability;
 import io.rewardstream.topology.TopicProvisioner;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
@@ -43,16 +44,46 @@ final class TopicOptions {
 
     /** An Admin for the given bootstrap servers plus an optional client properties file (security etc.). */
     static Admin admin(String bootstrapServers, Path commandConfig) {
+        Properties p = clientProperties(bootstrapServers, commandConfig);
+        p.putIfAbsent(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, "60000");
+        return Admin.create(p);
+    }
+
+    /**
+     * An Admin on a cluster that answered within {@code timeoutSeconds}; otherwise an error naming the address and
+     * the time waited (a human waits for a CLI tool: it gives up instead of retrying forever).
+     */
+    static Admin connectedAdmin(String bootstrapServers, Path commandConfig, int timeoutSeconds) {
+        if (timeoutSeconds <= 0) {
+            throw new CliErrors.UsageException("--connect-timeout must be > 0, got " + timeoutSeconds);
+        }
+        Properties p = clientProperties(bootstrapServers, commandConfig);
+        Map<String, Object> m = new LinkedHashMap<>();
+        p.forEach((k, v) -> m.put(k.toString(), v));
+        requireReachable(m, timeoutSeconds);
+        p.put(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, Integer.toString(timeoutSeconds * 1000));
+        return Admin.create(p);
+    }
+
+    /** Fails with "cannot reach Kafka at ADDRESS ... (--timeout N s)" when the cluster does not answer in time. */
+    static void requireReachable(Map<String, ?> clientProperties, int timeoutSeconds) {
+        KafkaReachability.probe(clientProperties, java.time.Duration.ofSeconds(timeoutSeconds)).ifPresent(why -> {
+            throw new IllegalStateException(why + "; gave up after --connect-timeout " + timeoutSeconds + " s");
+        });
+    }
+
+    /** The properties of {@code --command-config} (if given) with {@code bootstrap.servers}. */
+    static Properties clientProperties(String bootstrapServers, Path commandConfig) {
         Properties p = new Properties();
         if (commandConfig != null) {
+            CliPaths.requireFile(commandConfig, "--command-config");
             try (InputStream in = Files.newInputStream(commandConfig)) {
                 p.load(in);
             } catch (IOException e) {
-                throw new UncheckedIOException("Cannot read --command-config " + commandConfig, e);
+                throw new UncheckedIOException("cannot read --command-config " + commandConfig + ": " + e.getMessage(), e);
             }
         }
         p.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
-        p.putIfAbsent(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, "60000");
-        return Admin.create(p);
+        return p;
     }
 }

@@ -40,6 +40,15 @@ public final class TopicsCommand implements Runnable {
         @Option(names = "--command-config", paramLabel = "FILE",
                 description = "Admin client properties (security settings etc.).")
         Path commandConfig;
+
+        @Option(names = "--connect-timeout", paramLabel = "SECONDS", defaultValue = "30",
+                description = "Give up when the brokers do not answer within this time (default: ${DEFAULT-VALUE}).")
+        int timeoutSeconds;
+
+        /** An Admin on a cluster that answered within the timeout; else an error naming the address. */
+        Admin connect() {
+            return TopicOptions.connectedAdmin(bootstrapServers, commandConfig, timeoutSeconds);
+        }
     }
 
     @Command(name = "create", mixinStandardHelpOptions = true,
@@ -53,7 +62,7 @@ public final class TopicsCommand implements Runnable {
         @Override
         public Integer call() throws Exception {
             TopicProvisioner provisioner = topics.provisioner();
-            try (Admin admin = TopicOptions.admin(connection.bootstrapServers, connection.commandConfig)) {
+            try (Admin admin = connection.connect()) {
                 TopicProvisioner.Report report = provisioner.createAll(admin);
                 report.created().forEach(t -> System.out.println("created  " + t));
                 report.existing().forEach(t -> System.out.println("existing " + t));
@@ -74,10 +83,10 @@ public final class TopicsCommand implements Runnable {
         @Override
         public Integer call() throws Exception {
             TopicProvisioner provisioner = topics.provisioner();
-            try (Admin admin = TopicOptions.admin(connection.bootstrapServers, connection.commandConfig)) {
-                Set<String> present = new TreeSet<>(admin.listTopics().names().get(60, TimeUnit.SECONDS));
+            try (Admin admin = connection.connect()) {
+                Set<String> present = new TreeSet<>(admin.listTopics().names().get(connection.timeoutSeconds, TimeUnit.SECONDS));
                 Map<String, TopicDescription> described = present.isEmpty() ? Map.of()
-                        : admin.describeTopics(present).allTopicNames().get(60, TimeUnit.SECONDS);
+                        : admin.describeTopics(present).allTopicNames().get(connection.timeoutSeconds, TimeUnit.SECONDS);
                 System.out.printf("%-28s %-32s %-10s %s%n", "LOGICAL", "TOPIC", "PARTITIONS", "STATE");
                 for (TopicSpec s : provisioner.specs().values()) {
                     TopicDescription d = described.get(s.name());

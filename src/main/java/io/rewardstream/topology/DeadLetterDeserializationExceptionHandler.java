@@ -47,6 +47,11 @@ public class DeadLetterDeserializationExceptionHandler extends LogAndContinueExc
         }
         Response base = super.handleError(context, record, exception);
         String reason = DeadLetters.reasonOf(exception, DESERIALIZATION_FAILED);
+        // one line per dead letter; Kafka's own handler (stack trace) logs at ERROR only (log4j2.xml)
+        LOG.warn("dead-lettered {}-{}@{} (reason {}): {}", context.topic(), context.partition(), context.offset(),
+                reason, exception.getMessage());
+        LOG.debug("dead-lettered {}-{}@{}: stack trace", context.topic(), context.partition(), context.offset(),
+                exception);
         if (registry != null) {
             registry.counter(ScorerMetrics.DEAD_LETTERS, "reason", reason).increment();
         }

@@ -38,9 +38,14 @@ public class DeadLetterProcessingExceptionHandler extends LogAndContinueProcessi
                     + " (no dead letter)", context.topic(), context.partition(), context.offset(), exception);
             return Response.fail();
         }
+        // Kafka's handler logs a WARN with the stack trace (its logger is at ERROR in log4j2.xml): one line here
         Response base = super.handleError(context, record, exception);
         // the reason travels as a type on the exception the processor threw
         String reason = exception instanceof RejectedRolloutException r ? r.reason().name() : PROCESSING_FAILED;
+        LOG.warn("dead-lettered {}-{}@{} (reason {}): {}", context.topic(), context.partition(), context.offset(),
+                reason, exception.getMessage());
+        LOG.debug("dead-lettered {}-{}@{}: stack trace", context.topic(), context.partition(), context.offset(),
+                exception);
         return Response.resume(tag(base.deadLetterQueueRecords(), reason, exception));
     }
 

@@ -48,6 +48,8 @@ public final class ScorerApp implements AutoCloseable {
     private final AtomicBoolean started = new AtomicBoolean();
     private final AtomicBoolean closed = new AtomicBoolean();
     private final AtomicBoolean readyWritten = new AtomicBoolean();
+    private volatile java.util.concurrent.ScheduledExecutorService connectionWatch;
+    private volatile String waitingFor;
 
     private volatile ModelHolder holder;
     private volatile KafkaStreams streams;
@@ -101,7 +103,7 @@ public final class ScorerApp implements AutoCloseable {
             Gauge.builder(ScorerMetrics.MODEL_VERSION, this, ScorerApp::modelVersionNumber)
                     .description("version number of the model serving (name:version)").register(registry);
             Topology topology = ScorerTopology.build(config, holder, registry);
-            LOG.info("scorer topology:\n{}", topology.describe());
+            LOG.debug("scorer topology:\n{}", topology.describe());   // score --describe prints it
             streams = new KafkaStreams(topology, streamsProperties(config, registry));
             streams.setUncaughtExceptionHandler(e -> {
                 LOG.error("stream thread failed; replacing it (uncommitted work is retried)", e);
@@ -120,6 +122,7 @@ public final class ScorerApp implements AutoCloseable {
             }
             releaseHandle = releaseHook.start(config, holder, registry);
             streams.start();
+            startConnectionWatch();
             LOG.info("scorer started: application.id={} rollouts={} model={} metrics={}", config.applicationId(),
                     config.rolloutsTopic(), holder.modelVersion(), metricsUrl().orElse("off"));
         } catch (Exception | Error e) {
@@ -181,7 +184,38 @@ public final class ScorerApp implements AutoCloseable {
                         : MetricsHttpServer.Health.down("not live: " + state()),
                 () -> isReady() ? MetricsHttpServer.Health.up("ready " + holder.modelVersion())
                         : MetricsHttpServer.Health.down("not ready: streams " + state() + ", model "
-                        + (modelLoaded() ? "loaded" : "absent")));
+                        + (modelLoaded() ? "loaded" : "absent")
+                        + (waitingFor == null ? "" : "; " + waitingFor)));
+    }
+
+    /**
+     * While KafkaStreams is not RUNNING, says after 10 s and then every 15 s what the scorer waits for (naming the brokers' address) in a
+     * log line and on /health/ready; the scorer itself keeps retrying (a long-running service outlives outages).
+     */
+    private void startConnectionWatch() {
+        long t0 = System.nanoTime();
+        connectionWatch = java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "scorer-connection-watch");
+            t.setDaemon(true);
+            return t;
+        });
+        connectionWatch.scheduleWithFixedDelay(() -> {
+            KafkaStreams.State st = state();
+            if (st == KafkaStreams.State.RUNNING || st == null || !st.isRunningOrRebalancing()
+                    && st != KafkaStreams.State.CREATED) {
+                waitingFor = null;
+                return;
+            }
+            Optional<String> problem = io.rewardstream.schema.KafkaReachability.probe(config.streamsProperties(), Duration.ofSeconds(5));
+            if (Thread.currentThread().isInterrupted() || closed.get()) {
+                return;   // closing: the probe was cut short
+            }
+            String why = problem.orElse("Kafka at " + config.streamsProperties().get("bootstrap.servers")
+                    + " answers; waiting for the group's partition assignment");
+            waitingFor = why;
+            LOG.warn("scorer not running {} s after start (KafkaStreams {}): {}; still retrying",
+                    Math.round((System.nanoTime() - t0) / 1e9), st, why);
+        }, 10, 15, java.util.concurrent.TimeUnit.SECONDS);
     }
 
     private void writeReadyFile() {
@@ -261,6 +295,9 @@ public final class ScorerApp implements AutoCloseable {
     public void close() {
         if (!closed.compareAndSet(false, true)) {
             return;
+        }
+        if (connectionWatch != null) {
+            connectionWatch.shutdownNow();
         }
         AutoCloseable rh = releaseHandle;
         if (rh != null) {

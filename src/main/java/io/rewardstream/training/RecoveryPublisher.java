@@ -1,8 +1,8 @@
 package io.rewardstream.training;
 
-import io.rewardstream.release.ReleaseWriter;
-import io.rewardstream.release.ReleasePublisher;
 import io.rewardstream.release.ReleaseLog;
+import io.rewardstream.release.ReleasePublisher;
+import io.rewardstream.release.ReleaseWriter;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.rewardstream.avro.ModelRelease;
@@ -162,6 +162,14 @@ final class RecoveryPublisher implements AutoCloseable {
             } else if (why == null && !Objects.equals(m.parentVersion(), parent)) {
                 why = "its parent is " + m.parentVersion() + ", the newest release is " + parent;
             }
+            if (why == null && !continuesNewest(m, current)) {
+                // published before the newest release record (e.g. rolled back): the release log decides, not the
+                // directory; left in place (an operator may roll forward to it), never re-published by recovery
+                LOG.info("round {}: {} was built on an earlier release than the newest {}:{}{}; not re-publishing "
+                        + "it", n, dir, current.getModelName(), current.getVersion(),
+                        current.getRollback() ? " (a rollback)" : "");
+                continue;
+            }
             if (why != null) {
                 Path moved = writer.reject(dir);
                 LOG.warn("round {}: unpublished {} {}; moved to {}", n, dir, why, moved);
@@ -197,6 +205,26 @@ final class RecoveryPublisher implements AutoCloseable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
+    }
+
+    /** Lineage key: created_at (epoch ms) of the release record a round was trained on ("" for none). */
+    static final String PARENT_RELEASE_CREATED_AT = "parent_release_created_at";
+
+    /** The lineage value of {@link #PARENT_RELEASE_CREATED_AT} for a round on top of {@code current}. */
+    static String createdAt(ModelRelease current) {
+        return current == null || current.getCreatedAt() == null ? "" : Long.toString(current.getCreatedAt().toEpochMilli());
+    }
+
+    /**
+     * Whether an installed but unpublished directory continues the newest release record: its lineage names that
+     * record's created_at. Directories from before this lineage key continue it unless the newest is a rollback.
+     */
+    static boolean continuesNewest(ModelManifest m, ModelRelease current) {
+        if (current == null) {
+            return true;
+        }
+        String at = m.lineage().get(PARENT_RELEASE_CREATED_AT);
+        return at == null ? !current.getRollback() : at.equals(createdAt(current));
     }
 
     static String offsetKey(String position) {

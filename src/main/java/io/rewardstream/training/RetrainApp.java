@@ -41,6 +41,7 @@ public final class RetrainApp implements AutoCloseable {
     private volatile MetricsHttpServer http;
     private volatile Thread thread;
     private volatile Throwable failure;
+    private volatile java.util.concurrent.ScheduledExecutorService watch;
 
     /** The production wiring: BERT-backbone releases train their head in Java, every other model runs its train_step. */
     public RetrainApp(RetrainConfig config, Path readyFile) {
@@ -81,6 +82,7 @@ public final class RetrainApp implements AutoCloseable {
             Thread t = new Thread(this::loop, "retrain-job");
             thread = t;
             t.start();
+            startConnectionWatch();
         } catch (IOException | RuntimeException | Error e) {
             close();
             throw e;
@@ -109,7 +111,46 @@ public final class RetrainApp implements AutoCloseable {
                 () -> job.isLive() ? MetricsHttpServer.Health.up("live (" + job.rounds() + " rounds)")
                         : MetricsHttpServer.Health.down("not live: the retrain loop has stopped"),
                 () -> job.isReady() ? MetricsHttpServer.Health.up("ready")
-                        : MetricsHttpServer.Health.down("not ready: partitions not assigned yet, or stopping"));
+                        : MetricsHttpServer.Health.down("not ready: partitions not assigned yet, or stopping"
+                        + (WAITING.get(job) == null ? "" : "; " + WAITING.get(job))));
+    }
+
+    /** What a job waits for, as the connection watch last saw it (for /health/ready). */
+    private static final java.util.Map<RetrainJob, String> WAITING = new java.util.concurrent.ConcurrentHashMap<>();
+
+    /**
+     * Until the job consumes its partitions, says after 10 s and then every 15 s what it waits for (naming the brokers' address) in a
+     * log line and on /health/ready. The job itself keeps retrying: it is a service and outlives broker outages.
+     */
+    private void startConnectionWatch() {
+        long t0 = System.nanoTime();
+        java.util.concurrent.ScheduledExecutorService ex = java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "retrain-connection-watch");
+            t.setDaemon(true);
+            return t;
+        });
+        watch = ex;
+        ex.scheduleWithFixedDelay(() -> {
+            RetrainJob j = job;
+            if (j == null || closed.get() || j.isReady()) {
+                if (j != null) {
+                    WAITING.remove(j);
+                }
+                return;
+            }
+            java.util.Map<String, Object> props = new java.util.HashMap<>(config.kafka());
+            props.put("bootstrap.servers", config.bootstrapServers());
+            String why = io.rewardstream.schema.KafkaReachability.probe(props, java.time.Duration.ofSeconds(5))
+                    .orElse("Kafka at " + config.bootstrapServers() + " answers; waiting for the partitions of "
+                            + config.preferencesTopic() + " and " + config.rankedPreferencesTopic()
+                            + " (group " + config.groupId() + ")");
+            if (Thread.currentThread().isInterrupted() || closed.get()) {
+                return;   // closing: the probe was cut short
+            }
+            WAITING.put(j, why);
+            LOG.warn("retrain job not ready {} s after start: {}; still retrying",
+                    Math.round((System.nanoTime() - t0) / 1e9), why);
+        }, 10, 15, java.util.concurrent.TimeUnit.SECONDS);
     }
 
     /** Waits until the job's loop ended (after {@link #close()} or a fatal error); true if it did within the time. */
@@ -159,8 +200,12 @@ public final class RetrainApp implements AutoCloseable {
         if (!closed.compareAndSet(false, true)) {
             return;
         }
+        if (watch != null) {
+            watch.shutdownNow();
+        }
         RetrainJob j = job;
         if (j != null) {
+            WAITING.remove(j);
             j.stop();
             Thread t = thread;
             if (t != null) {

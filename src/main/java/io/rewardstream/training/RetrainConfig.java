@@ -194,7 +194,13 @@ public record RetrainConfig(String bootstrapServers, String schemaRegistryUrl, S
 
     private static final java.util.Set<String> KNOWN_RETRAIN_KEYS = java.util.Set.of(GROUP_ID, MIN_NEW_PAIRS,
             MAX_INTERVAL, STEPS, BATCH_SIZE, LEARNING_RATE, REPLAY_DIR, REPLAY_MAX, REPLAY_MIX, HELDOUT, TOLERANCE,
-            MODEL_ROOT, MODEL_NAME, BASE_MODEL, SIGNING_KEY, SIGNING_KEY_ID, MIN_AGREEMENT, SEED);
+            MODEL_ROOT, MODEL_NAME, BASE_MODEL, SIGNING_KEY, SIGNING_KEY_ID, MIN_AGREEMENT, SEED, "retrain.allow.unsigned");
+
+    /**
+     * {@code retrain.allow.unsigned}: without a signing key the {@code retrain} command refuses to start unless this
+     * is true (default false): default scorers refuse unsigned releases. Read by the command's start-up checks.
+     */
+    public static final String ALLOW_UNSIGNED = "retrain.allow.unsigned";
 
     private static void require(String key, String value) {
         if (value == null || value.isBlank()) {

@@ -177,6 +177,9 @@ final class RoundRunner {
             Map<String, String> lineage = new LinkedHashMap<>();
             lineage.put("parent_version", parent == null ? "" : parent.toString());
             lineage.put("parent_location", current == null ? currentDir.toString() : current.getLocation());
+            // which release RECORD this round continues: recovery publishes the directory only while that record is
+            // still the newest (a rollback is a new record, so a version it rolled back is never re-published)
+            lineage.put(RecoveryPublisher.PARENT_RELEASE_CREATED_AT, RecoveryPublisher.createdAt(current));
             offsets.forEach((k, v) -> lineage.put("trained_up_to." + k, v.toString()));
             LOG.info("round {}: releasing {}:{} (parent {})", n, cfg.modelName(), version, parent);
             ModelRelease r = releases.release(n, tmp, version, parent, metrics, lineage, offsets, stopping);

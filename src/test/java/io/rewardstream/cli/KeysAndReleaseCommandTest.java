@@ -24,7 +24,7 @@ class KeysAndReleaseCommandTest {
     private final StringWriter err = new StringWriter();
 
     private int run(String... args) {
-        CommandLine cl = new CommandLine(new Main());
+        CommandLine cl = Main.commandLine(args);
         cl.setErr(new PrintWriter(err));
         return cl.execute(args);
     }
@@ -37,7 +37,7 @@ class KeysAndReleaseCommandTest {
         ModelRelease r = ReleaseSigning.signed(ReleaseSigningFixture.release(), KeyFiles.readPrivate(key), "prod-2026");
         assertThat(ReleaseSigning.verify(r, KeyFiles.readPublicKeyDir(dir).get("prod-2026"))).isTrue();
         // never overwrites
-        assertThat(run("keys", "generate", "--out", dir.toString(), "--id", "prod-2026")).isEqualTo(1);
+        assertThat(run("keys", "generate", "--out", dir.toString(), "--id", "prod-2026")).isEqualTo(2);
         assertThat(run("keys", "generate", "--out", dir.toString(), "--id", "../evil")).isEqualTo(2);
     }
 

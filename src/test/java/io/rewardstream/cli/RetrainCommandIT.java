@@ -54,7 +54,8 @@ class RetrainCommandIT {
                 "retrain.steps=30",
                 "retrain.replay.dir=" + dir.resolve("replay"),
                 "retrain.model.root=" + dir.resolve("models"),
-                "retrain.model.name=cli-model",
+                "retrain.model.name=builtin-tiny",
+                "retrain.allow.unsigned=true",
                 "retrain.base.model.dir=" + base,
                 "retrain.heldout.fraction=0.2",
                 "kafka.group.instance.id=retrain-cli-" + id, ""));
@@ -87,7 +88,7 @@ class RetrainCommandIT {
             String log = Files.readString(err);
             assertThat(log).as(log).contains("round 1: starting", "round 1: training", "round 1: gate",
                     "round 1: committing", "round 1: committed");
-            assertThat(log).containsAnyOf("round 1: published cli-model:1", "round 1: rejected candidate");
+            assertThat(log).containsAnyOf("round 1: published builtin-tiny:1", "round 1: rejected candidate");
             p.destroy();   // SIGTERM
             assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
             assertThat(Files.readString(err)).contains("retrain job closed");

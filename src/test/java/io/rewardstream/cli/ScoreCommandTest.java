@@ -45,11 +45,27 @@ class ScoreCommandTest {
         int code;
         try {
             System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
-            code = new CommandLine(new Main()).execute("score", "--config", cfg.toString(), "--describe");
+            code = Main.execute("score", "--config", cfg.toString());
         } finally {
             System.setErr(oldErr);
         }
-        assertThat(code).isNotZero();
-        assertThat(err.toString(StandardCharsets.UTF_8)).contains("bootstrap.servers");
+        assertThat(code).isEqualTo(2);
+        assertThat(err.toString(StandardCharsets.UTF_8)).startsWith("error: ").contains("bootstrap.servers")
+                .doesNotContain("\tat ");
+    }
+
+    @Test
+    void shouldDescribeWithoutBrokerOrRegistryAddresses() throws Exception {
+        PrintStream old = System.out;
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        int code;
+        try {
+            System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
+            code = Main.execute("score", "--describe");
+        } finally {
+            System.setOut(old);
+        }
+        assertThat(code).isZero();
+        assertThat(out.toString(StandardCharsets.UTF_8)).contains("Source: rollouts-source (topics: [rollouts])");
     }
 }

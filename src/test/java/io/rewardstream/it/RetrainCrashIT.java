@@ -75,7 +75,7 @@ class RetrainCrashIT {
         KeyFiles.writePublic(pub.resolve("release.pub"), keys.getPublic());
         Path root = Files.createDirectories(work.resolve("models"));
         Path replay = work.resolve("replay");
-        String model = "crash";
+        String model = "builtin-tiny";   // the base model's name (retrain checks it at start)
         Path config = work.resolve("retrain.properties");
         Files.writeString(config, String.join("\n",
                 "bootstrap.servers=" + stack.bootstrapServers(),
@@ -135,7 +135,7 @@ class RetrainCrashIT {
             job.awaitLog("round 1: pausing", Duration.ofSeconds(120));
             job.kill();
             String log2 = job.logText();
-            assertThat(log2).contains("round 1: releasing crash:1", "round 1: installed crash:1")
+            assertThat(log2).contains("round 1: releasing " + model + ":1", "round 1: installed " + model + ":1")
                     .doesNotContain("round 1: published");
             assertThat(releases(stack, n.releases())).as("nothing published yet").isEmpty();
             assertThat(root.resolve(model).resolve("v1")).isDirectory();
@@ -144,7 +144,7 @@ class RetrainCrashIT {
             // 3. restarted (no chaos pause): publishes the complete unpublished v1, then trains round 2 -> v2
             job.start();
             job.awaitLog("round 1: committed", Duration.ofSeconds(90));
-            assertThat(job.logText()).contains("found complete but unpublished crash:1", "round 1: published crash:1")
+            assertThat(job.logText()).contains("found complete but unpublished " + model + ":1", "round 1: published " + model + ":1")
                     .doesNotContain("round 1: training from");
             RetrainJobIT.publish(stack, prefs, second, List.of());
             job.awaitLog("round 2: committed", Duration.ofSeconds(120));
@@ -152,7 +152,7 @@ class RetrainCrashIT {
             assertThat(job.stop(Duration.ofSeconds(60))).isIn(0, 143);
             String log3 = job.logText();
             assertThat(log3).contains("retrain job closed after 2 rounds");
-            assertThat(log3).contains("round 2: training from", "round 2: published crash:2");
+            assertThat(log3).contains("round 2: training from", "round 2: published " + model + ":2");
 
             // every version published exactly once, each verifies as a scorer verifies it
             List<ModelRelease> published = releases(stack, n.releases());
@@ -192,8 +192,8 @@ class RetrainCrashIT {
             assertThat(committed[0]).as("committed offsets = what the last release covers").isEqualTo(covered);
 
             // the watcher installed the releases and never refused (no partial model, no LOAD_FAILED)
-            ScorerIt.await("watcher serves crash:2", Duration.ofSeconds(30),
-                    () -> holder.modelVersion().equals("crash:2"));
+            ScorerIt.await("watcher serves v2", Duration.ofSeconds(30),
+                    () -> holder.modelVersion().equals(model + ":2"));
             double refused = watcherMeters.find(ReleaseWatcher.REFUSED_METRIC).counters().stream()
                     .mapToDouble(Counter::count).sum();
             assertThat(refused).as("refused releases " + watcher.lastRefusal()).isZero();
