@@ -120,6 +120,8 @@ class ContainerRetrainIT {
         rc.put("retrain.signing.key", KEYS + "/release.key");
         rc.put("retrain.signing.key.id", "release");
         rc.put("kafka.group.instance.id", n.prefix() + "-retrain-0");
+        rc.put("metrics.host", "127.0.0.1");
+        rc.put("metrics.port", "0");   // host network: no fixed port
         Path conf = Files.createDirectories(work.resolve("conf"));
         ContainerScorerIT.writeProperties(conf.resolve("scorer.properties"), sc);
         ContainerScorerIT.writeProperties(conf.resolve("retrain.properties"), rc);
