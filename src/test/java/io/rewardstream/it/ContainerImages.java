@@ -96,7 +96,11 @@ final class ContainerImages {
                 .withEnv("JAVA_TOOL_OPTIONS", "-Xmx1g -XX:+UseSerialGC "
                         + "-Dorg.bytedeco.javacpp.cachedir=/home/rewardstream/.javacpp/cache")
                 .withCommand(args)
-                .withLogConsumer(f -> System.out.print("[" + name + "] " + f.getUtf8String()))
+                .withLogConsumer(f -> {
+                    if (!f.getUtf8String().isEmpty()) {
+                        System.out.print("[" + name + "] " + f.getUtf8String());
+                    }
+                })
                 .withStartupTimeout(Duration.ofMinutes(3));
     }
 
