@@ -67,6 +67,7 @@ final class ContainerImages {
         // a fixed name and no delete-on-exit: the next build reuses the cached apt and jar layers
         ImageFromDockerfile image = new ImageFromDockerfile(IMAGE, false)
                 .withFileFromPath("Dockerfile", root.resolve("docker/Dockerfile"))
+                .withFileFromPath("docker/prebuilt.txt", root.resolve("docker/prebuilt.txt"))
                 .withFileFromPath("topology", root.resolve("topology"))
                 .withFileFromPath("target/classes", root.resolve("target/classes"))
                 .withBuildArg("RUNTIME_IMAGE", baseImage())
