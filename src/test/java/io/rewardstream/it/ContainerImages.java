@@ -3,6 +3,7 @@ package io.rewardstream.it;
 import com.github.dockerjava.api.DockerClient;
 import org.junit.jupiter.api.Assumptions;
 import org.testcontainers.DockerClientFactory;
+import org.testcontainers.containers.BindMode;
 import org.testcontainers.containers.GenericContainer;
 import org.testcontainers.images.builder.ImageFromDockerfile;
 
@@ -90,7 +91,12 @@ final class ContainerImages {
      */
     @SuppressWarnings("resource")
     static GenericContainer<?> cli(String name, String... args) throws IOException {
+        // TensorFlow's native libraries (~650 MB) are unpacked once into a cache shared by the ITs' containers
+        // (JavaCPP locks it for concurrent JVMs) instead of once per container start
+        Path cache = Files.createDirectories(Path.of("target", "it-work", "container-javacpp-cache").toAbsolutePath());
+        Files.setPosixFilePermissions(cache, PosixFilePermissions.fromString("rwxrwxrwx"));
         return new GenericContainer<>(cpuImage())
+                .withFileSystemBind(cache.toString(), "/home/rewardstream/.javacpp/cache", BindMode.READ_WRITE)
                 // built locally: never ask a registry (Testcontainers' image cache may predate the build)
                 .withImagePullPolicy(image -> false)
                 .withNetworkMode("host")
