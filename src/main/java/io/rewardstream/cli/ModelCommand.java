@@ -32,11 +32,11 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 
-/** {@code rewardstream model train|eval|inspect|finetune}: the built-in reward model. */
+/** {@code rewardstream model train|eval|inspect|finetune|package}: the built-in reward model; packaging of models made elsewhere. */
 @Command(name = "model", mixinStandardHelpOptions = true,
-        description = "Train, evaluate, inspect and fine-tune the built-in transformer reward model or a BERT-base reward head.",
+        description = "Train, evaluate, inspect and fine-tune the built-in transformer reward model or a BERT-base reward head; package a SavedModel exported elsewhere.",
         subcommands = {ModelCommand.Train.class, ModelCommand.Eval.class, ModelCommand.Inspect.class,
-                ModelCommand.FineTune.class})
+                ModelCommand.FineTune.class, ModelPackageCommand.class})
 public final class ModelCommand implements Runnable {
     static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 

@@ -18,6 +18,8 @@ import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.serialization.StringDeserializer;
 import org.apache.kafka.common.serialization.StringSerializer;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.condition.EnabledIf;
+import org.testcontainers.DockerClientFactory;
 import org.testcontainers.containers.GenericContainer;
 import org.testcontainers.containers.Network;
 import org.testcontainers.containers.wait.strategy.Wait;
@@ -27,11 +29,20 @@ import org.testcontainers.kafka.ConfluentKafkaContainer;
 
 /**
  * Our serde against Confluent's own broker and Schema Registry images: the compatibility claim of
- * the Confluent wire format and REST API. Needs Docker; skipped (not failed) without it.
+ * the Confluent wire format and REST API. Needs a Docker engine AND Confluent's images in it (no
+ * image registry is reachable where CI runs: {@code docker load} them to run this); skipped (not
+ * failed) otherwise, with the reason.
  */
+@EnabledIf(
+    value = "confluentImagesPresent",
+    disabledReason =
+        "needs a Docker engine holding confluentinc/cp-kafka and confluentinc/cp-schema-registry "
+            + ConfluentPlatformIT.CP_VERSION
+            + ": Confluent's images are not reachable here (no image registry); docker load them"
+            + " to run this IT")
 @Testcontainers(disabledWithoutDocker = true)
 class ConfluentPlatformIT {
-  private static final String CP_VERSION = "7.8.0";
+  static final String CP_VERSION = "7.8.0";
   private static final Network NETWORK = Network.newNetwork();
 
   @Container
@@ -50,6 +61,22 @@ class ConfluentPlatformIT {
           .withEnv("SCHEMA_REGISTRY_LISTENERS", "http://0.0.0.0:8081")
           .withEnv("SCHEMA_REGISTRY_KAFKASTORE_BOOTSTRAP_SERVERS", "PLAINTEXT://kafka:19092")
           .waitingFor(Wait.forHttp("/subjects").forStatusCode(200).withStartupTimeout(Duration.ofMinutes(2)));
+
+  static boolean confluentImagesPresent() {
+    if (!DockerClientFactory.instance().isDockerAvailable()) {
+      return false;
+    }
+    for (String image :
+        List.of(
+            "confluentinc/cp-kafka:" + CP_VERSION, "confluentinc/cp-schema-registry:" + CP_VERSION)) {
+      try {
+        DockerClientFactory.instance().client().inspectImageCmd(image).exec();
+      } catch (RuntimeException e) {
+        return false;
+      }
+    }
+    return true;
+  }
 
   @Test
   void shouldRoundTripARolloutThroughConfluentsRegistry() throws Exception {
