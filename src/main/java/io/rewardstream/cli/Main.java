@@ -20,6 +20,7 @@ import picocli.CommandLine.Command;
                 ConfigCommand.class,
                 DemoCommand.class,
                 BenchCommand.class,
+                GatewayCommand.class,
                 RetrainCommand.class,
         })
 public final class Main implements Runnable {
