@@ -40,6 +40,14 @@ public final class GatewayServer implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(GatewayServer.class);
     private static final ObjectMapper JSON = JsonMapper.builder().build();
 
+    static {
+        // JDK HttpServer leaves Nagle's algorithm on unless told otherwise: small JSON answers then wait for the
+        // client's delayed ACK (tens of ms per request). Read once, when the server implementation is first loaded.
+        if (System.getProperty("sun.net.httpserver.nodelay") == null) {
+            System.setProperty("sun.net.httpserver.nodelay", "true");
+        }
+    }
+
     /** One POST endpoint: the request body in, a JSON-serializable answer out (200). */
     @FunctionalInterface
     public interface Endpoint {

@@ -39,6 +39,7 @@ public final class RewardGateway implements AutoCloseable {
     private final GatewayConfig config;
     private final KafkaProducer<String, Rollout> producer;
     private final RewardListener listener;
+    private final AvroSerializer<Rollout> serializer;
 
     /** The rewards of one request, in query order. */
     public record Scored(String requestId, List<Reward> rewards) {
@@ -52,14 +53,24 @@ public final class RewardGateway implements AutoCloseable {
         p.put(ProducerConfig.ACKS_CONFIG, "all");
         p.putIfAbsent(ProducerConfig.LINGER_MS_CONFIG, 0);       // a request waits on it: send at once
         p.putIfAbsent(ProducerConfig.CLIENT_ID_CONFIG, "rewardstream-gateway");
-        AvroSerializer<Rollout> ser = new AvroSerializer<>();
-        ser.configure(config.serde(), false);
-        this.producer = new KafkaProducer<>(p, new StringSerializer(), ser);
+        this.serializer = new AvroSerializer<>();
+        serializer.configure(config.serde(), false);
+        this.producer = new KafkaProducer<>(p, new StringSerializer(), serializer);
         this.listener = new RewardListener(config);
     }
 
-    /** Positions the listener at the end of the rewards and dead-letter topics. */
+    /**
+     * Resolves the Rollout schema id once (registering it if the subject is new: concurrent first registrations of
+     * one subject can fail on Apicurio with 409) and positions the listener at the end of the rewards and dead-letter
+     * topics.
+     *
+     * @throws org.apache.kafka.common.errors.SerializationException when the registry cannot be used
+     * @throws IllegalStateException when the topics cannot be read
+     */
     public void start(Duration timeout) throws InterruptedException {
+        RewardRequest probe = new RewardRequest(List.of("schema probe"), null, null);
+        serializer.serialize(config.rolloutsTopic(),
+                GatewayRollouts.toRollouts(probe, "gw-probe", config.policyVersion(), Instant.now()).get(0));
         listener.start(timeout);
     }
 
