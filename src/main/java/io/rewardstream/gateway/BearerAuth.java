@@ -19,6 +19,25 @@ public final class BearerAuth {
         this.token = token.getBytes(StandardCharsets.UTF_8);
     }
 
+    /**
+     * Whether a raw URI query (may be null) carries the token as {@code access_token} (RFC 6750 section 2.3, for
+     * clients that cannot set headers, such as OpenRLHF's reward client).
+     */
+    public boolean acceptsQuery(String rawQuery) {
+        if (rawQuery == null) {
+            return false;
+        }
+        boolean ok = false;
+        for (String pair : rawQuery.split("&")) {
+            int eq = pair.indexOf('=');
+            if (eq > 0 && pair.substring(0, eq).equals("access_token")) {
+                String v = java.net.URLDecoder.decode(pair.substring(eq + 1), StandardCharsets.UTF_8);
+                ok |= MessageDigest.isEqual(v.getBytes(StandardCharsets.UTF_8), token);
+            }
+        }
+        return ok;
+    }
+
     /** Whether the header value (may be null) carries the token; the scheme is case-insensitive (RFC 6750). */
     public boolean accepts(String authorization) {
         if (authorization == null) {

@@ -24,6 +24,7 @@ import java.util.TreeMap;
  * @param host              address to bind ({@value #HOST})
  * @param port              TCP port, 0 for an ephemeral one ({@value #PORT})
  * @param token             the bearer token clients must send ({@value #TOKEN}); never printed
+ * @param queryTokenAllowed whether {@code ?access_token=} is accepted too ({@value #QUERY_TOKEN_ENABLED})
  * @param threads           HTTP worker threads ({@value #THREADS})
  * @param maxBodyBytes      largest request body ({@value #MAX_BODY_BYTES})
  * @param maxQueries        most queries per request ({@value #MAX_QUERIES})
@@ -38,7 +39,7 @@ import java.util.TreeMap;
  * @param kafka             properties for the Kafka producer and consumer (bootstrap.servers, security, ...)
  * @param serde             properties for the Avro serdes (schema.registry.url, basic.auth.*, ...)
  */
-public record GatewayConfig(String host, int port, String token, int threads, long maxBodyBytes, int maxQueries,
+public record GatewayConfig(String host, int port, String token, boolean queryTokenAllowed, int threads, long maxBodyBytes, int maxQueries,
                             long requestTimeoutMs, String policyVersion, Path keystore, String keystorePassword,
                             String keystoreType, String rolloutsTopic, String rewardsTopic, String deadLettersTopic,
                             Map<String, Object> kafka, Map<String, Object> serde) {
@@ -47,6 +48,7 @@ public record GatewayConfig(String host, int port, String token, int threads, lo
     public static final String HOST = "gateway.host";
     public static final String PORT = "gateway.port";
     public static final String TOKEN = "gateway.auth.token";
+    public static final String QUERY_TOKEN_ENABLED = "gateway.auth.query.token.enabled";
     public static final String THREADS = "gateway.threads";
     public static final String MAX_BODY_BYTES = "gateway.max.body.bytes";
     public static final String MAX_QUERIES = "gateway.max.queries";
@@ -118,7 +120,12 @@ public record GatewayConfig(String host, int port, String token, int threads, lo
             }
         });
         String keystore = m.get(TLS_KEYSTORE_LOCATION);
-        return new GatewayConfig(m.get(HOST), (int) number(m, PORT), m.get(TOKEN), (int) number(m, THREADS),
+        String q = m.getOrDefault(QUERY_TOKEN_ENABLED, "false");
+        if (!q.equals("true") && !q.equals("false")) {
+            throw new IllegalArgumentException(QUERY_TOKEN_ENABLED + " must be true or false, got '" + q + "'");
+        }
+        return new GatewayConfig(m.get(HOST), (int) number(m, PORT), m.get(TOKEN), Boolean.parseBoolean(q),
+                (int) number(m, THREADS),
                 number(m, MAX_BODY_BYTES), (int) number(m, MAX_QUERIES), number(m, REQUEST_TIMEOUT_MS),
                 m.get(POLICY_VERSION), keystore == null || keystore.isBlank() ? null : Path.of(keystore),
                 m.getOrDefault(TLS_KEYSTORE_PASSWORD, ""), m.get(TLS_KEYSTORE_TYPE),
@@ -171,7 +178,8 @@ public record GatewayConfig(String host, int port, String token, int threads, lo
     /** Secrets (the token, passwords, JAAS lines) as {@code [hidden]}. */
     @Override
     public String toString() {
-        return "GatewayConfig[host=" + host + ", port=" + port + ", token=[hidden], threads=" + threads
+        return "GatewayConfig[host=" + host + ", port=" + port + ", token=[hidden], queryToken="
+                + queryTokenAllowed + ", threads=" + threads
                 + ", maxBodyBytes=" + maxBodyBytes + ", maxQueries=" + maxQueries + ", requestTimeoutMs="
                 + requestTimeoutMs + ", policyVersion=" + policyVersion + ", tls=" + tls() + ", rollouts="
                 + rolloutsTopic + ", rewards=" + rewardsTopic + ", deadLetters=" + deadLettersTopic

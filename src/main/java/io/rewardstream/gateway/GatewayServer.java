@@ -28,8 +28,9 @@ import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * The gateway's HTTP(S) endpoint (JDK {@link HttpServer}; {@link HttpsServer} when a key store is configured), bound
- * to {@code gateway.host:gateway.port}. Every POST endpoint needs {@code Authorization: Bearer <token>} (401
- * otherwise, checked before the body is read); {@code GET /health} answers without it. Errors are JSON
+ * to {@code gateway.host:gateway.port}. Every POST endpoint needs {@code Authorization: Bearer <token>} (or, when
+ * {@code gateway.auth.query.token.enabled}, {@code ?access_token=<token>}; 401 otherwise, checked before the body is
+ * read); {@code GET /health} answers without it. Errors are JSON
  * {@code {"error": reason, "status": code}}: 400/413/422 for the client's request, 401, 404, 405, 503/504 from the
  * pipeline, 500 for a bug.
  *
@@ -104,7 +105,8 @@ public final class GatewayServer implements AutoCloseable {
         s.setExecutor(workers);
         BearerAuth auth = new BearerAuth(config.token());
         Map<String, Endpoint> routes = Map.copyOf(endpoints);
-        s.createContext("/", ex -> dispatch(ex, routes, auth, config.maxBodyBytes()));
+        boolean queryToken = config.queryTokenAllowed();
+        s.createContext("/", ex -> dispatch(ex, routes, auth, queryToken, config.maxBodyBytes()));
         s.start();
         GatewayServer g = new GatewayServer(s, workers, config.tls());
         LOG.info("gateway listening on {} (endpoints {})", g.url(), routes.keySet());
@@ -124,7 +126,8 @@ public final class GatewayServer implements AutoCloseable {
         return ctx;
     }
 
-    private static void dispatch(HttpExchange ex, Map<String, Endpoint> routes, BearerAuth auth, long maxBody) {
+    private static void dispatch(HttpExchange ex, Map<String, Endpoint> routes, BearerAuth auth, boolean queryToken,
+                                 long maxBody) {
         try (ex) {
             String path = ex.getRequestURI().getPath();
             String method = ex.getRequestMethod();
@@ -132,7 +135,8 @@ public final class GatewayServer implements AutoCloseable {
                 send(ex, 200, Map.of("status", "ok"));
                 return;
             }
-            if (!auth.accepts(ex.getRequestHeaders().getFirst("Authorization"))) {
+            if (!auth.accepts(ex.getRequestHeaders().getFirst("Authorization"))
+                    && !(queryToken && auth.acceptsQuery(ex.getRequestURI().getRawQuery()))) {
                 ex.getResponseHeaders().add("WWW-Authenticate", "Bearer realm=\"rewardstream\"");
                 error(ex, 401, "missing or wrong bearer token (send \"Authorization: Bearer <token>\")");
                 return;

@@ -28,6 +28,16 @@ class BearerAuthTest {
     }
 
     @Test
+    void shouldAcceptTheTokenAsAccessTokenQueryParameter() {
+        assertThat(auth.acceptsQuery("access_token=s3cret-token-0123456789")).isTrue();
+        assertThat(auth.acceptsQuery("a=1&access_token=s3cret%2Dtoken-0123456789")).isTrue();
+        assertThat(auth.acceptsQuery(null)).isFalse();
+        assertThat(auth.acceptsQuery("token=s3cret-token-0123456789")).isFalse();
+        assertThat(auth.acceptsQuery("access_token=s3cret-token")).isFalse();
+        assertThat(auth.acceptsQuery("access_token=")).isFalse();
+    }
+
+    @Test
     void shouldRefuseABlankToken() {
         assertThatThrownBy(() -> new BearerAuth(" ")).isInstanceOf(IllegalArgumentException.class);
     }

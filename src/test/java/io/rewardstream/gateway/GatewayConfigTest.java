@@ -32,6 +32,7 @@ class GatewayConfigTest {
         assertThat(c.rewardsTopic()).isEqualTo("rewards");
         assertThat(c.deadLettersTopic()).isEqualTo("rewardstream-dead-letters");
         assertThat(c.requestTimeoutMs()).isEqualTo(60_000);
+        assertThat(c.queryTokenAllowed()).as("tokens in URLs end up in logs: opt-in").isFalse();
     }
 
     @Test
@@ -77,6 +78,9 @@ class GatewayConfigTest {
         m.put("gateway.port", "x");
         assertThatThrownBy(() -> GatewayConfig.from(m)).hasMessageContaining("gateway.port must be an integer");
         m.put("gateway.port", "0");
+        m.put("gateway.auth.query.token.enabled", "yes");
+        assertThatThrownBy(() -> GatewayConfig.from(m)).hasMessageContaining("gateway.auth.query.token.enabled");
+        m.remove("gateway.auth.query.token.enabled");
         m.put("gateway.tls.keystore.location", dir.resolve("missing.p12").toString());
         assertThatThrownBy(() -> GatewayConfig.from(m)).hasMessageContaining("gateway.tls.keystore.location");
         m.remove("gateway.tls.keystore.location");

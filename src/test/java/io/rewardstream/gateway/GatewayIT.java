@@ -57,7 +57,9 @@ class GatewayIT {
         // a response over 4000 tokens is dead-lettered (OVERSIZED): the 422 path
         scorer = RunningScorer.start(stack, "gateway-it", Path.of("target", "it-work", "gateway").toAbsolutePath(),
                 Map.of("validation.max.response.tokens", "4000"));
-        GatewayConfig cfg = config(stack, scorer.topicKeys(), 60_000);
+        Map<String, String> keys = new HashMap<>(scorer.topicKeys());
+        keys.put(GatewayConfig.QUERY_TOKEN_ENABLED, "true");   // as OpenRLHF's client needs: it sets no header
+        GatewayConfig cfg = config(stack, keys, 60_000);
         gateway = new RewardGateway(cfg);
         gateway.start(Duration.ofSeconds(60));
         server = GatewayServer.start(cfg, GatewayServer.openRlhf(gateway));
@@ -87,7 +89,11 @@ class GatewayIT {
     }
 
     private static HttpResponse<String> post(String url, String token, Object body) throws Exception {
-        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(url + "/get_reward"))
+        return postTo(url + "/get_reward", token, body);
+    }
+
+    private static HttpResponse<String> postTo(String fullUrl, String token, Object body) throws Exception {
+        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(fullUrl))
                 .header("Content-Type", "application/json").timeout(Duration.ofSeconds(120))
                 .POST(HttpRequest.BodyPublishers.ofString(JSON.writeValueAsString(body)));
         if (token != null) {
@@ -153,6 +159,19 @@ class GatewayIT {
         assertThat(body.get("rewards").get(0).asDouble()).as("different texts, different rewards")
                 .isNotEqualTo(body.get("rewards").get(1).asDouble());
         System.out.printf("GatewayIT: rewards %s = rewards topic%n", body.get("rewards"));
+    }
+
+    @Test
+    void shouldServeOpenRlhfsClientWhichSendsTheTokenInTheUrl(LocalStack stack) throws Exception {
+        // OpenRLHF posts {"query", "prompts", "labels"} to --remote_rm_url with no headers beyond JSON's
+        String remoteRmUrl = server.url() + "/get_reward?access_token=" + TOKEN;
+        HttpResponse<String> resp = postTo(remoteRmUrl, null, openRlhf(List.of("Q: 2+2? "), List.of("4"), List.of("4")));
+        assertThat(resp.statusCode()).as(resp.body()).isEqualTo(200);
+        JsonNode body = JSON.readTree(resp.body());
+        String id = body.get("rollout_ids").get(0).asText();
+        assertThat(body.get("rewards").get(0).asDouble()).isEqualTo(rewardsOnTopic(stack, Set.of(id)).get(id).getReward());
+        assertThat(postTo(server.url() + "/get_reward?access_token=wrong-token-0123456789", null,
+                Map.of("query", List.of("x"))).statusCode()).isEqualTo(401);
     }
 
     @Test

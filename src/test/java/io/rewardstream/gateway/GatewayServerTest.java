@@ -83,6 +83,22 @@ class GatewayServerTest {
     }
 
     @Test
+    void shouldAcceptTheQueryTokenOnlyWhenEnabled() throws Exception {
+        HttpClient c = HttpClient.newHttpClient();
+        try (GatewayServer s = GatewayServer.start(config(Map.of()), fakeEndpoints())) {
+            assertThat(post(c, s.url() + "/get_reward?access_token=" + TOKEN, null, "{\"query\": [\"a\"]}").statusCode())
+                    .isEqualTo(401);
+        }
+        try (GatewayServer s = GatewayServer.start(config(Map.of("gateway.auth.query.token.enabled", "true")),
+                fakeEndpoints())) {
+            assertThat(post(c, s.url() + "/get_reward?access_token=" + TOKEN, null, "{\"query\": [\"a\"]}").statusCode())
+                    .isEqualTo(200);
+            assertThat(post(c, s.url() + "/get_reward?access_token=nope", null, "{\"query\": [\"a\"]}").statusCode())
+                    .isEqualTo(401);
+        }
+    }
+
+    @Test
     void shouldMapErrorsToStatusesWithAReason() throws Exception {
         try (GatewayServer s = GatewayServer.start(config(Map.of()), fakeEndpoints())) {
             HttpClient c = HttpClient.newHttpClient();

@@ -42,13 +42,14 @@ import java.util.concurrent.Future;
 /**
  * The gateway's latency next to the scorer's own, in one process on the embedded broker and registry: a scorer
  * (defaults of {@code topology/scorer.properties} plus {@code overrides}) and a gateway, then {@code clients}
- * concurrent clients each sending {@code requests} requests of {@code queries} queries, twice:
+ * concurrent clients each sending {@code requests} requests of {@code queries} queries each way, alternating between
+ * the two ways (so both see the same load on a shared machine):
  * <ol>
  *   <li><b>Kafka round trip</b>: in-process calls of {@link RewardGateway#score} (rollouts published, rewards read
  *       back read_committed; no HTTP, no JSON);</li>
  *   <li><b>gateway HTTP</b>: the same requests as OpenRLHF's JSON over HTTP with the bearer token.</li>
  * </ol>
- * and, from the reward records of both stages, the <b>scorer</b>'s own latency ({@code scored_at - created_at}:
+ * and, from the reward records, the <b>scorer</b>'s own latency ({@code scored_at - created_at}, from the Kafka round trips' rewards:
  * buffering, batching, model, shaping). Prints p50/p99 side by side. Progress goes to {@code log}.
  */
 public final class GatewayBench {
@@ -120,21 +121,20 @@ public final class GatewayBench {
                 }
                 gateway.start(Duration.ofSeconds(60));
                 try (GatewayServer server = GatewayServer.start(cfg, GatewayServer.openRlhf(gateway))) {
-                    List<RewardRequest> reqs = requests(o.clients() * o.requests() + 16);
+                    List<RewardRequest> reqs = requests(2 * o.clients() * o.requests() + 16);
                     ConcurrentLinkedQueue<Double> scorerMs = new ConcurrentLinkedQueue<>();
                     log.println("gateway bench: warm-up");
                     timed("warm-up", reqs.subList(0, 16), 4, r -> direct(gateway, r, null));
                     List<RewardRequest> work = reqs.subList(16, reqs.size());
-                    log.printf(Locale.ROOT, "gateway bench: Kafka round trip, %d clients x %d requests of %d queries%n",
-                            o.clients(), o.requests(), o.queries());
-                    Stage kafka = timed("Kafka round trip (publish -> reward, no HTTP)", work, o.clients(),
-                            r -> direct(gateway, r, scorerMs));
-                    log.println("  " + kafka.row());
                     HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
-                    log.printf(Locale.ROOT, "gateway bench: gateway HTTP %s/get_reward, %d clients%n", server.url(),
-                            o.clients());
-                    Stage gw = timed("gateway HTTP POST /get_reward (OpenRLHF JSON)", work, o.clients(),
-                            r -> viaHttp(http, server.url(), token, r, scorerMs));
+                    log.printf(Locale.ROOT, "gateway bench: %d clients x %d requests of %d queries, each client "
+                            + "alternating Kafka round trip and HTTP %s/get_reward%n", o.clients(), 2 * o.requests(),
+                            o.queries(), server.url());
+                    Stage[] both = interleaved(work, o.clients(), r -> direct(gateway, r, scorerMs),
+                            r -> viaHttp(http, server.url(), token, r));
+                    Stage kafka = both[0];
+                    Stage gw = both[1];
+                    log.println("  " + kafka.row());
                     log.println("  " + gw.row());
                     Stage own = summarize("scorer itself (created_at -> scored_at)", new ArrayList<>(scorerMs), 0);
                     return List.of(own, kafka, gw);
@@ -161,6 +161,42 @@ public final class GatewayBench {
 
     private interface Call {
         void run(RewardRequest r) throws Exception;
+    }
+
+    /**
+     * Every client sends its requests alternately through {@code a} and {@code b}, so both paths see the same load
+     * (the machine may be shared); returns the two latency distributions.
+     */
+    private Stage[] interleaved(List<RewardRequest> reqs, int clients, Call a, Call b) throws Exception {
+        ConcurrentLinkedQueue<Double> msA = new ConcurrentLinkedQueue<>();
+        ConcurrentLinkedQueue<Double> msB = new ConcurrentLinkedQueue<>();
+        ExecutorService pool = Executors.newFixedThreadPool(clients);
+        long t0 = System.nanoTime();
+        try {
+            List<Future<?>> fs = new ArrayList<>();
+            int per = (reqs.size() + clients - 1) / clients;
+            for (int c = 0; c < clients; c++) {
+                List<RewardRequest> mine = reqs.subList(Math.min(reqs.size(), c * per), Math.min(reqs.size(), (c + 1) * per));
+                int first = c % 2;
+                fs.add(pool.submit(() -> {
+                    for (int i = 0; i < mine.size(); i++) {
+                        boolean useA = (i + first) % 2 == 0;
+                        long s = System.nanoTime();
+                        (useA ? a : b).run(mine.get(i));
+                        (useA ? msA : msB).add((System.nanoTime() - s) / 1e6);
+                    }
+                    return null;
+                }));
+            }
+            for (Future<?> f : fs) {
+                f.get();
+            }
+        } finally {
+            pool.shutdownNow();
+        }
+        double secs = (System.nanoTime() - t0) / 1e9;
+        return new Stage[]{summarize("Kafka round trip (publish -> reward, no HTTP)", new ArrayList<>(msA), secs),
+                summarize("gateway HTTP POST /get_reward (OpenRLHF JSON)", new ArrayList<>(msB), secs)};
     }
 
     private Stage timed(String name, List<RewardRequest> reqs, int clients, Call call) throws Exception {
@@ -211,8 +247,7 @@ public final class GatewayBench {
         }
     }
 
-    private static void viaHttp(HttpClient http, String url, String token, RewardRequest r,
-                                ConcurrentLinkedQueue<Double> scorerMs) throws Exception {
+    private static void viaHttp(HttpClient http, String url, String token, RewardRequest r) throws Exception {
         Map<String, Object> body = new LinkedHashMap<>();
         body.put("query", r.queries());
         body.put("prompts", r.prompts());
@@ -229,7 +264,6 @@ public final class GatewayBench {
         if (n.get("rewards").size() != r.size()) {
             throw new IllegalStateException("gateway returned " + n.get("rewards").size() + " rewards for " + r.size());
         }
-        // scorer latency of these rollouts is read from the Kafka stage's records; HTTP adds nothing to it
     }
 
     private List<RewardRequest> requests(int n) {
