@@ -15,11 +15,12 @@ import unittest
 import uuid
 from pathlib import Path
 
-INSTALL = ("rewardstream's Python client needs Debian's python3-confluent-kafka and python3-avro: "
-           "apt-get install -y python3-confluent-kafka python3-avro (and run with /usr/bin/python3)")
+INSTALL = ("rewardstream's Python client needs Debian's python3-confluent-kafka, python3-avro, python3-requests: "
+           "apt-get install -y python3-confluent-kafka python3-avro python3-requests (and run with /usr/bin/python3)")
 try:
     import avro  # noqa: F401
     import confluent_kafka  # noqa: F401
+    import requests  # noqa: F401  (confluent_kafka's registry clients need it; Debian does not pull it in)
 except ImportError as e:
     raise unittest.SkipTest("%s (%s)" % (INSTALL, e))
 

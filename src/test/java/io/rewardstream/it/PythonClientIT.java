@@ -21,18 +21,18 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 /**
  * Runs the Python client's tests ({@code src/test/python}, {@code /usr/bin/python3 -m unittest}) against the real
  * stack and a scorer on topics of their own, and asserts they passed. Skipped, with what to install, on a machine
- * without Debian's {@code python3-confluent-kafka} and {@code python3-avro}.
+ * without Debian's {@code python3-confluent-kafka}, {@code python3-avro} and {@code python3-requests}.
  */
 @ExtendWith(SharedLocalStack.class)
 class PythonClientIT {
     static final String PYTHON = "/usr/bin/python3";
-    static final String INSTALL = "needs Debian's python3-confluent-kafka and python3-avro: "
-            + "apt-get install -y python3-confluent-kafka python3-avro";
+    static final String INSTALL = "needs Debian's python3-confluent-kafka, python3-avro and python3-requests: "
+            + "apt-get install -y python3-confluent-kafka python3-avro python3-requests";
 
     @Test
     void shouldPassThePythonClientTestsOnTheRealStack(LocalStack stack) throws Exception {
         assumeTrue(Files.isExecutable(Path.of(PYTHON)), "no " + PYTHON + ": PythonClientIT " + INSTALL);
-        Process probe = new ProcessBuilder(PYTHON, "-c", "import confluent_kafka, avro").redirectErrorStream(true).start();
+        Process probe = new ProcessBuilder(PYTHON, "-c", "import confluent_kafka, avro, requests").redirectErrorStream(true).start();
         String probeOut = new String(probe.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         assumeTrue(probe.waitFor(60, TimeUnit.SECONDS) && probe.exitValue() == 0,
                 "PythonClientIT " + INSTALL + " (" + probeOut.strip() + ")");
