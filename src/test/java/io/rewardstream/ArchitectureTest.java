@@ -58,6 +58,17 @@ class ArchitectureTest {
     }
 
     @Test
+    void shouldKeepTheGatewayAServiceOverTopics() {
+        check(noClasses().that().resideInAPackage("io.rewardstream.gateway..")
+                .should().dependOnClassesThat().resideInAnyPackage("io.rewardstream.topology..",
+                        "io.rewardstream.training..", "io.rewardstream.dev..")
+                .because("the gateway only talks to the scorer through its topics; it never scores itself"));
+        check(noClasses().that().resideOutsideOfPackages("io.rewardstream.gateway..", "io.rewardstream.cli..")
+                .should().dependOnClassesThat().resideInAPackage("io.rewardstream.gateway..")
+                .because("the gateway is an edge service used by the CLI only"));
+    }
+
+    @Test
     void shouldLetOnlyCliDependOnCli() {
         check(noClasses().that().resideOutsideOfPackage("io.rewardstream.cli..")
                 .should().dependOnClassesThat().resideInAPackage("io.rewardstream.cli..")

@@ -20,7 +20,8 @@ public final class ConfigReference {
     /** The documented configuration files: classpath resource and heading. */
     public static final List<String[]> SOURCES = List.of(
             new String[]{"topology/scorer.properties", "Streaming scorer (`rewardstream score`)"},
-            new String[]{"topology/retrain.properties", "Retraining job (`rewardstream retrain`)"});
+            new String[]{"topology/retrain.properties", "Retraining job (`rewardstream retrain`)"},
+            new String[]{"topology/gateway.properties", "Reward gateway (`rewardstream gateway`)"});
 
     private static final Pattern KEY_LINE = Pattern.compile("^(#)?([A-Za-z][A-Za-z0-9_.\\-]*)=(.*)$");
     private static final Pattern RULE = Pattern.compile("^#\\s*-{3,}\\s*(.*?)\\s*-*\\s*$");

@@ -24,6 +24,7 @@ import picocli.CommandLine.Command;
                 ConfigCommand.class,
                 DemoCommand.class,
                 BenchCommand.class,
+                GatewayCommand.class,
                 RetrainCommand.class,
                 ProduceCommand.class,
                 ConsumeCommand.class,

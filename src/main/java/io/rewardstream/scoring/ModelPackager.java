@@ -109,7 +109,7 @@ public final class ModelPackager {
                     + ModelLoader.SERVE_TAG + "): " + e.getMessage(), e);
         }
         try (SavedModelRewardModel model = new SavedModelRewardModel(bundle, manifest,
-                ModelLoader.bind(bundle, manifest))) {
+                ModelLoader.bind(bundle, manifest), SequenceEncoder.forModel(dir, manifest))) {
             return dummyCall(model, manifest);
         } catch (ModelLoadException e) {
             throw e;
