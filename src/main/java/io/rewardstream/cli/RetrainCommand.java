@@ -5,7 +5,6 @@ import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.rewardstream.scoring.MetricsHttpServer;
 import io.rewardstream.training.RetrainConfig;
 import io.rewardstream.training.RetrainJob;
-import io.rewardstream.training.BertRoundTrainer;
 import io.rewardstream.training.SavedModelRoundTrainer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -52,7 +51,7 @@ public final class RetrainCommand implements Callable<Integer> {
         }
         PrometheusMeterRegistry meters = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
         // BERT-backbone releases fine-tune their head on cached features; every other model runs its train_step
-        RetrainJob job = new RetrainJob(cfg, BertRoundTrainer.orElse(new SavedModelRoundTrainer()), meters, readyFile);
+        RetrainJob job = new RetrainJob(cfg, cfg.roundTrainer(new SavedModelRoundTrainer()), meters, readyFile);
         MetricsHttpServer http = null;
         if (cfg.metricsPort() >= 0) {
             try {
