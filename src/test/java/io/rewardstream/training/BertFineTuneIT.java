@@ -181,12 +181,120 @@ class BertFineTuneIT {
         assertThat(maxAbsDiff(row(exported, frozen, 0), row(target, frozen, 0))).isZero();
     }
 
+    @Test
+    @Order(5)
+    @org.junit.jupiter.api.extension.ExtendWith(io.rewardstream.dev.SharedLocalStack.class)
+    void shouldScoreTheFineTunedReleaseEndToEndThroughTheTopology(io.rewardstream.dev.LocalStack stack) throws Exception {
+        String p = "bertft-" + java.util.UUID.randomUUID().toString().substring(0, 8);
+        String rolloutsTopic = p + "-rollouts";
+        String rewardsTopic = p + "-rewards";
+        String releasesTopic = p + "-releases";
+        io.rewardstream.it.ScorerTraffic.createTopics(stack, 1, rolloutsTopic, rewardsTopic, p + "-advantages", p + "-dlq");
+        try (org.apache.kafka.clients.admin.Admin admin = org.apache.kafka.clients.admin.Admin.create(
+                Map.of("bootstrap.servers", stack.bootstrapServers()))) {
+            admin.createTopics(List.of(new org.apache.kafka.clients.admin.NewTopic(releasesTopic, 1, (short) 1)
+                    .configs(Map.of("cleanup.policy", "compact")))).all().get();
+        }
+        // a signed release of the fine-tuned export in model.root: the only place its vocabulary is
+        Path root = Files.createDirectories(tmp.resolve("models"));
+        Path pub = Files.createDirectories(tmp.resolve("pub"));
+        java.security.KeyPair key = io.rewardstream.release.ReleaseSigning.generateKeyPair();
+        io.rewardstream.release.KeyFiles.writePrivate(tmp.resolve("release.key"), key.getPrivate());
+        io.rewardstream.release.KeyFiles.writePublic(pub.resolve("release.pub"), key.getPublic());
+        try (io.rewardstream.release.ReleasePublisher publisher = io.rewardstream.release.ReleasePublisher.create(root,
+                tmp.resolve("release.key"), "release", io.rewardstream.it.ScorerTraffic.clientProps(stack), releasesTopic)) {
+            publisher.publish(exported, null, null, false);
+        }
+        Path installed = root.resolve(BertHeadTrainer.MODEL_NAME).resolve("v1");
+        Map<String, String> sc = new java.util.HashMap<>();
+        sc.put("application.id", p + "-scorer");
+        sc.put("bootstrap.servers", stack.bootstrapServers());
+        sc.put("schema.registry.url", stack.schemaRegistryUrl());
+        sc.put("topics.rollouts.name", rolloutsTopic);
+        sc.put("topics.rewards.name", rewardsTopic);
+        sc.put("topics.group-advantages.name", p + "-advantages");
+        sc.put("topics.rewardstream-dead-letters.name", p + "-dlq");
+        sc.put("state.dir", tmp.resolve("state").toString());
+        sc.put("model.warmup", "false");   // BERT-base warm-up of every bucket shape takes ~30 s on 2 cores
+        sc.put("model.root", root.toString());
+        sc.put("release.topic", releasesTopic);
+        sc.put("release.public.keys.dir", pub.toString());
+        sc.put("release.model.name", BertHeadTrainer.MODEL_NAME);
+        sc.put("release.poll.ms", "200");
+        sc.put("batch.max.delay.ms", "100");
+        sc.put("metrics.port", "-1");
+        sc.put("replication.factor", "1");
+        io.rewardstream.topology.ScorerConfig config = io.rewardstream.topology.ScorerConfig.from(sc);
+        assertThat(config.runtime().modelDir()).isNull();
+
+        // 5 held-out pairs per category, chosen and rejected as text rollouts of one group
+        List<PreferenceExample> pairs = new java.util.ArrayList<>();
+        Map<String, Integer> perCategory = new java.util.HashMap<>();
+        for (PreferenceExample e : heldOut) {
+            if (perCategory.merge(e.id().substring(0, e.id().indexOf('-')), 1, Integer::sum) <= 5) {
+                pairs.add(e);
+            }
+        }
+        List<io.rewardstream.avro.Rollout> rollouts = new java.util.ArrayList<>();
+        for (PreferenceExample e : pairs) {
+            for (int k = 0; k < 2; k++) {
+                rollouts.add(io.rewardstream.avro.Rollout.newBuilder()
+                        .setRolloutId(e.id() + (k == 0 ? "-chosen" : "-rejected")).setGroupId(e.id()).setGroupSize(2)
+                        .setPolicyVersion("p1").setPromptTokenIds(List.of(11, 12)).setResponseTokenIds(List.of(13, 14, 15))
+                        .setPolicyLogprobs(List.of(-1f, -1f, -1f)).setReferenceLogprobs(null)
+                        .setFinishReason(io.rewardstream.avro.FinishReason.STOP)
+                        .setPromptText(e.prompt()).setResponseText(k == 0 ? e.chosen() : e.rejected())
+                        .setCreatedAt(java.time.Instant.now()).build());
+            }
+        }
+        io.rewardstream.topology.ScorerApp app = new io.rewardstream.topology.ScorerApp(config,
+                io.rewardstream.topology.ReleaseWatcherHook.forConfig(config), null, null);
+        try (io.rewardstream.scoring.RewardModel reference = ModelLoader.load(installed,
+                io.rewardstream.scoring.RuntimeConfig.from(Map.of("model.warmup", "false")))) {
+            app.start();
+            assertThat(app.holder().modelVersion()).isEqualTo(BertHeadTrainer.MODEL_NAME + ":1");
+            Map<String, Double> rewards = new java.util.HashMap<>();
+            try (io.rewardstream.it.ScorerTraffic traffic = new io.rewardstream.it.ScorerTraffic(stack);
+                 io.rewardstream.it.ScorerTraffic.Reader<io.rewardstream.avro.Reward> reader = traffic.rewards(rewardsTopic)) {
+                traffic.produce(rolloutsTopic, rollouts);
+                assertThat(reader.awaitIds(rollouts.stream().map(io.rewardstream.avro.Rollout::getRolloutId).toList(),
+                        java.time.Duration.ofMinutes(3))).as("every rollout rewarded").isTrue();
+                for (io.rewardstream.avro.Reward r : reader.all()) {
+                    assertThat(r.getModelVersion()).isEqualTo(BertHeadTrainer.MODEL_NAME + ":1");
+                    rewards.put(r.getRolloutId(), r.getScore());
+                }
+            }
+            Map<String, Float> expectedById = new java.util.HashMap<>();
+            for (io.rewardstream.avro.Rollout r : rollouts) {
+                // the release's own encoder and graph, one row: the score the reward must carry (padding moves float bits only)
+                io.rewardstream.scoring.EncodedSequence enc = reference.encoder().encode(
+                        io.rewardstream.scoring.SequenceParts.ofText(r.getPromptText(), r.getResponseText()));
+                float expected = reference.score(io.rewardstream.scoring.PaddedBatch.of(new int[][]{enc.ids()},
+                        new int[]{0}, enc.length(), 0)).reward()[0];
+                assertThat(rewards.get(r.getRolloutId())).as(r.getRolloutId())
+                        .isCloseTo(expected, org.assertj.core.data.Offset.offset(1e-3));
+                expectedById.put(r.getRolloutId(), expected);
+            }
+            int right = 0;
+            int referenceRight = 0;
+            for (PreferenceExample e : pairs) {
+                right += rewards.get(e.id() + "-chosen") > rewards.get(e.id() + "-rejected") ? 1 : 0;
+                referenceRight += expectedById.get(e.id() + "-chosen") > expectedById.get(e.id() + "-rejected") ? 1 : 0;
+            }
+            System.err.printf("end to end from the release: %d/%d held-out pairs ranked right%n", right, pairs.size());
+            assertThat(right).isEqualTo(referenceRight);
+            assertThat((double) right / pairs.size()).isGreaterThanOrEqualTo(0.75);
+        } finally {
+            app.close();
+        }
+    }
+
     /** Row {@code i} of a 2-D variable as saved in {@code dir/variables}. */
     static float[] row(Path dir, String variable, int i) {
         try (Graph g = new Graph(); Session s = new Session(g)) {
             Ops tf = Ops.create(g);
-            var restore = tf.train.restoreV2(tf.constant(dir.resolve("variables/variables").toString()),
-                    tf.constant(new String[]{variable}), tf.constant(new String[]{""}), List.of(TFloat32.class));
+            var restore = tf.train.restore(tf.constant(dir.resolve("variables/variables").toString()),
+                    tf.constant(StandardCharsets.UTF_8, new String[]{variable}), tf.constant(StandardCharsets.UTF_8, new String[]{""}), List.<Class<? extends org.tensorflow.types.family.TType>>of(TFloat32.class));
             try (Result r = s.runner().fetch(restore.tensors().get(0)).run()) {
                 TFloat32 t = (TFloat32) r.get(0);
                 Shape shape = t.shape();
