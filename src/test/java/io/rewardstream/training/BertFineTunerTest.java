@@ -27,7 +27,7 @@ class BertFineTunerTest {
         assertThat(BertFineTuner.learningRate(c, 5, warm, total)).isCloseTo(c.learningRate() / 2, within(1e-12));
         assertThat(BertFineTuner.learningRate(c, 10, warm, total)).isCloseTo(c.learningRate(), within(1e-12));
         assertThat(BertFineTuner.learningRate(c, 11, warm, total)).isCloseTo(c.learningRate(), within(1e-12));
-        assertThat(BertFineTuner.learningRate(c, 55, warm, total)).isCloseTo(c.learningRate() / 2, within(1e-12));
+        assertThat(BertFineTuner.learningRate(c, 56, warm, total)).isCloseTo(c.learningRate() / 2, within(1e-12));
         assertThat(BertFineTuner.learningRate(c, total, warm, total)).isCloseTo(c.learningRate() / 90, within(1e-12));
         double prev = Double.MAX_VALUE;
         for (int s = warm; s <= total; s++) {
