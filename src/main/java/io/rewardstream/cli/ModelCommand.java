@@ -6,6 +6,7 @@ import io.rewardstream.scoring.ModelManifest;
 import io.rewardstream.training.ArithmeticTask;
 import io.rewardstream.training.BertBackbone;
 import io.rewardstream.training.BertFeatures;
+import io.rewardstream.training.BertFineTuner;
 import io.rewardstream.training.BertHeadTrainer;
 import io.rewardstream.training.BuiltinModel;
 import io.rewardstream.training.EvalMetrics;
@@ -159,6 +160,16 @@ public final class ModelCommand implements Runnable {
                 + "(frozen; a linear Bradley-Terry head on cached features; needs the artifact in the local Maven repository).")
         String backbone;
 
+        @Option(names = "--train-layers", defaultValue = "0", description = "With --backbone: 0 = a head on frozen features "
+                + "(default); k = fine-tune the top k encoder layers + pooler + head (1..12); all = the whole model.")
+        String trainLayers;
+
+        @Option(names = "--epochs", defaultValue = "4", description = "With --train-layers: passes over the pairs (default: ${DEFAULT-VALUE}).")
+        int epochs;
+
+        @Option(names = "--batch", defaultValue = "8", description = "With --train-layers: pairs per step (default: ${DEFAULT-VALUE}).")
+        int batch;
+
         @Override
         public Integer call() throws Exception {
             return guarded(this::doCall);
@@ -238,6 +249,9 @@ public final class ModelCommand implements Runnable {
             if (train.isEmpty()) {
                 throw new IllegalArgumentException("no training pairs");
             }
+            if (!trainLayers.trim().equals("0")) {
+                return fineTuneBert(train, eval, source);
+            }
             BertHeadTrainer.Config cfg = BertHeadTrainer.Config.defaults();
             if (steps != null) {
                 cfg = new BertHeadTrainer.Config(steps, cfg.learningRate(), cfg.l2());
@@ -263,6 +277,31 @@ public final class ModelCommand implements Runnable {
                 }
                 System.out.println(JSON.writeValueAsString(summary));
             }
+            return 0;
+        }
+
+        private Integer fineTuneBert(List<PreferenceExample> train, List<PreferenceExample> eval, String source)
+                throws Exception {
+            BertFineTuner.Config cfg = BertFineTuner.Config.defaults()
+                    .withTrainLayers(BertFineTuner.Config.parseLayers(trainLayers));
+            cfg = cfg.withSchedule(epochs, batch, lr != null ? lr : cfg.learningRate(), seed, steps != null ? steps : 0);
+            BertFineTuner.Result r = BertFineTuner.fineTune(BertBackbone.prepare(), train, eval, cfg, out, 1, null,
+                    Map.of("data", source), Map.of("data", source), () -> false);
+            Map<String, Object> summary = new LinkedHashMap<>();
+            summary.put("model", r.manifest().modelVersion());
+            summary.put("dir", out.toString());
+            summary.put("backbone", BertBackbone.ID);
+            summary.put("train_layers", trainLayers);
+            summary.put("trainable_parameters", r.trainableParams());
+            summary.put("pairs_per_second", Math.round(r.pairsPerSecond() * 100) / 100.0);
+            summary.put("train_seconds", Math.round(r.training().seconds() * 10) / 10.0);
+            r.probeByCategory().forEach((k, v) -> summary.put("frozen_head_accuracy." + k, v.accuracy()));
+            r.heldOutByCategory().forEach((k, v) -> summary.put("accuracy." + k, v.accuracy()));
+            if (r.heldOut() != null) {
+                summary.putAll(r.heldOut().asMap());
+            }
+            summary.put("report", out.resolve("report/index.html").toString());
+            System.out.println(JSON.writeValueAsString(summary));
             return 0;
         }
     }

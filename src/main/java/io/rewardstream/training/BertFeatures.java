@@ -26,6 +26,7 @@ public final class BertFeatures {
     private static final String KEY_VERSION = BertBackbone.ARTIFACT + "-" + BertBackbone.VERSION + "/pooled+mean/v1";
     private final BertBackbone backbone;
     private final Path dir;
+    private final String keyPrefix;
     private final Map<String, float[]> memory = new ConcurrentHashMap<>();
     private int computed;
     private int fromDisk;
@@ -33,6 +34,21 @@ public final class BertFeatures {
     public BertFeatures(BertBackbone backbone, Path cacheDir) {
         this.backbone = backbone;
         this.dir = cacheDir;
+        this.keyPrefix = KEY_VERSION + weightsId(backbone.servingDir());
+    }
+
+    /**
+     * "" for the pretrained weights; for a fine-tuned backbone (manifest lineage {@code train_layers}) the SHA-256 of its
+     * variables, so its features never mix with the pretrained ones in the shared cache.
+     */
+    static String weightsId(Path servingDir) {
+        try {
+            io.rewardstream.scoring.ModelManifest m = io.rewardstream.scoring.ModelManifest.read(servingDir);
+            String digest = m.files().get("variables/variables.data-00000-of-00001");
+            return m.lineage().containsKey("train_layers") && digest != null ? "/weights:" + digest : "";
+        } catch (IOException e) {
+            return "";   // the prepared backbone has no manifest: pretrained weights
+        }
     }
 
     /** The default disk cache beside the unpacked backbone. */
@@ -52,7 +68,7 @@ public final class BertFeatures {
         Map<String, int[]> seqs = new LinkedHashMap<>();
         for (int i = 0; i < n; i++) {
             int[] ids = backbone.tokenizer().encodePair(prompts.get(i), responses.get(i), BertBackbone.MAX_SEQ_LEN).ids();
-            String key = key(ids);
+            String key = key(keyPrefix, ids);
             float[] f = memory.get(key);
             if (f == null) {
                 f = readDisk(key);
@@ -95,10 +111,10 @@ public final class BertFeatures {
         return fromDisk;
     }
 
-    static String key(int[] ids) {
+    static String key(String prefix, int[] ids) {
         try {
             MessageDigest md = MessageDigest.getInstance("SHA-256");
-            md.update(KEY_VERSION.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+            md.update(prefix.getBytes(java.nio.charset.StandardCharsets.UTF_8));
             ByteBuffer b = ByteBuffer.allocate(4 * ids.length);
             for (int id : ids) {
                 b.putInt(id);

@@ -118,19 +118,33 @@ public final class BertHeadTrainer {
      */
     public static ModelManifest export(Path servingDir, LinearHead head, Path out, long version, Long parent,
                                        EvalMetrics metrics, Map<String, String> lineage) throws IOException {
+        return exportWith(servingDir, head, out, version, parent, metrics, lineage, true, "frozen");
+    }
+
+    /**
+     * {@link #export} with the variables either linked from {@code servingDir} ({@code linkVariables}) or already
+     * written into {@code out/variables} (a fine-tuned backbone, saved by its graph's saver).
+     */
+    static ModelManifest exportWith(Path servingDir, LinearHead head, Path out, long version, Long parent,
+                                    EvalMetrics metrics, Map<String, String> lineage, boolean linkVariables,
+                                    String backboneNote) throws IOException {
         if (Files.exists(out.resolve("saved_model.pb"))) {
             throw new IOException(out + " already holds a model");
         }
         Files.createDirectories(out.resolve("assets"));
         Files.write(out.resolve("saved_model.pb"), BertBackbone.servingModel(servingDir, head).toByteArray());
-        BertBackbone.linkOrCopyTree(servingDir.resolve("variables"), out.resolve("variables"));
+        if (linkVariables) {
+            BertBackbone.linkOrCopyTree(servingDir.resolve("variables"), out.resolve("variables"));
+        } else if (!Files.isRegularFile(out.resolve("variables/variables.index"))) {
+            throw new IOException(out + "/variables holds no saved variables");
+        }
         for (String a : List.of("assets/vocab.txt", "assets/model.json")) {
             Files.copy(servingDir.resolve(a), out.resolve(a));
         }
         head.write(out);
         Map<String, String> lin = new LinkedHashMap<>(lineage);
         lin.put("backbone", BertBackbone.ID + " (" + BertBackbone.GROUP + ":" + BertBackbone.ARTIFACT + ":"
-                + BertBackbone.VERSION + "), frozen");
+                + BertBackbone.VERSION + "), " + backboneNote);
         lin.put("head", "linear on [pooled ; masked mean of last layer] (" + BertBackbone.FEATURES + "), Bradley-Terry / Plackett-Luce");
         Map<String, Double> mm = metrics == null ? Map.of() : metrics.asMap();
         ModelManifest.Normalization norm = metrics != null && metrics.scoreStd() > 0

@@ -14,15 +14,66 @@ import java.util.Map;
 import java.util.function.BooleanSupplier;
 
 /**
- * {@link RoundTrainer} for BERT reward models ({@link BertHeadTrainer} exports, manifest tokenizer
- * {@code wordpiece}): the backbone stays frozen; the head is re-fit on fresh + replayed pairs (full batch, so
- * {@code mix} and {@code batchSize} do not apply) from cached features, starting from and regularised towards the
- * current head (pairs with Bradley-Terry, rankings with Plackett-Luce, in one loss), then backbone + new head are re-exported with the training report and a digested manifest.
- * {@code steps} is the number of Adam steps on the head; {@code learningRate} is ignored (it is tuned for the
- * built-in model's train_step): the head uses {@link BertHeadTrainer.Config#defaults()}. Stateless.
+ * {@link RoundTrainer} for BERT reward models ({@link BertHeadTrainer} and {@link BertFineTuner} exports, manifest
+ * tokenizer {@code wordpiece}). Two modes, chosen by {@code retrain.bert.train.layers}:
+ * <ul>
+ *   <li><b>head only</b> ({@code 0}): the backbone stays frozen; the head is re-fit on fresh + replayed pairs (full
+ *   batch, so {@code mix} and {@code batchSize} do not apply) from cached features, starting from and regularised
+ *   towards the current head (pairs with Bradley-Terry, rankings with Plackett-Luce, in one loss). {@code steps} is the number of Adam steps on the head; the learning rate is
+ *   {@link BertHeadTrainer.Config#defaults()}'s.</li>
+ *   <li><b>top k layers</b> ({@code 1..12} or {@code all}): {@link BertFineTuner} on fresh + replayed pairs from the
+ *   current model (its head is the start): {@code steps} AdamW steps of {@code batchSize} pairs, seed {@code seed},
+ *   learning rate {@code retrain.bert.learning.rate}.</li>
+ * </ul>
+ * {@code auto} (the default) fine-tunes the layers the current model was fine-tuned with (manifest lineage
+ * {@code train_layers}), or only the head of a model that never had its backbone trained. Either way the result is
+ * re-exported with the training report and a digested manifest. Stateless.
  */
 public final class BertRoundTrainer implements RoundTrainer {
     private static final Logger LOG = LoggerFactory.getLogger(BertRoundTrainer.class);
+    /** {@code retrain.bert.train.layers} value: follow the model's lineage. */
+    public static final String AUTO = "auto";
+    private final String trainLayers;
+    private final double learningRate;
+
+    /** Head-only rounds (the behaviour before backbone fine-tuning existed). */
+    public BertRoundTrainer() {
+        this("0", 5e-5);
+    }
+
+    /**
+     * @param trainLayers  {@value #AUTO}, {@code 0} (head only), {@code 1..12} or {@code all}
+     * @param learningRate peak AdamW learning rate of backbone rounds
+     */
+    public BertRoundTrainer(String trainLayers, double learningRate) {
+        parseLayers(trainLayers);
+        if (!(learningRate > 0)) {
+            throw new IllegalArgumentException("BERT learning rate must be > 0, got " + learningRate);
+        }
+        this.trainLayers = trainLayers.trim();
+        this.learningRate = learningRate;
+    }
+
+    /**
+     * Validates a {@code retrain.bert.train.layers} value: null for {@value #AUTO}, 0 for head only, else the layers.
+     *
+     * @throws IllegalArgumentException for anything else
+     */
+    public static Integer parseLayers(String v) {
+        String s = v == null ? "" : v.trim();
+        if (s.equalsIgnoreCase(AUTO)) {
+            return null;
+        }
+        if (s.equals("0")) {
+            return 0;
+        }
+        int k = BertFineTuner.Config.parseLayers(s);
+        if (k != BertTrainGraph.ALL && (k < 1 || k > BertTrainGraph.LAYERS)) {
+            throw new IllegalArgumentException("BERT train layers must be auto, 0 (head only), 1.." + BertTrainGraph.LAYERS
+                    + " or all, got '" + v + "'");
+        }
+        return k;
+    }
 
     /** True when {@code modelDir} holds a BERT reward model this trainer handles. */
     public static boolean handles(Path modelDir) {
@@ -34,10 +85,24 @@ public final class BertRoundTrainer implements RoundTrainer {
         }
     }
 
-    /** A trainer that sends BERT models here and every other model to {@code other}. */
+    /** A trainer that sends BERT models here (head-only rounds) and every other model to {@code other}. */
     public static RoundTrainer orElse(RoundTrainer other) {
-        BertRoundTrainer bert = new BertRoundTrainer();
-        return (in, target, stop) -> handles(in.currentDir()) ? bert.train(in, target, stop) : other.train(in, target, stop);
+        return new BertRoundTrainer().orElseTo(other);
+    }
+
+    /** This trainer for BERT models, {@code other} for every other model. */
+    public RoundTrainer orElseTo(RoundTrainer other) {
+        return (in, target, stop) -> handles(in.currentDir()) ? train(in, target, stop) : other.train(in, target, stop);
+    }
+
+    /** The layers a round trains for the model in {@code dir}: 0 = head only, else 1..12 or ALL. */
+    int layersFor(ModelManifest m) {
+        Integer k = parseLayers(trainLayers);
+        if (k != null) {
+            return k;
+        }
+        String lineage = m.lineage().get("train_layers");
+        return lineage == null ? 0 : BertFineTuner.Config.parseLayers(lineage);
     }
 
     @Override
@@ -49,6 +114,10 @@ public final class BertRoundTrainer implements RoundTrainer {
         }
         long t0 = System.nanoTime();
         ModelManifest old = ModelManifest.read(in.currentDir());
+        int layers = layersFor(old);
+        if (layers != 0) {
+            return trainLayers(in, target, stop, old, layers);
+        }
         LinearHead start = LinearHead.read(in.currentDir());
         try (BertBackbone backbone = BertBackbone.open(in.currentDir())) {
             BertFeatures features = new BertFeatures(backbone, BertFeatures.defaultDir());
@@ -105,5 +174,29 @@ public final class BertRoundTrainer implements RoundTrainer {
                     candidate);
             return new Output(current, candidate, tr, m, stats);
         }
+    }
+
+    /** A round that fine-tunes the top {@code layers} encoder layers, the pooler and the head. */
+    private Output trainLayers(Input in, Path target, BooleanSupplier stop, ModelManifest old, int layers)
+            throws IOException {
+        List<PreferenceExample> pairs = new ArrayList<>(in.fresh());
+        pairs.addAll(in.old());
+        int batch = Math.min(in.batchSize(), pairs.size());
+        int epochs = Math.max(1, (int) Math.ceil((double) in.steps() * batch / pairs.size()));
+        BertFineTuner.Config cfg = BertFineTuner.Config.defaults().withTrainLayers(layers)
+                .withSchedule(epochs, batch, learningRate, in.seed(), in.steps());
+        Map<String, Object> summary = new LinkedHashMap<>();
+        summary.put("fine_tuned_from", old.modelVersion());
+        summary.put("new_pairs", in.fresh().size());
+        summary.put("replayed_pairs", in.old().size());
+        summary.putAll(in.summary());
+        Map<String, String> lineage = new LinkedHashMap<>(old.lineage());
+        lineage.put("fine_tuned_from", old.modelVersion());
+        BertFineTuner.Result r = BertFineTuner.fineTune(in.currentDir(), pairs, in.heldOut(), cfg, target,
+                old.version() + 1, old.version(), lineage, summary, stop);
+        LOG.info("BERT round ({} layers) in {} s, {} pairs/s: current {} | candidate {}", cfg.layersLabel(),
+                String.format("%.1f", r.training().seconds()), String.format("%.2f", r.pairsPerSecond()), r.probe(),
+                r.heldOut());
+        return new Output(r.probe(), r.heldOut(), r.training(), r.manifest());
     }
 }

@@ -63,6 +63,42 @@ public record EvalMetrics(int pairs, double accuracy, double loss, double meanMa
         return new EvalMetrics(n, acc / n, loss / n, gap / n, pearson(sc, len), mean, Math.sqrt(var / sc.length));
     }
 
+    /**
+     * Metrics per category, the category being the pair id up to its first '-' ({@code fact-012} -> {@code fact}), in
+     * order of first appearance, plus {@code "all"}. Scores every response once.
+     */
+    public static Map<String, EvalMetrics> byCategory(Scorer scorer, List<PreferenceExample> examples) {
+        List<String> prompts = new ArrayList<>();
+        List<String> responses = new ArrayList<>();
+        for (PreferenceExample e : examples) {
+            prompts.add(e.prompt());
+            responses.add(e.chosen());
+            prompts.add(e.prompt());
+            responses.add(e.rejected());
+        }
+        float[] all = scorer.score(prompts, responses);
+        Map<String, Float> memo = new java.util.HashMap<>();
+        for (int i = 0; i < all.length; i++) {
+            memo.put(prompts.get(i) + '\u0000' + responses.get(i), all[i]);
+        }
+        Scorer cached = (ps, rs) -> {
+            float[] out = new float[ps.size()];
+            for (int i = 0; i < out.length; i++) {
+                out[i] = memo.get(ps.get(i) + '\u0000' + rs.get(i));
+            }
+            return out;
+        };
+        Map<String, List<PreferenceExample>> groups = new LinkedHashMap<>();
+        for (PreferenceExample e : examples) {
+            int dash = e.id().indexOf('-');
+            groups.computeIfAbsent(dash < 0 ? e.id() : e.id().substring(0, dash), k -> new ArrayList<>()).add(e);
+        }
+        Map<String, EvalMetrics> out = new LinkedHashMap<>();
+        groups.forEach((k, v) -> out.put(k, evaluate(cached, v)));
+        out.put("all", evaluate(cached, examples));
+        return out;
+    }
+
     /** Pearson correlation; 0 when either side is constant. */
     public static double pearson(double[] a, double[] b) {
         int n = a.length;

@@ -22,12 +22,17 @@ final class ProgressBar {
     }
 
     void update(int step, double loss) {
+        update(step, loss, "");
+    }
+
+    /** {@link #update(int, double)} with {@code extra} appended to the line (e.g. throughput). */
+    void update(int step, double loss, String extra) {
         if (!enabled) {
             return;
         }
         int decile = (int) (10L * step / total);
         long now = System.nanoTime();
-        String line = render(step, total, loss);
+        String line = render(step, total, loss) + extra;
         if (tty) {
             if (step == total || now - lastDraw > 100_000_000L) {
                 out.print("\r" + line);

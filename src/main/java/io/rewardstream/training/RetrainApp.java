@@ -45,7 +45,7 @@ public final class RetrainApp implements AutoCloseable {
 
     /** The production wiring: BERT-backbone releases train their head in Java, every other model runs its train_step. */
     public RetrainApp(RetrainConfig config, Path readyFile) {
-        this(config, BertRoundTrainer.orElse(new SavedModelRoundTrainer()), readyFile);
+        this(config, config.roundTrainer(new SavedModelRoundTrainer()), readyFile);
     }
 
     /**

@@ -22,6 +22,9 @@ import java.util.Properties;
  * @param annotatorMinAgreement   drop pairs whose group agreement is below this; null = keep all
  * @param metricsHost             {@code metrics.host}: address of the /metrics and /health HTTP server
  * @param metricsPort             {@code metrics.port}: its port; 0 = ephemeral, -1 = no HTTP server
+ * @param bertTrainLayers         {@code retrain.bert.train.layers}: what a round trains on a BERT reward model:
+ *                                {@code auto} (as the model was trained), {@code 0} (head only), {@code 1..12}, {@code all}
+ * @param bertLearningRate        {@code retrain.bert.learning.rate}: peak AdamW rate of BERT backbone rounds
  */
 public record RetrainConfig(String bootstrapServers, String schemaRegistryUrl, String groupId,
                             String preferencesTopic, String rankedPreferencesTopic, String releasesTopic,
@@ -29,7 +32,8 @@ public record RetrainConfig(String bootstrapServers, String schemaRegistryUrl, S
                             double learningRate, Path replayDir, int replayMaxPairs, double replayMix,
                             double heldOutFraction, double gateTolerance, Path modelRoot, String modelName,
                             Path baseModelDir, Path signingKey, String signingKeyId, Double annotatorMinAgreement,
-                            long seed, Map<String, String> kafka, String metricsHost, int metricsPort) {
+                            long seed, Map<String, String> kafka, String metricsHost, int metricsPort,
+                            String bertTrainLayers, double bertLearningRate) {
 
     public static final String BOOTSTRAP = "bootstrap.servers";
     public static final String REGISTRY = "schema.registry.url";
@@ -55,6 +59,8 @@ public record RetrainConfig(String bootstrapServers, String schemaRegistryUrl, S
     public static final String SIGNING_KEY_ID = "retrain.signing.key.id";
     public static final String MIN_AGREEMENT = "retrain.annotator.min.agreement";
     public static final String SEED = "retrain.seed";
+    public static final String BERT_TRAIN_LAYERS = "retrain.bert.train.layers";
+    public static final String BERT_LEARNING_RATE = "retrain.bert.learning.rate";
     public static final String KAFKA_PREFIX = "kafka.";
     public static final String METRICS_HOST = "metrics.host";
     public static final String METRICS_PORT = "metrics.port";
@@ -117,6 +123,21 @@ public record RetrainConfig(String bootstrapServers, String schemaRegistryUrl, S
                     + metricsPort);
         }
         kafka = kafka == null ? Map.of() : Map.copyOf(kafka);
+        bertTrainLayers = bertTrainLayers == null ? BertRoundTrainer.AUTO : bertTrainLayers.trim();
+        try {
+            BertRoundTrainer.parseLayers(bertTrainLayers);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(BERT_TRAIN_LAYERS + " must be auto, 0 (head only), 1..12 or all, got '"
+                    + bertTrainLayers + "'");
+        }
+        if (!(bertLearningRate > 0) || !Double.isFinite(bertLearningRate)) {
+            throw new IllegalArgumentException(BERT_LEARNING_RATE + " must be a finite number > 0, got " + bertLearningRate);
+        }
+    }
+
+    /** The round trainer these settings ask for: BERT reward models per {@code retrain.bert.*}, others {@code other}. */
+    public RoundTrainer roundTrainer(RoundTrainer other) {
+        return new BertRoundTrainer(bertTrainLayers, bertLearningRate).orElseTo(other);
     }
 
     /** Reads the dotted keys; unknown {@code retrain.*} keys are refused (a typo must not pass silently). */
@@ -145,7 +166,8 @@ public record RetrainConfig(String bootstrapServers, String schemaRegistryUrl, S
                 dbl(p, TOLERANCE, 0.01), path(p, MODEL_ROOT), str(p, MODEL_NAME, null),
                 base == null ? null : Path.of(base), key == null ? null : Path.of(key), str(p, SIGNING_KEY_ID, null),
                 minAg == null ? null : dbl(p, MIN_AGREEMENT, 0), lng(p, SEED, 1L), kafka,
-                str(p, METRICS_HOST, DEFAULT_METRICS_HOST), (int) lng(p, METRICS_PORT, DEFAULT_METRICS_PORT));
+                str(p, METRICS_HOST, DEFAULT_METRICS_HOST), (int) lng(p, METRICS_PORT, DEFAULT_METRICS_PORT),
+                str(p, BERT_TRAIN_LAYERS, BertRoundTrainer.AUTO), dbl(p, BERT_LEARNING_RATE, 5e-5));
     }
 
     /** The record's fields, with secret {@code kafka.*} values (passwords, JAAS lines) as {@code [hidden]}. */
@@ -184,7 +206,8 @@ public record RetrainConfig(String bootstrapServers, String schemaRegistryUrl, S
         return new RetrainConfig(bootstrapServers, schemaRegistryUrl, groupId, preferencesTopic, rankedPreferencesTopic,
                 releasesTopic, deadLettersTopic, n, maxIntervalMs, steps, batchSize, learningRate, replayDir,
                 replayMaxPairs, replayMix, heldOutFraction, gateTolerance, modelRoot, modelName, baseModelDir, signingKey,
-                signingKeyId, annotatorMinAgreement, seed, kafka, metricsHost, metricsPort);
+                signingKeyId, annotatorMinAgreement, seed, kafka, metricsHost, metricsPort, bertTrainLayers,
+                bertLearningRate);
     }
 
     /** Location of model {@code modelName}'s releases: {@code <model.root>/<model.name>}. */
@@ -194,7 +217,8 @@ public record RetrainConfig(String bootstrapServers, String schemaRegistryUrl, S
 
     private static final java.util.Set<String> KNOWN_RETRAIN_KEYS = java.util.Set.of(GROUP_ID, MIN_NEW_PAIRS,
             MAX_INTERVAL, STEPS, BATCH_SIZE, LEARNING_RATE, REPLAY_DIR, REPLAY_MAX, REPLAY_MIX, HELDOUT, TOLERANCE,
-            MODEL_ROOT, MODEL_NAME, BASE_MODEL, SIGNING_KEY, SIGNING_KEY_ID, MIN_AGREEMENT, SEED, "retrain.allow.unsigned");
+            MODEL_ROOT, MODEL_NAME, BASE_MODEL, SIGNING_KEY, SIGNING_KEY_ID, MIN_AGREEMENT, SEED, BERT_TRAIN_LAYERS,
+            BERT_LEARNING_RATE, "retrain.allow.unsigned");
 
     /**
      * {@code retrain.allow.unsigned}: without a signing key the {@code retrain} command refuses to start unless this

@@ -43,4 +43,20 @@ class BertRoundTrainerTest {
         assertThat(BertRoundTrainer.handles(dir)).isTrue();
         assertThat(BertRoundTrainer.handles(dir.resolve("nowhere"))).isFalse();
     }
+
+    @Test
+    void shouldPickTheRoundsLayersFromTheSettingOrTheModelsLineage() {
+        ModelManifest headOnly = new ModelManifest("bert-base-uncased-rm", 1, 128, 0, 30522, "wordpiece", "assets/vocab.txt",
+                null, null, null, null, Map.of(), 0, Map.of());
+        ModelManifest topFour = new ModelManifest("bert-base-uncased-rm", 1, 128, 0, 30522, "wordpiece", "assets/vocab.txt",
+                null, null, null, null, Map.of("train_layers", "4"), 0, Map.of());
+        BertRoundTrainer auto = new BertRoundTrainer(BertRoundTrainer.AUTO, 5e-5);
+        assertThat(auto.layersFor(headOnly)).isZero();
+        assertThat(auto.layersFor(topFour)).isEqualTo(4);
+        assertThat(new BertRoundTrainer("0", 5e-5).layersFor(topFour)).isZero();
+        assertThat(new BertRoundTrainer("all", 5e-5).layersFor(headOnly)).isEqualTo(BertTrainGraph.ALL);
+        assertThat(new BertRoundTrainer().layersFor(topFour)).isZero();   // the plain constructor keeps head-only rounds
+        assertThatThrownBy(() -> new BertRoundTrainer("13", 5e-5)).hasMessageContaining("13");
+        assertThatThrownBy(() -> new BertRoundTrainer("2", 0)).hasMessageContaining("learning rate");
+    }
 }

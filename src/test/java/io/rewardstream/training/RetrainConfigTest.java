@@ -4,6 +4,7 @@ import org.junit.jupiter.api.Test;
 
 import java.nio.file.Path;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -133,6 +134,30 @@ class RetrainConfigTest {
         Map<String, String> m2 = minimal();
         m2.put("retrain.signing.key.id", "k");
         assertThatThrownBy(() -> RetrainConfig.from(m2)).hasMessageContaining("retrain.signing.key ");
+    }
+
+    @Test
+    void shouldReadTheBertRoundKeys() {
+        RetrainConfig d = RetrainConfig.from(minimal());
+        assertThat(d.bertTrainLayers()).isEqualTo("auto");
+        assertThat(d.bertLearningRate()).isEqualTo(5e-5);
+        Map<String, String> m = minimal();
+        m.put(RetrainConfig.BERT_TRAIN_LAYERS, "all");
+        m.put(RetrainConfig.BERT_LEARNING_RATE, "2e-5");
+        RetrainConfig c = RetrainConfig.from(m);
+        assertThat(c.bertTrainLayers()).isEqualTo("all");
+        assertThat(c.bertLearningRate()).isEqualTo(2e-5);
+        for (String bad : List.of("13", "-2", "top", "")) {
+            m.put(RetrainConfig.BERT_TRAIN_LAYERS, bad);
+            if (bad.isEmpty()) {
+                assertThat(RetrainConfig.from(m).bertTrainLayers()).isEqualTo("auto");   // blank = default
+                continue;
+            }
+            assertThatThrownBy(() -> RetrainConfig.from(m)).hasMessageContaining(RetrainConfig.BERT_TRAIN_LAYERS);
+        }
+        m.put(RetrainConfig.BERT_TRAIN_LAYERS, "4");
+        m.put(RetrainConfig.BERT_LEARNING_RATE, "0");
+        assertThatThrownBy(() -> RetrainConfig.from(m)).hasMessageContaining(RetrainConfig.BERT_LEARNING_RATE);
     }
 
     @Test
