@@ -115,9 +115,6 @@ public final class DemoRunner {
          * {@code small} reach held-out accuracy 0.98 on the exposing pairs; 300 steps 0.87, 600 steps 0.87-0.92).
          */
         public static int defaultRetrainSteps(ModelSize size, ModelCache.Scenario scenario) {
-            if (scenario == ModelCache.Scenario.TASK_SHIFT) {
-                return defaultRetrainSteps(size);
-            }
             return switch (size) {
                 case TINY -> 400;
                 case SMALL -> 800;
@@ -232,7 +229,8 @@ public final class DemoRunner {
             ScorerApp scorer = new ScorerApp(cfg, new WatcherHook(client), null, null);
             try (scorer;
                  RetrainLoop retrainer = new RetrainLoop(client, topics, v1Dir, modelRoot, runDir, privateKey, "demo",
-                         o.preferencePairs() + o.rankings(), o.retrainSteps(), o.retrainLearningRate(), o.seed());
+                         o.preferencePairs() + o.rankings() + originalPairs(), o.retrainSteps(),
+                         o.retrainLearningRate(), o.seed());
                  RewardReader reader = new RewardReader(client, cfg.rewardsTopic(), rec)) {
                 long tScorer = System.nanoTime();
                 scorer.start();
@@ -313,8 +311,8 @@ public final class DemoRunner {
                                 topics.topicName(TopicProvisioner.RANKED_PREFERENCES), scenario);
                     } else {
                         bar.println("demo: task shift after " + sent + " rollouts: " + ORIGINAL + " -> " + SHIFTED
-                                + "; sending " + o.preferencePairs() + " " + SHIFTED
-                                + " preference pairs for retraining");
+                                + "; sending " + o.preferencePairs() + " " + SHIFTED + " and " + originalPairs() + " "
+                                + ORIGINAL + " preference pairs for retraining");
                         sendPairs(pairs, topics.topicName(TopicProvisioner.PREFERENCES), mul);
                     }
                 }
@@ -416,9 +414,22 @@ public final class DemoRunner {
         rankedProducer.flush();
     }
 
+    /**
+     * Task shift: pairs of the original task sent with the shifted task's (half as many), so the round keeps addition
+     * (without them it forgets it: original-task AUC 0.957 -> 0.603 measured). None for reward hacking, whose
+     * exposing pairs already cover the original task.
+     */
+    private int originalPairs() {
+        return o.scenario() == ModelCache.Scenario.TASK_SHIFT ? o.preferencePairs() / 2 : 0;
+    }
+
     private void sendPairs(KafkaProducer<String, PreferencePair> producer, String topic, ArithmeticTask mul) {
         long now = System.currentTimeMillis();
-        for (PreferenceExample e : mul.generate(o.preferencePairs(), ArithmeticTask.Part.ANY, false)) {
+        List<PreferenceExample> all = new java.util.ArrayList<>(mul.generate(o.preferencePairs(),
+                ArithmeticTask.Part.ANY, false));
+        all.addAll(new ArithmeticTask(ModelCache.task().config().withSeed(o.seed() + 21)).generate(originalPairs(),
+                ArithmeticTask.Part.TRAIN, false));
+        for (PreferenceExample e : all) {
             PreferencePair p = PreferencePair.newBuilder().setPairId("demo-" + e.id()).setPromptText(e.prompt())
                     .setChosenText(e.chosen()).setRejectedText(e.rejected()).setSource("verifier")
                     .setAnnotatorId("arithmetic-checker").setCreatedAt(Instant.ofEpochMilli(now)).build();

@@ -114,15 +114,7 @@ public final class SimulatedPolicy {
     }
 
     private String wrongAnswer(long value) {
-        long w;
-        do {
-            w = switch (rnd.nextInt(3)) {
-                case 0 -> value + (rnd.nextBoolean() ? 10 : -10);
-                case 1 -> value + (rnd.nextBoolean() ? 1 : -1) * (3 + rnd.nextInt(8));
-                default -> rnd.nextInt((int) Math.max(10, 2 * value + 10));
-            };
-        } while (w < 0 || Math.abs(w - value) < 3);
-        return Long.toString(w);
+        return HackScenario.wrong(rnd, value);
     }
 
     private Rollout rollout(String groupId, int member, String prompt, String answer, boolean correct, String task,
