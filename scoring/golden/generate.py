@@ -109,6 +109,106 @@ LP = [-0.5, -2.0, -1.25, -3.0]
 LR = [-1.0, -1.0, -1.5, -0.75]  # d = [0.5, -1.0, 0.25, -2.25]
 
 
+# ---- routing and built-in verifiers (ScoreRouter, Verifiers) ----
+
+def final_answer(text):
+    """Last \\boxed{..} (balanced), else after the last ####, else after the last 'answer is'/'answer:', else the
+    last non-blank line; trimmed, one trailing period dropped."""
+    import re
+    found = None
+    i = text.rfind("\\boxed{")
+    if i >= 0:
+        depth, j = 1, i + len("\\boxed{")
+        start = j
+        while j < len(text):
+            if text[j] == "{":
+                depth += 1
+            elif text[j] == "}":
+                depth -= 1
+                if depth == 0:
+                    found = text[start:j]
+                    break
+            j += 1
+    if found is None and "####" in text:
+        found = text[text.rfind("####") + 4:]
+    if found is None:
+        ms = list(re.finditer(r"answer\s*(?:is|:)", text, re.IGNORECASE))
+        if ms:
+            found = text[ms[-1].end():]
+    if found is None:
+        lines = [l for l in text.splitlines() if l.strip()]
+        found = lines[-1] if lines else ""
+    a = found.strip()
+    if a.endswith("."):
+        a = a[:-1].strip()
+    return a
+
+
+def as_number(s):
+    import re
+    from decimal import Decimal, InvalidOperation
+    t = s.strip()
+    if re.fullmatch(r"[+-]?\d{1,3}(,\d{3})+(\.\d+)?", t):
+        t = t.replace(",", "")
+    if not re.fullmatch(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?", t):
+        return None
+    try:
+        return Decimal(t)
+    except InvalidOperation:
+        return None
+
+
+def exact_answer(text, ref):
+    a, b = as_number(final_answer(text)), as_number(ref)
+    if a is not None and b is not None:
+        return 1.0 if a == b else 0.0
+    return 1.0 if final_answer(text).strip().casefold() == ref.strip().casefold() else 0.0
+
+
+def routed(cfg, metadata, text, tokens, model_score, model_heads):
+    """Returns (score, source_scores or None, rejected reason or None)."""
+    import re
+    key = cfg.get("scoring.route.key", "task")
+    task = metadata.get(key)
+    route = cfg.get("scoring.routes.%s.weights" % task) if task is not None else None
+    if route is None:
+        route = cfg.get("scoring.routes.default.weights", "model=1")
+    sources = [(p.split("=")[0].strip(), float(p.split("=")[1])) for p in route.split(",")]
+    if sources == [("model", 1.0)]:
+        return model_score, model_heads, None
+    scores, total = {}, 0.0
+    for name, w in sources:
+        if name == "model":
+            v = model_score
+        elif name.startswith("model."):
+            v = model_heads[name[6:]]
+        elif name == "exact_answer":
+            ref = metadata.get("reference_answer")
+            if ref is None or not ref.strip():
+                return None, None, "NO_REFERENCE_ANSWER"
+            if text is None:
+                return None, None, "NO_RESPONSE_TEXT"
+            v = exact_answer(text, ref)
+        elif name == "format":
+            if text is None:
+                return None, None, "NO_RESPONSE_TEXT"
+            v = 1.0 if re.search(cfg["scoring.verifier.format.regex"], text) else 0.0
+        elif name == "length":
+            v = -float(max(0, tokens - int(cfg.get("scoring.verifier.length.max.tokens", 512))))
+        else:
+            raise ValueError(name)
+        scores[name] = v
+        total += w * v
+    return total, scores, None
+
+
+def verifier_case(name, cfg, metadata, text, tokens=4, model_score=0.75, model_heads=None):
+    score, sources, rejected = routed(cfg, metadata, text, tokens, model_score, model_heads)
+    exp = {"rejected": rejected} if rejected else {"score": score, "source_scores": sources}
+    return {"name": name, "config": cfg, "metadata": metadata, "response_text": text, "response_tokens": tokens,
+            "model_score": model_score, "model_heads": model_heads, "expected": exp}
+
+
 def main():
     write("estimators.json", "Each KL estimator on the same response (d = [0.5, -1, 0.25, -2.25]), no clamping in effect.", "shape",
           [shape_case("estimator_" + e, {"scoring.kl.estimator": e, "scoring.kl.coef": 0.1},
@@ -239,6 +339,43 @@ def main():
               ens("ensemble_lambda_0", [1.0, 2.0, 4.5], 0.0),
               ens("ensemble_lambda_0_5", [1.0, 2.0, 4.5], 0.5),
               ens("ensemble_single_member", [1.25], 1.0),
+          ])
+
+
+    math = {"scoring.routes.math.weights": "exact_answer=1"}
+    mixed = {"scoring.routes.chat.weights": "model=0.5,format=2,length=0.25",
+             "scoring.verifier.format.regex": "^Answer: .+$", "scoring.verifier.length.max.tokens": "6"}
+    write("verifiers.json",
+          "Routing by task and the built-in verifiers: the score is the weighted sum of the route's sources; "
+          "source_scores are the unweighted source scores (Reward.head_scores); a route of exactly model=1 keeps the "
+          "model's score and heads.", "verifier", [
+              verifier_case("exact_integer", math, {"task": "math", "reference_answer": "19"}, "19"),
+              verifier_case("exact_wrong", math, {"task": "math", "reference_answer": "20"}, "19"),
+              verifier_case("numeric_trailing_zero_and_period", math, {"task": "math", "reference_answer": "2.5"},
+                            "The answer is 2.50."),
+              verifier_case("numeric_thousands_after_hashes", math, {"task": "math", "reference_answer": "1000"},
+                            "First 600, then 400 more.\n#### 1,000"),
+              verifier_case("numeric_exponent", math, {"task": "math", "reference_answer": "1000"}, "answer: 1e3"),
+              verifier_case("boxed_text", math, {"task": "math", "reference_answer": "\\frac{1}{2}"},
+                            "so x = \\boxed{\\frac{1}{2}} and done"),
+              verifier_case("last_boxed_wins", math, {"task": "math", "reference_answer": "7"},
+                            "try \\boxed{6}, no: \\boxed{7}"),
+              verifier_case("case_folded_text", math, {"task": "math", "reference_answer": " paris"},
+                            "Answer: PARIS"),
+              verifier_case("last_line", math, {"task": "math", "reference_answer": "42"},
+                            "Let me think.\n6*7 is\n42.0\n\n"),
+              verifier_case("verbose_wrong", math, {"task": "math", "reference_answer": "21"},
+                            "The answer is probably 21, let me double check..."),
+              verifier_case("no_reference_answer", math, {"task": "math"}, "19"),
+              verifier_case("no_response_text", math, {"task": "math", "reference_answer": "19"}, None),
+              verifier_case("unrouted_task_gets_model", math, {"task": "chat", "reference_answer": "19"}, "18"),
+              verifier_case("no_task_gets_model", math, {}, "18", model_heads={"helpful": 1.5}),
+              verifier_case("route_key", dict(math, **{"scoring.route.key": "dataset"}),
+                            {"dataset": "math", "task": "chat", "reference_answer": "3"}, "3"),
+              verifier_case("mixed_format_and_length_over", mixed, {"task": "chat"}, "Answer: yes", tokens=10),
+              verifier_case("mixed_no_format_length_at_limit", mixed, {"task": "chat"}, "yes", tokens=6),
+              verifier_case("default_route_with_head", {"scoring.routes.default.weights": "model.helpful=2,model=-1"},
+                            {}, "x", model_score=0.5, model_heads={"helpful": 1.5, "harmless": -0.25}),
           ])
 
 

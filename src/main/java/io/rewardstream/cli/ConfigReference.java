@@ -87,7 +87,9 @@ public final class ConfigReference {
                 .append("Generated from the default configuration files the code loads; do not edit by hand.\n")
                 .append("Regenerate with `./rewardstream config reference --out topology/CONFIGURATION.md`.\n")
                 .append("Every key can be set in a `--config FILE` properties file or with `--set key=value`;\n")
-                .append("a bad value stops start-up with the key's name. A key shown as *(not set)* has no default\n")
+                .append("a bad value stops start-up with the key's name. An unknown key under the scorer's own prefixes\n")
+                .append("(`scoring.`, `model.`, `release.`, `batch.` except Kafka's own, `validation.`, `rewards.`,\n")
+                .append("`shutdown.timeout.`) or `retrain.` stops start-up too. A key shown as *(not set)* has no default\n")
                 .append("(its meaning says whether it is required).\n");
         for (String[] source : SOURCES) {
             md.append("\n## ").append(source[1]).append("\n\nDefaults: `").append(source[0]).append("`.\n");

@@ -74,6 +74,25 @@ public final class GroupAdvantages {
         return out;
     }
 
+    /**
+     * Best-of-N ranks: 1 for the highest value, ties share the best rank of their run (competition ranking: 1, 2, 2, 4).
+     * NaN ranks last.
+     */
+    public static int[] ranks(double[] r) {
+        int[] out = new int[r.length];
+        for (int i = 0; i < r.length; i++) {
+            int better = 0;
+            for (double v : r) {
+                // Double.compare orders NaN above everything: treat NaN as the lowest
+                if (!Double.isNaN(v) && (Double.isNaN(r[i]) || v > r[i])) {
+                    better++;
+                }
+            }
+            out[i] = better + 1;
+        }
+        return out;
+    }
+
     /** Mean of {@code r} (at least one finite value). */
     public static double mean(double[] r) {
         check(r);

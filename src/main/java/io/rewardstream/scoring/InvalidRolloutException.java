@@ -30,7 +30,11 @@ public final class InvalidRolloutException extends IllegalArgumentException {
         /** Prompt, response, text or metadata above the configured limits. */
         OVERSIZED,
         /** A required field is null or blank (rollout_id, group_id, arrays, finish_reason, ...). */
-        MISSING_FIELD
+        MISSING_FIELD,
+        /** Routed to the exact_answer verifier without metadata.reference_answer. */
+        NO_REFERENCE_ANSWER,
+        /** Routed to a verifier that reads the response text (exact_answer, format) without response_text. */
+        NO_RESPONSE_TEXT
     }
 
     private final Reason reason;

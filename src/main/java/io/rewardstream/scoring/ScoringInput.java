@@ -4,6 +4,7 @@ import io.rewardstream.avro.FinishReason;
 import io.rewardstream.avro.Rollout;
 
 import java.util.List;
+import java.util.Map;
 
 /**
  * One decoded rollout as the {@link ScoringPipeline} reads it: what the encoder needs ({@link SequenceParts}) and what
@@ -15,9 +16,20 @@ import java.util.List;
  * @param policyLogprobs     lp[t] of the response tokens; null is refused at shaping (MISSING_FIELD)
  * @param referenceLogprobs  lr[t], or null (KL = 0, flag NO_REFERENCE)
  * @param stopped            whether finish_reason was STOP
+ * @param metadata           the rollout's metadata (never null; routing reads the task and reference answer)
  */
 public record ScoringInput(String id, SequenceParts parts, double[] policyLogprobs, double[] referenceLogprobs,
-                           boolean stopped) {
+                           boolean stopped, Map<String, String> metadata) {
+
+    public ScoringInput {
+        metadata = metadata == null ? Map.of() : metadata;
+    }
+
+    /** An input without metadata (routed by the default route). */
+    public ScoringInput(String id, SequenceParts parts, double[] policyLogprobs, double[] referenceLogprobs,
+                        boolean stopped) {
+        this(id, parts, policyLogprobs, referenceLogprobs, stopped, Map.of());
+    }
 
     /**
      * The scoring view of an Avro rollout.
@@ -28,7 +40,19 @@ public record ScoringInput(String id, SequenceParts parts, double[] policyLogpro
         return new ScoringInput(r.getRolloutId(), partsOf(r),
                 RewardShaper.toDoubles("policy_logprobs", r.getPolicyLogprobs()),
                 RewardShaper.toDoubles("reference_logprobs", r.getReferenceLogprobs()),
-                r.getFinishReason() == FinishReason.STOP);
+                r.getFinishReason() == FinishReason.STOP, metadata(r));
+    }
+
+    /** The rollout's metadata as plain strings (Avro may hand out Utf8 keys/values). */
+    private static Map<String, String> metadata(Rollout r) {
+        Map<String, String> m = r.getMetadata();
+        if (m == null || m.isEmpty()) {
+            return Map.of();
+        }
+        Map<String, String> out = new java.util.HashMap<>(m.size() * 2);
+        // String.valueOf: tolerate CharSequence (Utf8) entries from a reader without avro.java.string
+        ((Map<?, ?>) m).forEach((k, v) -> out.put(String.valueOf(k), v == null ? null : String.valueOf(v)));
+        return out;
     }
 
     /** The encoder's view of an Avro rollout. @throws InvalidRolloutException MISSING_FIELD on a null token id */

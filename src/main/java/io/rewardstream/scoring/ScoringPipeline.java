@@ -18,7 +18,8 @@ import java.util.function.IntFunction;
  * {@link BatchNotScoredException} and changes nothing.
  *
  * <p>Batch stages (encode, plan, model call) are in {@link #score}; the per-row stages after the model call
- * (combine heads and uncertainty penalty -> shape -> flags) are {@link RowStages}, where a new per-row stage (an
+ * (combine heads and uncertainty penalty -> route by task over score sources ({@link ScoreRouter}) -> shape -> flags)
+ * are {@link RowStages} and {@link ScoreRouter}, where a new per-row stage (an
  * uncertainty monitor, routing over several score sources, per-token rewards) is one more step.
  *
  * <p>Thread-safety: stateless between calls apart from the immutable helpers; safe for concurrent use if the
@@ -32,12 +33,20 @@ public final class ScoringPipeline {
      * @param shaping  reward shaping (KL, clipping, normalization, head weights, uncertainty penalty)
      * @param batching batch budget of the planner
      * @param limits   validator limits for a vocabulary size (the model's when it reads ids, else unbounded)
+     * @param routing  score sources by task ({@link ScoreRouter}); {@link RouteConfig#defaults()} = the model's score
      */
-    public record Settings(ShapingConfig shaping, BatchingConfig batching, IntFunction<RolloutValidator.Limits> limits) {
+    public record Settings(ShapingConfig shaping, BatchingConfig batching, IntFunction<RolloutValidator.Limits> limits,
+                           RouteConfig routing) {
         public Settings {
             if (shaping == null || batching == null || limits == null) {
                 throw new IllegalArgumentException("shaping, batching and limits are required");
             }
+            routing = routing == null ? RouteConfig.defaults() : routing;
+        }
+
+        /** Settings without routing (every rollout gets the model's score). */
+        public Settings(ShapingConfig shaping, BatchingConfig batching, IntFunction<RolloutValidator.Limits> limits) {
+            this(shaping, batching, limits, null);
         }
 
         /** Default validator limits. */
@@ -100,12 +109,14 @@ public final class ScoringPipeline {
     private final RolloutValidator validator;
     private final BatchPlanner planner;
     private final RowStages stages;
+    private final ScoreRouter router;
 
     /**
      * @param model    the model (not owned)
      * @param encoder  the model's encoder (not owned)
      * @throws IllegalArgumentException when the model does not fit the configuration (e.g. batch.max.tokens below its
-     *                                  max_seq_len, static normalization without the manifest's stats)
+     *                                  max_seq_len, static normalization without the manifest's stats, a route naming
+     *                                  a head the model does not have)
      */
     public ScoringPipeline(RewardModel model, SequenceEncoder encoder, Settings settings) {
         this.model = model;
@@ -118,6 +129,7 @@ public final class ScoringPipeline {
         this.validator = new RolloutValidator(settings.limits().apply(vocab));
         this.planner = BatchPlanner.forModel(settings.batching(), manifest);
         this.stages = new RowStages(shaping, manifest);
+        this.router = new ScoreRouter(settings.routing(), manifest);
     }
 
     /**
@@ -152,6 +164,11 @@ public final class ScoringPipeline {
 
     public BatchPlanner planner() {
         return planner;
+    }
+
+    /** The routing stage (score sources by task). */
+    public ScoreRouter router() {
+        return router;
     }
 
     /** The per-row stages after the model call. */
@@ -231,7 +248,9 @@ public final class ScoringPipeline {
             int i = live.get(k);
             ScoringInput in = inputs.get(i);
             try {
-                Scored scored = stages.row(i, in, seqs.get(k), stages.combine(out, k), s);
+                // combine (model heads) -> route (score sources by task) -> shape + flags
+                RowStages.RowScore routed = router.route(in, stages.combine(out, k));
+                Scored scored = stages.row(i, in, seqs.get(k), routed, s);
                 s = stages.next(s, scored.shaped());
                 rows[i] = scored;
             } catch (InvalidRolloutException e) {

@@ -138,6 +138,9 @@ final class GroupAggregator implements Processor<String, GroupMember, String, Gr
         double mean = GroupAdvantages.mean(r);
         double std = GroupAdvantages.std(r);
         List<String> flags = incomplete ? List.of(RewardFlags.INCOMPLETE_GROUP) : List.of();
+        // best-of-N rank only when every promised member is in (a partial group's ranking would mislead)
+        int[] ranks = !incomplete && state.expectedSize() != null && r.length == state.expectedSize()
+                ? GroupAdvantages.ranks(r) : null;
         Instant at = Instant.ofEpochMilli(now);
         for (int i = 0; i < r.length; i++) {
             GroupMember m = members.get(i);
@@ -155,6 +158,7 @@ final class GroupAggregator implements Processor<String, GroupMember, String, Gr
                     .setExpectedGroupSize(state.expectedSize())
                     .setFlags(new ArrayList<>(flags))
                     .setEmittedAt(at)
+                    .setRank(ranks == null ? null : ranks[i])
                     .build();
             context.forward(new Record<>(groupId, ga, now));
         }

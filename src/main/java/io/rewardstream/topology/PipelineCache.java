@@ -12,7 +12,8 @@ final class PipelineCache {
     private ScoringPipeline current;
 
     PipelineCache(ScorerConfig config) {
-        this.settings = new ScoringPipeline.Settings(config.shaping(), config.batching(), config::limits);
+        this.settings = new ScoringPipeline.Settings(config.shaping(), config.batching(), config::limits,
+                config.routing());
     }
 
     /** @throws IllegalArgumentException when the model does not fit the configuration */

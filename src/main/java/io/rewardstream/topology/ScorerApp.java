@@ -94,6 +94,8 @@ public final class ScorerApp implements AutoCloseable {
                 try {
                     // fail fast on a model the batching limits cannot serve (names batch.max.tokens)
                     io.rewardstream.scoring.BatchPlanner.forModel(config.batching(), first.manifest());
+                    // and on routes naming a head the model does not have (names the route's key)
+                    new io.rewardstream.scoring.ScoreRouter(config.routing(), first.manifest());
                 } catch (IllegalArgumentException e) {
                     first.close();
                     throw e;

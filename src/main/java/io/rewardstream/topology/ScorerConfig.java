@@ -2,6 +2,7 @@ package io.rewardstream.topology;
 
 import io.rewardstream.scoring.BatchingConfig;
 import io.rewardstream.scoring.RolloutValidator;
+import io.rewardstream.scoring.RouteConfig;
 import io.rewardstream.scoring.RuntimeConfig;
 import io.rewardstream.scoring.ShapingConfig;
 
@@ -33,9 +34,12 @@ import java.util.TreeMap;
  *   <li>{@code group.timeout.ms}, {@code metrics.host}, {@code metrics.port} (0 = ephemeral),
  *       {@code shutdown.timeout.ms}, {@code rewards.emit.kl.per.token};</li>
  *   <li>{@code validation.max.prompt.tokens}, {@code validation.max.response.tokens}, {@code validation.max.group.size};</li>
- *   <li>{@code scoring.*} ({@link ShapingConfig}), {@code batch.*} ({@link BatchingConfig}), {@code model.*}
- *       ({@link RuntimeConfig}).</li>
+ *   <li>{@code scoring.*} ({@link ShapingConfig}; routing and verifiers {@link RouteConfig}), {@code batch.*}
+ *       ({@link BatchingConfig}), {@code model.*} ({@link RuntimeConfig}).</li>
  * </ul>
+ * An unknown key under {@code scoring.}, {@code model.}, {@code release.}, {@code batch.} (except Kafka's own names),
+ * {@code validation.}, {@code rewards.} or {@code shutdown.timeout.} fails {@link #from} with the key's name and the
+ * nearest known key ({@link OwnKeys}).
  *
  * @param raw                  every key after merging defaults (for other components, e.g. the release watcher)
  * @param streamsProperties    properties for {@code KafkaStreams} (incl. application.id, bootstrap.servers, ...)
@@ -170,6 +174,9 @@ public record ScorerConfig(
                 streams.put(k, v);
             }
         });
+        // unknown own keys (typos, keys this version lacks) and bad routes stop start-up, naming the key
+        OwnKeys.check(merged);
+        RouteConfig.from(merged);
         String guarantee = merged.getOrDefault(PROCESSING_GUARANTEE, "exactly_once_v2");
         if (!List.of("exactly_once_v2", "at_least_once").contains(guarantee)) {
             throw new IllegalArgumentException(PROCESSING_GUARANTEE + " must be exactly_once_v2 or at_least_once, got '"
@@ -253,6 +260,11 @@ public record ScorerConfig(
         /** Whether the processing guarantee is exactly_once_v2. */
     public boolean exactlyOnce() {
         return "exactly_once_v2".equals(streamsProperties.get(PROCESSING_GUARANTEE));
+    }
+
+    /** Score sources by task ({@code scoring.route.key}, {@code scoring.routes.*}, {@code scoring.verifier.*}). */
+    public RouteConfig routing() {
+        return RouteConfig.from(raw);
     }
 
     /** Validator limits with the given vocabulary size. */

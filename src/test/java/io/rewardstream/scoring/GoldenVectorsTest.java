@@ -19,6 +19,7 @@ import java.util.TreeSet;
 import java.util.stream.Stream;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.fail;
 
 /** Checks the Java maths against every golden vector file in {@code scoring/golden} (see its README). */
@@ -45,7 +46,8 @@ class GoldenVectorsTest {
         List<String> names = files().stream().map(p -> p.getFileName().toString()).toList();
         assertThat(names).contains("estimators.json", "clamping.json", "score_clip.json", "missing_eos.json",
                 "static_normalization.json", "running_normalization.json", "no_reference.json", "adaptive_beta.json",
-                "group_advantages.json", "defaults_hand.json", "group_advantages_hand.json", "score_combination.json");
+                "group_advantages.json", "defaults_hand.json", "group_advantages_hand.json", "score_combination.json",
+                "verifiers.json");
     }
 
     @TestFactory
@@ -63,6 +65,7 @@ class GoldenVectorsTest {
                         case "adaptive_beta" -> checkAdaptive(c);
                         case "group_advantage" -> checkAdvantage(c);
                         case "score_combination" -> checkCombination(c);
+                        case "verifier" -> checkVerifier(c);
                         default -> fail("unknown kind " + kind + " in " + file);
                     }
                 }));
@@ -155,6 +158,45 @@ class GoldenVectorsTest {
             close("ensemble score", e.score(), ex.get("score").asDouble());
             close("ensemble mean", e.mean(), ex.get("mean").asDouble());
             close("ensemble std", e.std(), ex.get("std").asDouble());
+        }
+    }
+
+    private static void checkVerifier(JsonNode c) {
+        Map<String, Object> cfg = config(c);
+        Map<String, String> metadata = new HashMap<>();
+        c.get("metadata").fields().forEachRemaining(e -> metadata.put(e.getKey(), e.getValue().asText()));
+        Map<String, Double> heads = null;
+        List<ModelManifest.Head> manifestHeads = new ArrayList<>();
+        if (!c.get("model_heads").isNull()) {
+            heads = new java.util.LinkedHashMap<>();
+            for (var it = c.get("model_heads").fields(); it.hasNext(); ) {
+                var e = it.next();
+                heads.put(e.getKey(), e.getValue().asDouble());
+                manifestHeads.add(new ModelManifest.Head(e.getKey(), 1.0));
+            }
+        }
+        ModelManifest m = new ModelManifest("golden", 1, 16, 0, 260, "ids", null, manifestHeads, null, null, null, null,
+                0, null);
+        ScoreRouter router = new ScoreRouter(RouteConfig.from(cfg), m);
+        String text = c.get("response_text").isNull() ? null : c.get("response_text").asText();
+        ScoringInput in = new ScoringInput("golden", new SequenceParts(new int[]{1},
+                new int[c.get("response_tokens").asInt()], null, text), null, null, true, metadata);
+        RowStages.RowScore model = new RowStages.RowScore(c.get("model_score").asDouble(), heads, null);
+        JsonNode ex = c.get("expected");
+        if (ex.has("rejected")) {
+            assertThatThrownBy(() -> router.route(in, model)).isInstanceOfSatisfying(InvalidRolloutException.class,
+                    e -> assertThat(e.reason().name()).isEqualTo(ex.get("rejected").asText()));
+            return;
+        }
+        RowStages.RowScore got = router.route(in, model);
+        close("score", got.score(), ex.get("score").asDouble());
+        if (ex.get("source_scores").isNull()) {
+            assertThat(got.heads()).as("source scores").isNull();
+        } else {
+            Map<String, Double> want = new java.util.LinkedHashMap<>();
+            ex.get("source_scores").fields().forEachRemaining(e -> want.put(e.getKey(), e.getValue().asDouble()));
+            assertThat(got.heads()).as("source scores").containsOnlyKeys(want.keySet());
+            want.forEach((k, v) -> close("source " + k, got.heads().get(k), v));
         }
     }
 

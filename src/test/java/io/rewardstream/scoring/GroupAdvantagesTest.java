@@ -49,4 +49,11 @@ class GroupAdvantagesTest {
         assertThatThrownBy(() -> GroupAdvantages.compute(new double[]{1}, GRPO, -1)).isInstanceOf(IllegalArgumentException.class);
         assertThatThrownBy(() -> GroupAdvantages.Method.parse("ppo")).hasMessageContaining("grpo");
     }
+
+    @Test
+    void shouldRankBestFirstWithTiesSharingTheBestRank() {
+        assertThat(GroupAdvantages.ranks(new double[]{0.5, 2.0, 0.5, -1.0, Double.NaN}))
+                .containsExactly(2, 1, 2, 4, 5);
+        assertThat(GroupAdvantages.ranks(new double[]{3.0})).containsExactly(1);
+    }
 }

@@ -285,6 +285,10 @@ class ScorerTopologyTest {
             assertThat(g.getGroupStd()).isCloseTo(std, within(1e-12));
         }
         assertThat(ga).extracting(GroupAdvantage::getRolloutId).containsExactlyInAnyOrder("a", "b", "c");
+        // best-of-N: the complete group's members ranked by reward, 1 = best
+        List<GroupAdvantage> byReward = ga.stream()
+                .sorted(java.util.Comparator.comparingDouble(GroupAdvantage::getReward).reversed()).toList();
+        assertThat(byReward).extracting(GroupAdvantage::getRank).containsExactly(1, 2, 3);
         GroupAdvantage c = ga.stream().filter(g -> g.getRolloutId().equals("c")).findFirst().orElseThrow();
         assertThat(c.getReward()).isEqualTo(r.get("c"));
         assertThat(count(driver.getKeyValueStore(ScorerTopology.GROUP_MEMBERS))).isZero();
@@ -307,6 +311,7 @@ class ScorerTopologyTest {
                 .hasSize(2)
                 .allSatisfy(g -> {
                     assertThat(g.getFlags()).containsExactly("INCOMPLETE_GROUP");
+                    assertThat(g.getRank()).as("no rank for an incomplete group").isNull();
                     assertThat(g.getGroupSize()).isEqualTo(2);
                     assertThat(g.getExpectedGroupSize()).isEqualTo(3);
                 });
