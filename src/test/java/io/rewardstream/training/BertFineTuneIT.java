@@ -38,8 +38,8 @@ import static org.assertj.core.api.Assertions.assertThat;
  * export reloads in a fresh process with bit-identical scores; {@code all} trains the word embeddings (a short run);
  * a retraining round fine-tunes the backbone of such a model, not only its head; and the export, released signed into
  * {@code model.root} (the only place its vocabulary is), is scored end to end through the scorer topology.
- * Measured: 648 s on the 2 shared cores at load average ~27 (the top-4 training 322 s of it), one run deterministic
- * to the printed digit against an earlier one.
+ * Measured on the 2 shared cores: 310 s at load average ~15 (top-4 training 184 s), 648 s at ~27; three runs gave
+ * the same held-out curve to the printed digit.
  */
 @Tag("bert")
 @EnabledIfSystemProperty(named = BertBackbone.JAR_PROPERTY, matches = ".+")
