@@ -9,10 +9,17 @@ import java.util.TreeSet;
 
 /**
  * In-memory index of the {@code rollout-buffer} store (arrival order, token counts) so a flush decision needs no store
- * scan. The store is the truth: this is rebuilt from it on init. Not thread-safe (one per task).
+ * scan, and the entries themselves (buffered bytes, decoded rollout) so a flush neither reads nor decodes them again.
+ * The store is the truth: this is rebuilt from it on init (then {@code rollout} is null until decoded). Not
+ * thread-safe (one per task).
  */
 final class BufferIndex {
-    record Pending(String rolloutId, long arrivalMs, int tokens) {
+    /**
+     * @param buffered the store entry (null only for an unreadable one, kept so the flush dead-letters it)
+     * @param rollout  the decoded rollout, or null when it has to be decoded from {@code buffered}
+     */
+    record Pending(String rolloutId, long arrivalMs, int tokens, BufferedRollout buffered,
+                   io.rewardstream.avro.Rollout rollout) {
     }
 
     private final Map<String, Pending> byId = new HashMap<>();
