@@ -113,6 +113,11 @@ public final class PipelineBench {
             double[] aware = modelAlonePlanned(model, rollouts, 64, 0.85);
             BatchingConfig pad8 = new BatchingConfig(64, 1 << 20, 8, 200, BatchingConfig.DEFAULTS.callOverheadTokens());
             double[] planned8 = modelAlonePlanned(model, rollouts, pad8, 0);
+            // A/B again in the other order, best of two each: the two cores are often shared while this runs
+            double[] planned8b = modelAlonePlanned(model, rollouts, pad8, 0);
+            double[] plannedB = modelAlonePlanned(model, rollouts, 64, 0);
+            planned8[0] = Math.max(planned8[0], planned8b[0]);
+            planned[0] = Math.max(planned[0], plannedB[0]);
             r.plannerModelAlone = planned[0];
             r.pad8ModelAlone = planned8[0];
             r.pad8Padding = planned8[1];
