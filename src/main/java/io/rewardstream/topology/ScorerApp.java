@@ -141,7 +141,7 @@ public final class ScorerApp implements AutoCloseable {
             return fromRelease.get();
         }
         if (!config.runtime().ensembleDirs().isEmpty()) {
-            return loadEnsemble();
+            return loadEnsemble(config);
         }
         Path dir = config.runtime().modelDir();
         if (dir == null && releaseHook.installsFirstModel(config)) {
@@ -159,7 +159,7 @@ public final class ScorerApp implements AutoCloseable {
      * {@link Ensemble#of} whose uncertainty (population std across members) reaches {@code Reward.uncertainty}.
      * A release replaces ONE model, so ensembles and {@code model.root} are exclusive.
      */
-    private RewardModel loadEnsemble() {
+    static Ensemble loadEnsemble(ScorerConfig config) {
         String root = config.raw().getOrDefault("model.root", "");
         if (!root.isBlank()) {
             throw new IllegalArgumentException(RuntimeConfig.ENSEMBLE_DIRS + " cannot be combined with model.root ("
