@@ -1,11 +1,14 @@
 package io.rewardstream.topology;
 
+import io.rewardstream.avro.KlCoefficient;
+import io.rewardstream.avro.KlObservation;
 import io.rewardstream.avro.Rollout;
 import io.rewardstream.schema.DeadLetters;
 import io.rewardstream.scoring.BatchNotScoredException;
 import io.rewardstream.scoring.InvalidRolloutException;
 import io.rewardstream.scoring.KlControllerState;
 import io.rewardstream.scoring.ModelHolder;
+import io.rewardstream.scoring.RewardFlags;
 import io.rewardstream.scoring.PaddedBatch;
 import io.rewardstream.scoring.RewardModel;
 import io.rewardstream.scoring.RunningStats;
@@ -14,6 +17,7 @@ import io.rewardstream.scoring.ScoringPipeline;
 import io.rewardstream.scoring.SequenceEncodingException;
 import io.rewardstream.scoring.ShapingState;
 import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.serialization.Deserializer;
 import org.apache.kafka.common.serialization.Serializer;
 import org.apache.kafka.streams.processor.Cancellable;
 import org.apache.kafka.streams.processor.PunctuationType;
@@ -32,7 +36,6 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Optional;
 
 /**
  * Processor {@code rollout-batcher}: validates rollouts, buffers them in the change-logged store
@@ -46,10 +49,12 @@ import java.util.Optional;
  * WALL_CLOCK_TIME punctuator when the oldest has waited {@code batch.max.delay.ms}.
  *
  * <p>Flush: one {@link ModelHolder} lease for the whole flush (every reward of a flush carries one model_version)
- * -> {@link ScoringPipeline#score} with the KL-controller state (store {@code kl-controller-state}, key
- * {@value #KL_KEY}) and running score stats (store {@code score-stats}, key = model version) -> one Reward to
- * {@code rewards-sink} and one {@link GroupMember} to {@code group-aggregator} per scored row -> delete from the
- * buffer. All inside the task's transaction. A row the pipeline refuses is dead-lettered through
+ * -> {@link ScoringPipeline#score} with ONE beta for the whole flush and the running score stats (store
+ * {@code score-stats}, key = model version) -> one Reward to {@code rewards-sink} and one {@link GroupMember} to
+ * {@code group-aggregator} per scored row -> delete from the buffer; under the adaptive KL controller one
+ * {@link KlObservation} (rewards, KL sum) to {@code kl-observations-sink}. All inside the task's transaction. Beta:
+ * {@code scoring.kl.coef} when fixed; when adaptive, the newest {@code kl-coefficients} entry of the global store
+ * (the shared controller's, see {@link KlControllerProcessor}), {@code scoring.kl.coef} before its first update. A row the pipeline refuses is dead-lettered through
  * {@code dead-letters-sink}; a {@link BatchNotScoredException} keeps the whole batch buffered (retried after
  * {@code batch.max.delay.ms}, counted in {@code rewardstream.model.failures}).
  *
@@ -57,8 +62,6 @@ import java.util.Optional;
  */
 final class RolloutBatcher implements Processor<String, Rollout, Object, Object> {
     private static final Logger LOG = LoggerFactory.getLogger(RolloutBatcher.class);
-    /** Key of the single KL-controller entry: beta follows the policy's drift, not the reward model. */
-    static final String KL_KEY = "kl";
     static final String BUFFER_CORRUPT = "BUFFER_CORRUPT";
 
     private final ScorerConfig config;
@@ -66,29 +69,37 @@ final class RolloutBatcher implements Processor<String, Rollout, Object, Object>
     private final ScorerMetrics metrics;
     private final Serializer<Rollout> deadLetterSerializer;
     private final PipelineCache pipelines;
+    private final KlControlConfig kl;
+    private final Deserializer<KlCoefficient> coefficientDeserializer;
+    private byte[] lastCoefficientBytes;
+    private KlCoefficient lastCoefficient;
 
     private ProcessorContext<Object, Object> context;
     private KeyValueStore<String, byte[]> buffer;
-    private KeyValueStore<String, byte[]> klStore;
+    private KeyValueStore<String, byte[]> coefficients;
     private KeyValueStore<String, byte[]> statsStore;
     private Cancellable punctuator;
     private final BufferIndex index = new BufferIndex();
     private long retryNotBefore;
 
     RolloutBatcher(ScorerConfig config, ModelHolder holder, ScorerMetrics metrics,
-                   Serializer<Rollout> deadLetterSerializer) {
+                   Serializer<Rollout> deadLetterSerializer, KlControlConfig kl,
+                   Deserializer<KlCoefficient> coefficientDeserializer) {
         this.config = config;
         this.holder = holder;
         this.metrics = metrics;
         this.deadLetterSerializer = deadLetterSerializer;
-        this.pipelines = new PipelineCache(config);
+        this.kl = kl;
+        this.coefficientDeserializer = coefficientDeserializer;
+        // a shared controller sets beta between flushes; inside the pipeline it is fixed for the flush
+        this.pipelines = new PipelineCache(config, kl.shared());
     }
 
     @Override
     public void init(ProcessorContext<Object, Object> context) {
         this.context = context;
         this.buffer = context.getStateStore(ScorerTopology.ROLLOUT_BUFFER);
-        this.klStore = context.getStateStore(ScorerTopology.KL_CONTROLLER_STATE);
+        this.coefficients = kl.shared() ? context.getStateStore(ScorerTopology.KL_COEFFICIENTS_STORE) : null;
         this.statsStore = context.getStateStore(ScorerTopology.SCORE_STATS);
         rebuildIndex();
         long every = Math.max(1, config.batching().maxDelayMs() / 4);
@@ -293,9 +304,24 @@ final class RolloutBatcher implements Processor<String, Rollout, Object, Object>
 
     private ShapingState loadState(ScoringPipeline p) {
         byte[] statsBytes = statsStore.get(p.modelVersion());
-        byte[] klBytes = klStore.get(KL_KEY);
-        return new ShapingState(klBytes == null ? p.klController().initial() : KlControllerState.fromBytes(klBytes),
+        return new ShapingState(KlControllerState.initial(beta()),
                 statsBytes == null ? RunningStats.EMPTY : RunningStats.fromBytes(statsBytes));
+    }
+
+    /** Beta for the next flush: fixed, or the shared controller's newest (scoring.kl.coef before its first update). */
+    double beta() {
+        if (!kl.shared()) {
+            return config.shaping().klCoef();
+        }
+        byte[] raw = coefficients.get(kl.controller());
+        if (raw == null) {
+            return config.shaping().klCoef();
+        }
+        if (!java.util.Arrays.equals(raw, lastCoefficientBytes)) {
+            lastCoefficient = coefficientDeserializer.deserialize(kl.coefficientsTopic(), raw);
+            lastCoefficientBytes = raw;
+        }
+        return lastCoefficient.getKlCoef();
     }
 
     private void failBatch(long now, String what, RuntimeException e) {
@@ -311,6 +337,8 @@ final class RolloutBatcher implements Processor<String, Rollout, Object, Object>
         double rewardSum = 0;
         double klSum = 0;
         int emitted = 0;
+        long observed = 0;
+        double observedKl = 0;
         for (ScoringPipeline.Row row : result.rows()) {
             Item it = items.get(row.index());
             if (row instanceof ScoringPipeline.Failed f) {
@@ -330,10 +358,19 @@ final class RolloutBatcher implements Processor<String, Rollout, Object, Object>
             rewardSum += s.shaped().reward();
             klSum += s.shaped().klSum();
             emitted++;
+            if (!s.shaped().flags().contains(RewardFlags.NO_REFERENCE)) {
+                observed++; // KL 0 without a reference is not a measurement
+                observedKl += s.shaped().klSum();
+            }
             drop(it.id());
         }
         statsStore.put(version, result.state().stats().toBytes());
-        klStore.put(KL_KEY, result.state().kl().toBytes());
+        if (kl.shared() && observed > 0) {
+            context.forward(new Record<>(kl.controller(), KlObservation.newBuilder().setController(kl.controller())
+                    .setRewards(observed).setKlSum(observedKl).setKlCoef(result.state().kl().beta())
+                    .setTask(context.taskId().toString()).setObservedAt(scoredAt).build(), now),
+                    ScorerTopology.KL_OBSERVATIONS_SINK);
+        }
         if (emitted > 0) {
             metrics.flushMeans(rewardSum / emitted, klSum / emitted);
         }
@@ -376,11 +413,5 @@ final class RolloutBatcher implements Processor<String, Rollout, Object, Object>
         if (punctuator != null) {
             punctuator.cancel();
         }
-    }
-
-    /** The current KL state of this task (tests). */
-    Optional<KlControllerState> klState() {
-        byte[] b = klStore.get(KL_KEY);
-        return b == null ? Optional.empty() : Optional.of(KlControllerState.fromBytes(b));
     }
 }

@@ -31,6 +31,8 @@ public final class ScorerMetrics {
     public static final String REWARDS_EMITTED = "rewardstream.rewards.emitted";
     public static final String GROUPS_EMITTED = "rewardstream.groups.emitted";
     public static final String FLUSHES = "rewardstream.flushes";
+    /** The shared adaptive KL controller's beta after its last update on this instance (NaN before one). */
+    public static final String KL_COEF_UPDATED = "rewardstream.kl.coef.updated";
 
     private final MeterRegistry registry;
     private final DistributionSummary batchSize;
@@ -44,6 +46,8 @@ public final class ScorerMetrics {
     // Micrometer summaries drop negative values and rewards/KL (k1) can be negative: the last flush's means as gauges.
     private final java.util.concurrent.atomic.AtomicLong lastRewardMean = new java.util.concurrent.atomic.AtomicLong();
     private final java.util.concurrent.atomic.AtomicLong lastKlMean = new java.util.concurrent.atomic.AtomicLong();
+    private final java.util.concurrent.atomic.AtomicLong lastKlUpdate = new java.util.concurrent.atomic.AtomicLong(
+            Double.doubleToLongBits(Double.NaN));
 
     public ScorerMetrics(MeterRegistry registry) {
         this.registry = Objects.requireNonNull(registry, "registry");
@@ -65,6 +69,13 @@ public final class ScorerMetrics {
                 a -> Double.longBitsToDouble(a.get())).description("mean reward of the last flush").register(registry);
         io.micrometer.core.instrument.Gauge.builder(KL + ".flush.mean", lastKlMean,
                 a -> Double.longBitsToDouble(a.get())).description("mean sequence KL of the last flush").register(registry);
+        io.micrometer.core.instrument.Gauge.builder(KL_COEF_UPDATED, lastKlUpdate, a -> Double.longBitsToDouble(a.get()))
+                .description("beta after the shared KL controller's last update (only on the instance running it)")
+                .register(registry);
+    }
+
+    void klUpdate(double beta) {
+        lastKlUpdate.set(Double.doubleToLongBits(beta));
     }
 
     public MeterRegistry registry() {
