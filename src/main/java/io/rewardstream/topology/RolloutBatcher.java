@@ -354,6 +354,8 @@ final class RolloutBatcher implements Processor<String, Rollout, Object, Object>
             context.forward(new Record<>(r.getGroupId(), new GroupMember(r.getRolloutId(), r.getGroupId(),
                     r.getPolicyVersion(), version, value, r.getGroupSize()), now), ScorerTopology.GROUP_AGGREGATOR);
             metrics.reward(s.shaped().reward(), s.shaped().klSum());
+            metrics.monitor().reward(r.getPolicyVersion(), version, s.shaped().reward(), s.shaped().klSum(),
+                    r.getResponseTokenIds().size(), s.uncertainty());
             metrics.queueDelay(now - it.buffered().arrivalMs());
             rewardSum += s.shaped().reward();
             klSum += s.shaped().klSum();

@@ -6,6 +6,7 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 
 import java.time.Duration;
+import java.util.Map;
 import java.util.Objects;
 
 /**
@@ -49,8 +50,16 @@ public final class ScorerMetrics {
     private final java.util.concurrent.atomic.AtomicLong lastKlUpdate = new java.util.concurrent.atomic.AtomicLong(
             Double.doubleToLongBits(Double.NaN));
 
+    private final OveroptimizationMonitor monitor;
+
+    /** With the over-optimization monitors on their default window. */
     public ScorerMetrics(MeterRegistry registry) {
+        this(registry, OveroptimizationMonitor.from(Map.of(), registry));
+    }
+
+    public ScorerMetrics(MeterRegistry registry, OveroptimizationMonitor monitor) {
         this.registry = Objects.requireNonNull(registry, "registry");
+        this.monitor = Objects.requireNonNull(monitor, "monitor");
         batchSize = DistributionSummary.builder(BATCH_SIZE).description("rollouts per model call")
                 .publishPercentiles(0.5, 0.99).register(registry);
         paddedTokens = DistributionSummary.builder(BATCH_PADDED_TOKENS).description("rows x padded length per model call")
@@ -111,6 +120,12 @@ public final class ScorerMetrics {
 
     void deadLetter(String reason) {
         registry.counter(DEAD_LETTERS, "reason", reason).increment();
+        monitor.deadLetter();
+    }
+
+    /** The over-optimization monitors (per policy and model version). */
+    public OveroptimizationMonitor monitor() {
+        return monitor;
     }
 
     void modelFailure() {

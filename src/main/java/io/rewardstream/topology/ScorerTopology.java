@@ -70,7 +70,8 @@ public final class ScorerTopology {
     public static Topology build(ScorerConfig config, ModelHolder holder, MeterRegistry registry) {
         Objects.requireNonNull(config, "config");
         Objects.requireNonNull(holder, "holder");
-        ScorerMetrics metrics = new ScorerMetrics(Objects.requireNonNull(registry, "registry"));
+        ScorerMetrics metrics = new ScorerMetrics(Objects.requireNonNull(registry, "registry"),
+                OveroptimizationMonitor.from(config.raw(), registry));
         AvroSerde<Rollout> rollouts = serde(Rollout.class, config);
         AvroSerde<Reward> rewards = serde(Reward.class, config);
         AvroSerde<GroupAdvantage> advantages = serde(GroupAdvantage.class, config);
