@@ -1,5 +1,8 @@
 package io.rewardstream.topology;
 
+import org.apache.kafka.streams.state.KeyValueIterator;
+import org.apache.kafka.streams.state.KeyValueStore;
+
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
@@ -19,6 +22,30 @@ final class BufferIndex {
     private final TreeSet<Pending> byArrival = new TreeSet<>(
             Comparator.comparingLong(Pending::arrivalMs).thenComparing(Pending::rolloutId));
     private int longest;
+
+    /**
+     * Rebuilds the index from the store.
+     *
+     * @return how many entries are unreadable (indexed anyway, so the next flush dead-letters them)
+     */
+    int rebuild(KeyValueStore<String, byte[]> buffer) {
+        clear();
+        int corrupt = 0;
+        try (KeyValueIterator<String, byte[]> it = buffer.all()) {
+            while (it.hasNext()) {
+                var kv = it.next();
+                try {
+                    BufferedRollout b = BufferedRollout.fromBytes(kv.value);
+                    add(new Pending(kv.key, b.arrivalMs(), b.tokens()));
+                } catch (IllegalArgumentException e) {
+                    // keep it indexed so the next flush dead-letters it instead of losing it silently
+                    add(new Pending(kv.key, 0, 1));
+                    corrupt++;
+                }
+            }
+        }
+        return corrupt;
+    }
 
     void clear() {
         byId.clear();

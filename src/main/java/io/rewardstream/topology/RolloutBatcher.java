@@ -10,6 +10,7 @@ import io.rewardstream.scoring.KlControllerState;
 import io.rewardstream.scoring.ModelHolder;
 import io.rewardstream.scoring.RewardFlags;
 import io.rewardstream.scoring.PaddedBatch;
+import io.rewardstream.scoring.RejectReason;
 import io.rewardstream.scoring.RewardModel;
 import io.rewardstream.scoring.RunningStats;
 import io.rewardstream.scoring.ScoringInput;
@@ -25,7 +26,6 @@ import org.apache.kafka.streams.processor.api.Processor;
 import org.apache.kafka.streams.processor.api.ProcessorContext;
 import org.apache.kafka.streams.processor.api.Record;
 import org.apache.kafka.streams.processor.api.RecordMetadata;
-import org.apache.kafka.streams.state.KeyValueIterator;
 import org.apache.kafka.streams.state.KeyValueStore;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -62,7 +62,6 @@ import java.util.List;
  */
 final class RolloutBatcher implements Processor<String, Rollout, Object, Object> {
     private static final Logger LOG = LoggerFactory.getLogger(RolloutBatcher.class);
-    static final String BUFFER_CORRUPT = "BUFFER_CORRUPT";
 
     private final ScorerConfig config;
     private final ModelHolder holder;
@@ -107,21 +106,7 @@ final class RolloutBatcher implements Processor<String, Rollout, Object, Object>
     }
 
     private void rebuildIndex() {
-        index.clear();
-        int corrupt = 0;
-        try (KeyValueIterator<String, byte[]> it = buffer.all()) {
-            while (it.hasNext()) {
-                var kv = it.next();
-                try {
-                    BufferedRollout b = BufferedRollout.fromBytes(kv.value);
-                    index.add(new BufferIndex.Pending(kv.key, b.arrivalMs(), b.tokens()));
-                } catch (IllegalArgumentException e) {
-                    // keep it indexed so the next flush dead-letters it instead of losing it silently
-                    index.add(new BufferIndex.Pending(kv.key, 0, 1));
-                    corrupt++;
-                }
-            }
-        }
+        int corrupt = index.rebuild(buffer);
         if (!index.isEmpty()) {
             LOG.info("task {}: rebuilt rollout-buffer index with {} buffered rollouts ({} unreadable)",
                     context.taskId(), index.size(), corrupt);
@@ -145,10 +130,10 @@ final class RolloutBatcher implements Processor<String, Rollout, Object, Object>
             p.validator().validate(rollout);
             tokens = p.encode(ScoringInput.partsOf(rollout)).length();
         } catch (InvalidRolloutException e) {
-            throw reject(e.reason().name(), e.getMessage(), e);
+            throw reject(e.reason(), e.getMessage(), e);
         } catch (SequenceEncodingException e) {
             if (e.reason() != SequenceEncodingException.Reason.UNSUPPORTED_TOKENIZER) {
-                throw reject(e.reason().name(), e.getMessage(), e);
+                throw reject(e.reason(), e.getMessage(), e);
             }
             // the model's tokenizer is not available here: keep the rollout, the flush reports the model failure
             tokens = Math.min(p.manifest().maxSeqLen(),
@@ -177,8 +162,8 @@ final class RolloutBatcher implements Processor<String, Rollout, Object, Object>
         }
     }
 
-    private RejectedRolloutException reject(String reason, String detail, Throwable cause) {
-        metrics.deadLetter(reason);
+    private RejectedRolloutException reject(RejectReason reason, String detail, Throwable cause) {
+        metrics.deadLetter(reason.name());
         return new RejectedRolloutException(reason, detail, cause);
     }
 
@@ -259,7 +244,7 @@ final class RolloutBatcher implements Processor<String, Rollout, Object, Object>
                     inputs.add(ScoringInput.of(item.rollout()));
                     items.add(item);
                 } catch (InvalidRolloutException e) {
-                    deadLetter(item, e.reason().name(), e);
+                    deadLetter(item, e.reason(), e);
                 }
             }
             if (items.isEmpty()) {
@@ -296,7 +281,7 @@ final class RolloutBatcher implements Processor<String, Rollout, Object, Object>
             return new Item(id, b, Rollout.fromByteBuffer(ByteBuffer.wrap(b.rolloutAvro())));
         } catch (Exception e) {
             LOG.error("rollout-buffer entry {} is unreadable; dead-lettering its raw bytes", id, e);
-            deadLetter(null, id.getBytes(StandardCharsets.UTF_8), raw, BUFFER_CORRUPT, e.getMessage(), e);
+            deadLetter(null, id.getBytes(StandardCharsets.UTF_8), raw, ScorerRejectReason.BUFFER_CORRUPT, e.getMessage(), e);
             drop(id);
             return null;
         }
@@ -342,7 +327,7 @@ final class RolloutBatcher implements Processor<String, Rollout, Object, Object>
         for (ScoringPipeline.Row row : result.rows()) {
             Item it = items.get(row.index());
             if (row instanceof ScoringPipeline.Failed f) {
-                deadLetter(it, f.reason().name(), f.cause());
+                deadLetter(it, f.reason(), f.cause());
                 continue;
             }
             ScoringPipeline.Scored s = (ScoringPipeline.Scored) row;
@@ -385,7 +370,7 @@ final class RolloutBatcher implements Processor<String, Rollout, Object, Object>
     }
 
     /** Dead-letters a buffered rollout that failed during a flush, and drops it from the buffer. */
-    private void deadLetter(Item it, String reason, Exception e) {
+    private void deadLetter(Item it, RejectReason reason, Exception e) {
         BufferedRollout b = it.buffered();
         Rollout r = it.rollout();
         byte[] value;
@@ -400,11 +385,12 @@ final class RolloutBatcher implements Processor<String, Rollout, Object, Object>
         drop(it.id());
     }
 
-    private void deadLetter(BufferedRollout b, byte[] key, byte[] value, String reason, String detail, Exception e) {
+    private void deadLetter(BufferedRollout b, byte[] key, byte[] value, RejectReason reason, String detail,
+                            Exception e) {
         ProducerRecord<byte[], byte[]> dl = DeadLetters.deadLetter(config.deadLettersTopic(),
                 b == null ? null : b.sourceTopic(), b == null ? -1 : b.partition(), b == null ? -1 : b.offset(),
-                key, value, b == null ? null : b.headers(), reason, detail, e);
-        metrics.deadLetter(reason);
+                key, value, b == null ? null : b.headers(), reason.name(), detail, e);
+        metrics.deadLetter(reason.name());
         LOG.warn("dead-lettering rollout (reason {}): {}", reason, detail);
         context.forward(new Record<>(dl.key(), dl.value(), context.currentSystemTimeMs(), dl.headers()),
                 ScorerTopology.DEAD_LETTERS_SINK);
