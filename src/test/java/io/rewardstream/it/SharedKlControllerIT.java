@@ -93,12 +93,16 @@ class SharedKlControllerIT {
              ScorerTraffic.Reader<Reward> rewards = traffic.rewards(n.rewards());
              ScorerTraffic.Reader<ConsumerRecord<byte[], byte[]>> coefs = traffic.raw(coefficients,
                      r -> r.partition() + "/" + r.offset())) {
-            long until = System.currentTimeMillis() + 14_000;
-            while (System.currentTimeMillis() < until) {
+            // steady traffic until the controller has updated beta several times (the machine may be slow: bounded
+            // by count and time, not by a fixed duration)
+            long deadline = System.nanoTime() + Duration.ofMinutes(4).toNanos();
+            int batches = 0;
+            while (batches < 30 || (coefs.all().size() < 4 && System.nanoTime() < deadline)) {
                 List<Rollout> batch = gen.groups(6, 2);
                 traffic.produce(n.rollouts(), batch);
                 all.addAll(batch);
-                Thread.sleep(150);
+                batches++;
+                coefs.poll(Duration.ofMillis(150));
             }
             assertThat(rewards.awaitIds(ScorerCrashIT.ids(all), Duration.ofSeconds(90)))
                     .as("every rollout rewarded; missing %s", ScorerCrashIT.missing(all, rewards.ids())).isTrue();
