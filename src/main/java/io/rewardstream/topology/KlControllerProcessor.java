@@ -73,7 +73,7 @@ final class KlControllerProcessor implements Processor<String, KlObservation, St
         }
         Entry e = load(record.key());
         window.put(record.key(), new Entry(controller.accumulate(e.state(), o.getRewards(), o.getKlSum()),
-                e.update()).toBytes());
+                e.update(), e.updatedAtMs()).toBytes());
     }
 
     private void onPeriod(long now) {
@@ -83,12 +83,15 @@ final class KlControllerProcessor implements Processor<String, KlObservation, St
         }
         for (String key : keys) {
             Entry e = load(key);
+            if (now - e.updatedAtMs() < periodMs) {
+                continue; // a late punctuation is followed by an early one: never two updates within a period
+            }
             KlControllerState next = controller.closeWindow(e.state());
             if (next == e.state()) {
                 continue; // window not full yet (or fixed): beta stays
             }
             long update = e.update() + 1;
-            window.put(key, new Entry(next, update).toBytes());
+            window.put(key, new Entry(next, update, now).toBytes());
             double meanKl = e.state().klSum() / e.state().count();
             KlCoefficient c = KlCoefficient.newBuilder().setController(key).setUpdate(update)
                     .setKlCoef(next.beta()).setPreviousKlCoef(e.state().beta()).setWindowRewards(e.state().count())
@@ -102,7 +105,7 @@ final class KlControllerProcessor implements Processor<String, KlObservation, St
 
     private Entry load(String key) {
         byte[] b = window.get(key);
-        return b == null ? new Entry(KlControllerState.initial(initialBeta), 0) : Entry.fromBytes(b);
+        return b == null ? new Entry(KlControllerState.initial(initialBeta), 0, Long.MIN_VALUE / 2) : Entry.fromBytes(b);
     }
 
     @Override
@@ -112,20 +115,25 @@ final class KlControllerProcessor implements Processor<String, KlObservation, St
         }
     }
 
-    /** The controller state and the number of updates so far: {@link KlControllerState#toBytes()} then a long. */
-    record Entry(KlControllerState state, long update) {
+    /**
+     * The controller state, the number of updates so far and when the last one was made:
+     * {@link KlControllerState#toBytes()}, then two longs.
+     */
+    record Entry(KlControllerState state, long update, long updatedAtMs) {
+        private static final int BYTES = KlControllerState.BYTES + 16;
+
         byte[] toBytes() {
-            return ByteBuffer.allocate(KlControllerState.BYTES + 8).put(state.toBytes()).putLong(update).array();
+            return ByteBuffer.allocate(BYTES).put(state.toBytes()).putLong(update).putLong(updatedAtMs).array();
         }
 
         static Entry fromBytes(byte[] b) {
-            if (b.length != KlControllerState.BYTES + 8) {
-                throw new IllegalArgumentException("kl-controller-window entry: expected " + (KlControllerState.BYTES
-                        + 8) + " bytes, got " + b.length);
+            if (b.length != BYTES) {
+                throw new IllegalArgumentException("kl-controller-window entry: expected " + BYTES + " bytes, got "
+                        + b.length);
             }
             byte[] s = new byte[KlControllerState.BYTES];
             ByteBuffer bb = ByteBuffer.wrap(b).get(s);
-            return new Entry(KlControllerState.fromBytes(s), bb.getLong());
+            return new Entry(KlControllerState.fromBytes(s), bb.getLong(), bb.getLong());
         }
     }
 }
