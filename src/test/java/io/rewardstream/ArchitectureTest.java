@@ -3,6 +3,7 @@ package io.rewardstream;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.noClasses;
+import static com.tngtech.archunit.library.dependencies.SlicesRuleDefinition.slices;
 
 import com.tngtech.archunit.core.domain.JavaClasses;
 import com.tngtech.archunit.core.importer.ClassFileImporter;
@@ -61,6 +62,28 @@ class ArchitectureTest {
         check(noClasses().that().resideOutsideOfPackage("io.rewardstream.cli..")
                 .should().dependOnClassesThat().resideInAPackage("io.rewardstream.cli..")
                 .because("the CLI is the outermost layer"));
+    }
+
+    @Test
+    void shouldKeepScoringFreeOfTopologyAndTraining() {
+        check(noClasses().that().resideInAPackage("io.rewardstream.scoring..")
+                .should().dependOnClassesThat().resideInAnyPackage("io.rewardstream.topology..",
+                        "io.rewardstream.training..", "io.rewardstream.release..")
+                .because("the scoring pipeline is used by the scorer, the bench and the CLI alike"));
+    }
+
+    @Test
+    void shouldKeepReleaseFreeOfTopologyAndTraining() {
+        check(noClasses().that().resideInAPackage("io.rewardstream.release..")
+                .should().dependOnClassesThat().resideInAnyPackage("io.rewardstream.topology..",
+                        "io.rewardstream.training..")
+                .because("signing, verifying, publishing and watching releases serve both the scorer and the"
+                        + " retraining job"));
+    }
+
+    @Test
+    void shouldHaveNoPackageCycles() {
+        check(slices().matching("io.rewardstream.(*)..").should().beFreeOfCycles());
     }
 
     @Test

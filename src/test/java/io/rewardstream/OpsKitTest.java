@@ -11,7 +11,7 @@ import io.rewardstream.scoring.BatchingConfig;
 import io.rewardstream.scoring.RuntimeConfig;
 import io.rewardstream.scoring.ShapingConfig;
 import io.rewardstream.topology.ScorerConfig;
-import io.rewardstream.topology.release.ReleaseConfig;
+import io.rewardstream.release.ReleaseConfig;
 import io.rewardstream.training.RetrainConfig;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.consumer.ConsumerConfig;

@@ -1,7 +1,7 @@
 package io.rewardstream.cli;
 
-import io.rewardstream.scoring.KeyFiles;
-import io.rewardstream.scoring.ReleaseSigning;
+import io.rewardstream.release.KeyFiles;
+import io.rewardstream.release.ReleaseSigning;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;

@@ -3,7 +3,7 @@ package io.rewardstream.cli;
 import io.rewardstream.avro.ModelRelease;
 import io.rewardstream.scoring.ModelLoader;
 import io.rewardstream.scoring.ModelManifest;
-import io.rewardstream.training.ReleasePublisher;
+import io.rewardstream.release.ReleasePublisher;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;

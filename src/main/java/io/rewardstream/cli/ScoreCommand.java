@@ -1,14 +1,13 @@
 package io.rewardstream.cli;
 
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
-import io.rewardstream.scoring.ConstantRewardModel;
 import io.rewardstream.scoring.ModelHolder;
 import io.rewardstream.scoring.RuntimeConfig;
 import io.rewardstream.topology.ReleaseHook;
 import io.rewardstream.topology.ScorerApp;
 import io.rewardstream.topology.ScorerConfig;
 import io.rewardstream.topology.ScorerTopology;
-import io.rewardstream.topology.release.ReleaseWatcherHook;
+import io.rewardstream.topology.ReleaseWatcherHook;
 import org.apache.kafka.streams.KafkaStreams;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -66,9 +65,9 @@ public final class ScoreCommand implements Callable<Integer> {
         overrides.putAll(sets);
         ScorerConfig cfg = ScorerConfig.load(config, overrides);
         if (describe) {
-            // Building the topology calls no model: a placeholder holder is enough to describe it.
-            try (ModelHolder placeholder = new ModelHolder(ConstantRewardModel.of(0f, 1, 1))) {
-                System.out.println(ScorerTopology.build(cfg, placeholder, new SimpleMeterRegistry()).describe());
+            // Building the topology calls no model: an empty holder is enough to describe it.
+            try (ModelHolder empty = new ModelHolder()) {
+                System.out.println(ScorerTopology.build(cfg, empty, new SimpleMeterRegistry()).describe());
             }
             return 0;
         }

@@ -10,7 +10,8 @@ import io.rewardstream.scoring.GroupAdvantages;
 import io.rewardstream.scoring.InvalidRolloutException;
 import io.rewardstream.scoring.KlEstimator;
 import io.rewardstream.scoring.ModelManifest;
-import io.rewardstream.scoring.RewardShaper;
+import io.rewardstream.scoring.RowStages;
+import io.rewardstream.scoring.ScoringInput;
 import io.rewardstream.scoring.ShapedReward;
 import io.rewardstream.scoring.ShapingConfig;
 import picocli.CommandLine.Command;
@@ -34,7 +35,7 @@ import java.util.concurrent.Callable;
 
 /**
  * {@code rewardstream shape}: offline reward shaping of scored rollouts (JSON lines), with the same maths
- * as the scorer ({@link RewardShaper}, {@link GroupAdvantages}). Bad lines are reported on stderr with their
+ * as the scorer ({@link RowStages}, {@link GroupAdvantages}). Bad lines are reported on stderr with their
  * line number and skipped; the exit code is then 1.
  */
 @Command(name = "shape",
@@ -100,7 +101,7 @@ public final class ShapeCommand implements Callable<Integer> {
     public Integer call() {
         PrintWriter err = spec.commandLine().getErr();
         ShapingConfig config;
-        RewardShaper shaper;
+        RowStages stages;
         try {
             config = config();
             ModelManifest.Normalization norm = null;
@@ -110,7 +111,7 @@ public final class ShapeCommand implements Callable<Integer> {
                 }
                 norm = new ModelManifest.Normalization(normMean, normStd);
             }
-            shaper = new RewardShaper(config, norm);
+            stages = new RowStages(config, norm);
         } catch (IllegalArgumentException e) {
             err.println("shape: " + e.getMessage());
             err.flush();
@@ -138,7 +139,7 @@ public final class ShapeCommand implements Callable<Integer> {
                 }
                 Row row;
                 try {
-                    row = shapeLine(shaper, line);
+                    row = shapeLine(stages, line);
                 } catch (InvalidRolloutException e) {
                     bad++;
                     err.println("line " + lineNo + ": " + e.getMessage());
@@ -204,7 +205,7 @@ public final class ShapeCommand implements Callable<Integer> {
         return ShapingConfig.from(m);
     }
 
-    private static Row shapeLine(RewardShaper shaper, String line) throws IOException {
+    private static Row shapeLine(RowStages stages, String line) throws IOException {
         JsonNode n = JSON.readTree(line);
         if (n == null || !n.isObject()) {
             throw new IllegalArgumentException("not a JSON object");
@@ -221,7 +222,10 @@ public final class ShapeCommand implements Callable<Integer> {
         if (!List.of("STOP", "LENGTH", "ABORT").contains(finish)) {
             throw new IllegalArgumentException("finish_reason must be STOP, LENGTH or ABORT, got '" + finish + "'");
         }
-        ShapedReward r = shaper.shape(score.doubleValue(), lp, lr, finish.equals("STOP"), shaper.config().klCoef());
+        // the scorer's per-row stages with a given score; every line starts from the initial beta (scoring.kl.coef)
+        ScoringInput in = new ScoringInput(rolloutId, null, lp, lr, finish.equals("STOP"));
+        ShapedReward r = stages.row(0, in, null, RowStages.RowScore.of(score.doubleValue()),
+                stages.initialState(null)).shaped();
         return new Row(rolloutId, groupId, r);
     }
 

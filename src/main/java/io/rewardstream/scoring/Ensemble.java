@@ -66,6 +66,12 @@ public final class Ensemble implements RewardModel {
         return manifest;
     }
 
+    /** The first member's encoder (members agree on tokenizer, max_seq_len, pad_id and vocab_size). */
+    @Override
+    public SequenceEncoder encoder() {
+        return members.get(0).encoder();
+    }
+
     @Override
     public String modelVersion() {
         return version;

@@ -10,7 +10,7 @@ import java.util.Objects;
 public final class InvalidRolloutException extends IllegalArgumentException {
 
     /** Stable reason codes. Names are part of the dead-letter contract: add, never rename. */
-    public enum Reason {
+    public enum Reason implements RejectReason {
         /** The response has no tokens (L = 0). */
         EMPTY_RESPONSE,
         /** The prompt has no tokens. */

@@ -72,41 +72,73 @@ public final class ModelHolder implements AutoCloseable {
         }
     }
 
+    /** Sentinels: no model installed yet / holder closed. Never retained or released. */
+    private static final Entry EMPTY = new Entry(null);
+    private static final Entry CLOSED = new Entry(null);
+
+    /** Thrown by {@link #acquire()} and {@link #modelVersion()} before the first model is installed. */
+    public static final class NoModelException extends IllegalStateException {
+        NoModelException() {
+            super("no model installed yet (awaiting the first release)");
+        }
+    }
+
     private final AtomicReference<Entry> current;
+
+    /** An empty holder: {@link #acquire()} throws {@link NoModelException} until the first {@link #swap}. */
+    public ModelHolder() {
+        current = new AtomicReference<>(EMPTY);
+    }
 
     /** @param initial the first model; owned by the holder from now on */
     public ModelHolder(RewardModel initial) {
         current = new AtomicReference<>(new Entry(Objects.requireNonNull(initial, "initial")));
     }
 
+    /** Whether no model has been installed yet. */
+    public boolean isEmpty() {
+        return current.get() == EMPTY;
+    }
+
     /**
      * Leases the current model.
      *
+     * @throws NoModelException      before the first model is installed
      * @throws IllegalStateException when the holder is closed
      */
     public Lease acquire() {
         while (true) {
             Entry e = current.get();
-            if (e == null) {
-                throw new IllegalStateException("model holder is closed");
-            }
+            check(e);
             if (e.retain()) {
                 return new Lease(e);
             }
         }
     }
 
-    /** Version of the current model (may change right after the call). */
-    public String modelVersion() {
-        Entry e = current.get();
-        if (e == null) {
+    private static void check(Entry e) {
+        if (e == CLOSED) {
             throw new IllegalStateException("model holder is closed");
         }
+        if (e == EMPTY) {
+            throw new NoModelException();
+        }
+    }
+
+    /**
+     * Version of the current model (may change right after the call).
+     *
+     * @throws NoModelException      before the first model is installed
+     * @throws IllegalStateException when the holder is closed
+     */
+    public String modelVersion() {
+        Entry e = current.get();
+        check(e);
         return e.model.modelVersion();
     }
 
     /**
-     * Installs {@code next}; the previous model is closed once its last lease is released.
+     * Installs {@code next}; the previous model (if any) is closed once its last lease is released.
      *
      * @throws IllegalStateException when the holder is closed ({@code next} is closed too)
      */
@@ -115,13 +147,17 @@ public final class ModelHolder implements AutoCloseable {
         Entry fresh = new Entry(next);
         while (true) {
             Entry old = current.get();
-            if (old == null) {
+            if (old == CLOSED) {
                 next.close();
                 throw new IllegalStateException("model holder is closed; " + next.modelVersion() + " not installed");
             }
             if (current.compareAndSet(old, fresh)) {
-                LOG.info("swapped model {} -> {}", old.model.modelVersion(), next.modelVersion());
-                old.release();
+                if (old == EMPTY) {
+                    LOG.info("installed first model {}", next.modelVersion());
+                } else {
+                    LOG.info("swapped model {} -> {}", old.model.modelVersion(), next.modelVersion());
+                    old.release();
+                }
                 return;
             }
         }
@@ -130,8 +166,8 @@ public final class ModelHolder implements AutoCloseable {
     /** Stops handing out leases; the current model closes once its last lease is released. Idempotent. */
     @Override
     public void close() {
-        Entry old = current.getAndSet(null);
-        if (old != null) {
+        Entry old = current.getAndSet(CLOSED);
+        if (old != CLOSED && old != EMPTY) {
             old.release();
         }
     }

@@ -68,19 +68,23 @@ public final class ModelLoader {
     public static SavedModelRewardModel load(Path dir, RuntimeConfig cfg, BatchingConfig batching) {
         long t0 = System.nanoTime();
         ModelManifest manifest = verifyFiles(dir, cfg.verifyDigests());
+        // the tokenizer files travel inside the model directory: a model is always encoded with its own vocabulary
+        SequenceEncoder encoder = SequenceEncoder.forModel(dir, manifest);
         SavedModelBundle bundle;
         try {
             bundle = SavedModelBundle.loader(dir.toString()).withTags(SERVE_TAG).withConfigProto(cfg.toConfigProto())
                     .load();
         } catch (RuntimeException e) {
+            encoder.close();
             throw new ModelLoadException(ModelLoadException.Reason.LOAD, "cannot load SavedModel " + dir + " (tag "
                     + SERVE_TAG + "): " + e.getMessage(), e);
         }
         SavedModelRewardModel model;
         try {
-            model = new SavedModelRewardModel(bundle, manifest, bind(bundle, manifest));
+            model = new SavedModelRewardModel(bundle, manifest, bind(bundle, manifest), encoder);
         } catch (RuntimeException e) {
             bundle.close();
+            encoder.close();
             throw e;
         }
         try {
@@ -114,6 +118,12 @@ public final class ModelLoader {
             manifest = ModelManifest.read(dir);
         } catch (IOException e) {
             throw new ModelLoadException(ModelLoadException.Reason.MANIFEST, e.getMessage(), e);
+        }
+        if (("hf".equals(manifest.tokenizer()) || "wordpiece".equals(manifest.tokenizer()))
+                && !dir.resolve(manifest.tokenizerFile()).normalize().startsWith(dir.normalize())) {
+            // the tokenizer travels inside the model directory (digested, signed with it)
+            throw new ModelLoadException(ModelLoadException.Reason.MANIFEST, "manifest tokenizer_file '"
+                    + manifest.tokenizerFile() + "' is outside the model directory " + dir);
         }
         if (("hf".equals(manifest.tokenizer()) || "wordpiece".equals(manifest.tokenizer()))
                 && !Files.isRegularFile(dir.resolve(manifest.tokenizerFile()))) {

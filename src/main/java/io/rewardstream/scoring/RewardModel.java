@@ -24,6 +24,16 @@ public interface RewardModel extends AutoCloseable {
      */
     ModelOutput score(PaddedBatch batch);
 
+    /**
+     * The encoder of this model, built from the tokenizer files inside its own model directory (so a release is
+     * always encoded with its own vocabulary). Owned by the model: created with it and closed by {@link #close()};
+     * do not close it yourself. Thread-safe. The default suits {@code ids} and {@code bytes} models, which need no
+     * files (an {@code hf}/{@code wordpiece} model without files reports UNSUPPORTED_TOKENIZER when encoding).
+     */
+    default SequenceEncoder encoder() {
+        return new SequenceEncoder(manifest());
+    }
+
     /** Frees the model. Idempotent. */
     @Override
     void close();

@@ -39,10 +39,13 @@ public final class SavedModelRewardModel implements RewardModel {
     private final Session session;
     private final ModelManifest manifest;
     private final Binding binding;
+    private final SequenceEncoder encoder;
     private final AtomicBoolean closed = new AtomicBoolean();
     private volatile List<String> devicesUsed = List.of();
 
-    SavedModelRewardModel(SavedModelBundle bundle, ModelManifest manifest, Binding binding) {
+    /** @param encoder the model's encoder, owned by this model from now on */
+    SavedModelRewardModel(SavedModelBundle bundle, ModelManifest manifest, Binding binding, SequenceEncoder encoder) {
+        this.encoder = Objects.requireNonNull(encoder, "encoder");
         this.bundle = Objects.requireNonNull(bundle, "bundle");
         this.session = bundle.session();
         this.manifest = Objects.requireNonNull(manifest, "manifest");
@@ -52,6 +55,12 @@ public final class SavedModelRewardModel implements RewardModel {
     @Override
     public ModelManifest manifest() {
         return manifest;
+    }
+
+    /** The encoder loaded from this model's directory; closed with the model. */
+    @Override
+    public SequenceEncoder encoder() {
+        return encoder;
     }
 
     /** Devices the first (traced) call ran on, e.g. {@code /job:localhost/replica:0/task:0/device:CPU:0}. */
@@ -162,6 +171,7 @@ public final class SavedModelRewardModel implements RewardModel {
     public void close() {
         if (closed.compareAndSet(false, true)) {
             bundle.close();
+            encoder.close();
             LOG.info("closed model {}", modelVersion());
         }
     }

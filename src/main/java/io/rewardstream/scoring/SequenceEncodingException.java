@@ -4,7 +4,7 @@ package io.rewardstream.scoring;
 public class SequenceEncodingException extends IllegalArgumentException {
 
     /** Why encoding failed. */
-    public enum Reason {
+    public enum Reason implements RejectReason {
         /** tokenizer {@code ids} but prompt or response ids are null. */
         MISSING_IDS,
         /** tokenizer {@code bytes}/{@code hf} but prompt or response text is null. */

@@ -24,7 +24,7 @@ import java.util.List;
 public class DeadLetterProcessingExceptionHandler extends LogAndContinueProcessingExceptionHandler {
     private static final Logger LOG = LoggerFactory.getLogger(DeadLetterProcessingExceptionHandler.class);
     /** Reason for exceptions that carry none. */
-    public static final String PROCESSING_FAILED = "PROCESSING_FAILED";
+    public static final String PROCESSING_FAILED = ScorerRejectReason.PROCESSING_FAILED.name();
 
     @Override
     public Response handleError(ErrorHandlerContext context, Record<?, ?> record, Exception exception) {
@@ -39,9 +39,9 @@ public class DeadLetterProcessingExceptionHandler extends LogAndContinueProcessi
             return Response.fail();
         }
         Response base = super.handleError(context, record, exception);
-        String reason = RejectedRolloutException.reasonIn(exception);
-        return Response.resume(tag(base.deadLetterQueueRecords(), reason == null ? PROCESSING_FAILED : reason,
-                exception));
+        // the reason travels as a type on the exception the processor threw
+        String reason = exception instanceof RejectedRolloutException r ? r.reason().name() : PROCESSING_FAILED;
+        return Response.resume(tag(base.deadLetterQueueRecords(), reason, exception));
     }
 
     static boolean causedBy(Throwable e, Class<? extends Throwable> type) {

@@ -1,5 +1,7 @@
 package io.rewardstream.topology;
 
+import io.rewardstream.scoring.RejectReason;
+
 import java.util.Objects;
 
 /**
@@ -9,35 +11,22 @@ import java.util.Objects;
  * {@code __streams.errors.message} header. Unchecked: a property of the input, not of the service.
  */
 public final class RejectedRolloutException extends RuntimeException {
-    private final String reason;
+    private final RejectReason reason;
 
     /**
-     * @param reason stable upper-case code, e.g. {@code TOKEN_OUT_OF_VOCAB}
+     * @param reason the typed reason; {@code reason.name()} is the stable upper-case code, e.g. {@code TOKEN_OUT_OF_VOCAB}
      * @param detail human-readable detail
      * @param cause  the validator's or encoder's exception, or null
      */
-    public RejectedRolloutException(String reason, String detail, Throwable cause) {
-        super(Objects.requireNonNull(reason, "reason") + ": "
-                + (detail != null && detail.startsWith(reason + ": ") ? detail.substring(reason.length() + 2) : detail),
-                cause);
+    public RejectedRolloutException(RejectReason reason, String detail, Throwable cause) {
+        super(Objects.requireNonNull(reason, "reason").name() + ": "
+                + (detail != null && detail.startsWith(reason.name() + ": ")
+                ? detail.substring(reason.name().length() + 2) : detail), cause);
         this.reason = reason;
     }
 
-    /** The reason code. */
-    public String reason() {
+    /** The reason, carried as a type (never found by walking causes). */
+    public RejectReason reason() {
         return reason;
-    }
-
-    /** The reason code carried by {@code error} or its causes, or null. */
-    static String reasonIn(Throwable error) {
-        for (Throwable t = error; t != null; t = t.getCause() == t ? null : t.getCause()) {
-            if (t instanceof RejectedRolloutException r) {
-                return r.reason();
-            }
-            if (t instanceof io.rewardstream.scoring.InvalidRolloutException i) {
-                return i.reason().name();
-            }
-        }
-        return null;
     }
 }

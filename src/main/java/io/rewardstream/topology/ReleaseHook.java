@@ -28,6 +28,14 @@ public interface ReleaseHook {
     }
 
     /**
+     * Whether the app starts with an EMPTY holder when neither {@link #initialModel} nor {@code model.dir} gives a
+     * model: this hook installs the first model in {@link #start} (and fails there when it cannot).
+     */
+    default boolean installsFirstModel(ScorerConfig config) {
+        return false;
+    }
+
+    /**
      * Starts watching for releases; swaps {@code holder} (off the stream threads) when one is accepted and increments
      * {@code rewardstream.releases.refused} on the registry when one is refused.
      *

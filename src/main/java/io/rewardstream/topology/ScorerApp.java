@@ -5,7 +5,7 @@ import io.micrometer.core.instrument.binder.kafka.KafkaStreamsMetrics;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.rewardstream.scoring.ModelHolder;
-import io.rewardstream.scoring.MetricsHttpServer;
+import io.rewardstream.metrics.MetricsHttpServer;
 import io.rewardstream.scoring.ModelLoader;
 import io.rewardstream.scoring.RewardModel;
 import org.apache.kafka.streams.CloseOptions;
@@ -86,14 +86,18 @@ public final class ScorerApp implements AutoCloseable {
         }
         try {
             RewardModel first = initialModel();
-            try {
-                // fail fast on a model the batching limits cannot serve (names batch.max.tokens)
-                io.rewardstream.scoring.BatchPlanner.forModel(config.batching(), first.manifest());
-            } catch (IllegalArgumentException e) {
-                first.close();
-                throw e;
+            if (first == null) {
+                holder = new ModelHolder(); // the release hook installs the first model in start()
+            } else {
+                try {
+                    // fail fast on a model the batching limits cannot serve (names batch.max.tokens)
+                    io.rewardstream.scoring.BatchPlanner.forModel(config.batching(), first.manifest());
+                } catch (IllegalArgumentException e) {
+                    first.close();
+                    throw e;
+                }
+                holder = new ModelHolder(first);
             }
-            holder = new ModelHolder(first);
             Gauge.builder(ScorerMetrics.MODEL_VERSION, this, ScorerApp::modelVersionNumber)
                     .description("version number of the model serving (name:version)").register(registry);
             Topology topology = ScorerTopology.build(config, holder, registry);
@@ -133,6 +137,9 @@ public final class ScorerApp implements AutoCloseable {
             return fromRelease.get();
         }
         Path dir = config.runtime().modelDir();
+        if (dir == null && releaseHook.installsFirstModel(config)) {
+            return null;
+        }
         if (dir == null) {
             throw new IllegalStateException(io.rewardstream.scoring.RuntimeConfig.MODEL_DIR
                     + " is required (no release provided an initial model)");

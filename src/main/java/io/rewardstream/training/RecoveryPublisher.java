@@ -1,5 +1,8 @@
 package io.rewardstream.training;
 
+import io.rewardstream.release.ReleaseWriter;
+import io.rewardstream.release.ReleasePublisher;
+import io.rewardstream.release.ReleaseLog;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.rewardstream.avro.ModelRelease;

@@ -258,10 +258,6 @@ public final class ReplayBuffer {
     }
 
     static void fsyncDir(Path d) {
-        try (FileChannel ch = FileChannel.open(d, StandardOpenOption.READ)) {
-            ch.force(true);
-        } catch (IOException | UncheckedIOException e) {
-            // directory fsync is not supported everywhere (e.g. some file systems); the file itself is synced
-        }
+        io.rewardstream.release.FileSync.fsyncDir(d);
     }
 }

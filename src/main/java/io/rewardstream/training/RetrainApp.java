@@ -2,7 +2,7 @@ package io.rewardstream.training;
 
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
-import io.rewardstream.scoring.MetricsHttpServer;
+import io.rewardstream.metrics.MetricsHttpServer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 

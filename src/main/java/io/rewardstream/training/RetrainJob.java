@@ -1,5 +1,6 @@
 package io.rewardstream.training;
 
+import io.rewardstream.release.ReleaseWriter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.rewardstream.avro.ModelRelease;
 import org.apache.kafka.clients.consumer.ConsumerRecords;

@@ -1,8 +1,8 @@
 package io.rewardstream.cli;
 
 import io.rewardstream.avro.ModelRelease;
-import io.rewardstream.scoring.KeyFiles;
-import io.rewardstream.scoring.ReleaseSigning;
+import io.rewardstream.release.KeyFiles;
+import io.rewardstream.release.ReleaseSigning;
 import io.rewardstream.scoring.ReleaseTestModels;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;

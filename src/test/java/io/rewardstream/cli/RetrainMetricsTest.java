@@ -2,7 +2,7 @@ package io.rewardstream.cli;
 
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
-import io.rewardstream.scoring.MetricsHttpServer;
+import io.rewardstream.metrics.MetricsHttpServer;
 import io.rewardstream.training.RetrainConfig;
 import io.rewardstream.training.RetrainJob;
 import io.rewardstream.training.SavedModelRoundTrainer;

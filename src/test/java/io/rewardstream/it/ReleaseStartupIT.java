@@ -4,7 +4,7 @@ import io.rewardstream.dev.LocalStack;
 import io.rewardstream.dev.SharedLocalStack;
 import io.rewardstream.topology.ScorerApp;
 import io.rewardstream.topology.ScorerConfig;
-import io.rewardstream.topology.release.ReleaseWatcherHook;
+import io.rewardstream.topology.ReleaseWatcherHook;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;

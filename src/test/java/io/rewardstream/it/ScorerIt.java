@@ -7,7 +7,6 @@ import io.rewardstream.scoring.EncodedSequence;
 import io.rewardstream.scoring.ModelOutput;
 import io.rewardstream.scoring.PaddedBatch;
 import io.rewardstream.scoring.RewardModel;
-import io.rewardstream.scoring.SequenceEncoder;
 import io.rewardstream.scoring.SequenceParts;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.ConsumerGroupDescription;
@@ -125,13 +124,12 @@ final class ScorerIt {
      * this model's version must carry (masked mean pooling makes the score independent of batch padding).
      */
     static double referenceScore(RewardModel model, Rollout r) {
-        try (SequenceEncoder enc = new SequenceEncoder(model.manifest())) {
-            EncodedSequence e = enc.encode(new SequenceParts(ints(r.getPromptTokenIds()), ints(r.getResponseTokenIds()),
-                    r.getPromptText(), r.getResponseText()));
-            PaddedBatch b = PaddedBatch.of(new int[][]{e.ids()}, new int[]{0}, e.length(), model.manifest().padId());
-            ModelOutput out = model.score(b);
-            return out.reward()[0];
-        }
+        // the model's own encoder (its own tokenizer files), as the scorer uses it
+        EncodedSequence e = model.encoder().encode(new SequenceParts(ints(r.getPromptTokenIds()),
+                ints(r.getResponseTokenIds()), r.getPromptText(), r.getResponseText()));
+        PaddedBatch b = PaddedBatch.of(new int[][]{e.ids()}, new int[]{0}, e.length(), model.manifest().padId());
+        ModelOutput out = model.score(b);
+        return out.reward()[0];
     }
 
     private static int[] ints(List<Integer> l) {

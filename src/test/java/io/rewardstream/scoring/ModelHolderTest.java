@@ -85,4 +85,26 @@ class ModelHolderTest {
         holder.close();
         assertThat(models.get(models.size() - 1).isClosed()).isTrue();
     }
+
+    @Test
+    void shouldRefuseLeasesUntilTheFirstModelIsInstalledWhenStartedEmpty() {
+        ModelHolder holder = new ModelHolder();
+        assertThat(holder.isEmpty()).isTrue();
+        assertThatThrownBy(holder::acquire).isInstanceOf(ModelHolder.NoModelException.class)
+                .hasMessageContaining("no model installed yet");
+        assertThatThrownBy(holder::modelVersion).isInstanceOf(ModelHolder.NoModelException.class);
+        ConstantRewardModel first = ConstantRewardModel.of(1f, 64, 300);
+        holder.swap(first);
+        assertThat(holder.isEmpty()).isFalse();
+        try (ModelHolder.Lease lease = holder.acquire()) {
+            assertThat(lease.model()).isSameAs(first);
+        }
+        holder.close();
+        assertThat(first.isClosed()).isTrue();
+        assertThatThrownBy(holder::acquire).isInstanceOf(IllegalStateException.class)
+                .isNotInstanceOf(ModelHolder.NoModelException.class).hasMessageContaining("closed");
+        ConstantRewardModel late = ConstantRewardModel.of(2f, 64, 300);
+        assertThatThrownBy(() -> holder.swap(late)).isInstanceOf(IllegalStateException.class);
+        assertThat(late.isClosed()).isTrue();
+    }
 }

@@ -1,5 +1,6 @@
 package io.rewardstream.scoring;
 
+import io.rewardstream.release.ReleaseSigning;
 import io.rewardstream.avro.ModelRelease;
 
 import java.io.IOException;
@@ -18,6 +19,43 @@ public final class ReleaseTestModels {
     /** A real, loadable tiny SavedModel with manifest at {@code <root>/<name>/v<version>}. */
     public static Path tinySavedModel(Path root, String name, long version, long seed) {
         return TinySavedModels.build(root.resolve(name).resolve("v" + version), name, version, seed);
+    }
+
+    /** Words of {@link #tinyWordPieceModel}'s vocabulary (besides the special tokens and fillers). */
+    public static final List<String> WORDPIECE_WORDS = List.of("what", "is", "two", "plus", "the", "answer", "four",
+            "five", "three", "?", ".", "##s");
+
+    /**
+     * A real, loadable tiny SavedModel with tokenizer {@code wordpiece} at {@code <root>/<name>/v<version>}: its
+     * vocabulary {@code assets/vocab.txt} ({@link TinySavedModels#VOCAB} tokens: specials, {@link #WORDPIECE_WORDS},
+     * fillers) travels inside the directory and is listed in the manifest's digests.
+     */
+    public static Path tinyWordPieceModel(Path root, String name, long version, long seed) {
+        Path dir = tinySavedModel(root, name, version, seed);
+        try {
+            ModelManifest m = ModelManifest.read(dir);
+            java.util.List<String> vocab = new java.util.ArrayList<>();
+            java.util.Iterator<String> words = new java.util.ArrayList<>(List.of("[UNK]", "[CLS]", "[SEP]", "[MASK]"))
+                    .iterator();
+            java.util.List<String> rest = new java.util.ArrayList<>();
+            words.forEachRemaining(rest::add);
+            rest.addAll(WORDPIECE_WORDS);
+            for (int i = 0; rest.size() < TinySavedModels.VOCAB - 1; i++) {
+                rest.add("filler" + i);
+            }
+            java.util.Iterator<String> it = rest.iterator();
+            for (int i = 0; i < TinySavedModels.VOCAB; i++) {
+                vocab.add(i == m.padId() ? "[PAD]" : it.next());
+            }
+            Files.createDirectories(dir.resolve("assets"));
+            Files.write(dir.resolve("assets/vocab.txt"), vocab);
+            new ModelManifest(m.name(), m.version(), m.maxSeqLen(), m.padId(), m.vocabSize(), "wordpiece",
+                    "assets/vocab.txt", m.heads(), m.normalization(), m.metrics(), m.parentVersion(), m.lineage(),
+                    m.createdAt(), null).withDigestsOf(dir).write(dir);
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+        return dir;
     }
 
     /** A fake (not loadable) model directory at {@code <root>/<name>/v<version>}: two files and a manifest. */

@@ -47,7 +47,8 @@ class DeadLetterHandlersTest {
     @Test
     void shouldDeadLetterARejectedRolloutWithItsOriginalBytesAndReason() {
         ProcessingExceptionHandler.Response r = processing().handleError(context(7), new Record<>("g", "v", 1L),
-                new RejectedRolloutException("TOKEN_OUT_OF_VOCAB", "id 5000", null));
+                new RejectedRolloutException(io.rewardstream.scoring.InvalidRolloutException.Reason.TOKEN_OUT_OF_VOCAB,
+                        "id 5000", null));
 
         assertThat(r.result()).isEqualTo(ProcessingExceptionHandler.Result.RESUME);
         assertThat(r.deadLetterQueueRecords()).hasSize(1);

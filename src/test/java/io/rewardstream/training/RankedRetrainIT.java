@@ -1,14 +1,15 @@
 package io.rewardstream.training;
 
+import io.rewardstream.release.ReleaseLog;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.rewardstream.avro.ModelRelease;
 import io.rewardstream.avro.RankedPreference;
 import io.rewardstream.avro.RankedResponse;
 import io.rewardstream.dev.LocalStack;
 import io.rewardstream.dev.SharedLocalStack;
-import io.rewardstream.scoring.KeyFiles;
+import io.rewardstream.release.KeyFiles;
 import io.rewardstream.scoring.ModelManifest;
-import io.rewardstream.scoring.ReleaseSigning;
+import io.rewardstream.release.ReleaseSigning;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;

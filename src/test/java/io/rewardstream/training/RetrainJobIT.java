@@ -1,5 +1,6 @@
 package io.rewardstream.training;
 
+import io.rewardstream.release.ReleaseLog;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.rewardstream.avro.ModelRelease;
 import io.rewardstream.avro.PreferencePair;
@@ -9,9 +10,9 @@ import io.rewardstream.dev.LocalStack;
 import io.rewardstream.dev.SharedLocalStack;
 import io.rewardstream.schema.AvroSerializer;
 import io.rewardstream.schema.DeadLetters;
-import io.rewardstream.scoring.KeyFiles;
-import io.rewardstream.scoring.ReleaseSigning;
-import io.rewardstream.scoring.ReleaseVerifier;
+import io.rewardstream.release.KeyFiles;
+import io.rewardstream.release.ReleaseSigning;
+import io.rewardstream.release.ReleaseVerifier;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.consumer.ConsumerRecord;

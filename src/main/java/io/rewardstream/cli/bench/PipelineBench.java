@@ -20,8 +20,9 @@ import io.rewardstream.scoring.PaddedBatch;
 import io.rewardstream.scoring.RewardModel;
 import io.rewardstream.scoring.RuntimeConfig;
 import io.rewardstream.scoring.SavedModelRewardModel;
-import io.rewardstream.scoring.SequenceEncoder;
-import io.rewardstream.scoring.SequenceParts;
+import io.rewardstream.scoring.ScoringInput;
+import io.rewardstream.scoring.ScoringPipeline;
+import io.rewardstream.scoring.ShapingConfig;
 import io.rewardstream.topology.ReleaseHook;
 import io.rewardstream.topology.ScorerApp;
 import io.rewardstream.topology.ScorerConfig;
@@ -202,18 +203,18 @@ public final class PipelineBench {
 
     /** Sequences/s of the model on batches planned like the scorer's (length-bucketed chunks of {@code batch}). */
     static double modelAlone(RewardModel model, List<Rollout> rollouts, int batch) {
-        BatchPlanner planner = BatchPlanner.forModel(new BatchingConfig(batch, 1 << 20, 8, 200), model.manifest());
         List<PaddedBatch> batches = new ArrayList<>();
         int seqs = 0;
-        try (SequenceEncoder enc = new SequenceEncoder(model.manifest())) {
+        {
+            // the scorer's own pipeline: same encoder (the model's) and planner as the topology
+            ScoringPipeline pipeline = pipeline(model, batch);
             int limit = Math.min(rollouts.size(), batch == 1 ? 400 : rollouts.size());
             for (int from = 0; from < limit; from += batch) {
                 List<EncodedSequence> chunk = new ArrayList<>();
                 for (Rollout r : rollouts.subList(from, Math.min(limit, from + batch))) {
-                    chunk.add(enc.encode(new SequenceParts(ints(r.getPromptTokenIds()), ints(r.getResponseTokenIds()),
-                            r.getPromptText(), r.getResponseText())));
+                    chunk.add(pipeline.encode(ScoringInput.partsOf(r)));
                 }
-                BatchPlan plan = planner.plan(chunk);
+                BatchPlan plan = pipeline.planner().plan(chunk);
                 batches.addAll(plan.batches());
                 seqs += chunk.size();
             }
@@ -230,6 +231,12 @@ public final class PipelineBench {
             done += seqs;
         } while (System.nanoTime() - t0 < 2_000_000_000L);
         return done / ((System.nanoTime() - t0) / 1e9);
+    }
+
+    /** The scorer's pipeline for {@code model} with flushes of {@code batch} rollouts (default shaping). */
+    static ScoringPipeline pipeline(RewardModel model, int batch) {
+        return ScoringPipeline.forModel(model, ScoringPipeline.Settings.of(ShapingConfig.defaults(),
+                new BatchingConfig(batch, 1 << 20, 8, 200)));
     }
 
     /**
@@ -279,15 +286,15 @@ public final class PipelineBench {
 
     /** {seq/s, padding efficiency} of the model on flush-sized chunks planned by the planner or padding-aware. */
     static double[] modelAlonePlanned(RewardModel model, List<Rollout> rollouts, int flush, double minEfficiency) {
-        BatchPlanner planner = BatchPlanner.forModel(new BatchingConfig(flush, 1 << 20, 8, 200), model.manifest());
         List<PaddedBatch> batches = new ArrayList<>();
         int seqs = 0;
-        try (SequenceEncoder enc = new SequenceEncoder(model.manifest())) {
+        {
+            ScoringPipeline pipeline = pipeline(model, flush);
+            BatchPlanner planner = pipeline.planner();
             for (int from = 0; from < rollouts.size(); from += flush) {
                 List<EncodedSequence> chunk = new ArrayList<>();
                 for (Rollout r : rollouts.subList(from, Math.min(rollouts.size(), from + flush))) {
-                    chunk.add(enc.encode(new SequenceParts(ints(r.getPromptTokenIds()), ints(r.getResponseTokenIds()),
-                            r.getPromptText(), r.getResponseText())));
+                    chunk.add(pipeline.encode(ScoringInput.partsOf(r)));
                 }
                 batches.addAll(minEfficiency > 0 ? paddingAwarePlan(chunk, planner, minEfficiency)
                         : planner.plan(chunk).batches());
@@ -308,10 +315,6 @@ public final class PipelineBench {
             done += seqs;
         } while (System.nanoTime() - t0 < 2_000_000_000L);
         return new double[]{done / ((System.nanoTime() - t0) / 1e9), (double) realTokens / paddedTokens};
-    }
-
-    private static int[] ints(List<Integer> xs) {
-        return xs.stream().mapToInt(Integer::intValue).toArray();
     }
 
     private static List<byte[]> serialize(Map<String, Object> client, List<Rollout> rollouts) {

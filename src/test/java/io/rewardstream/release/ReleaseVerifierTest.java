@@ -1,7 +1,8 @@
-package io.rewardstream.scoring;
+package io.rewardstream.release;
 
+import io.rewardstream.scoring.ModelManifest;
 import io.rewardstream.avro.ModelRelease;
-import io.rewardstream.scoring.ReleaseRefusedException.Reason;
+import io.rewardstream.release.ReleaseRefusedException.Reason;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;

@@ -1,5 +1,6 @@
-package io.rewardstream.scoring;
+package io.rewardstream.release;
 
+import io.rewardstream.scoring.ModelManifest;
 import io.rewardstream.avro.ModelRelease;
 
 import java.io.ByteArrayOutputStream;

@@ -1,15 +1,14 @@
-package io.rewardstream.topology.release;
+package io.rewardstream.release;
 
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.rewardstream.avro.ModelRelease;
 import io.rewardstream.schema.AvroDeserializer;
-import io.rewardstream.scoring.KeyFiles;
+
 import io.rewardstream.scoring.ModelHolder;
 import io.rewardstream.scoring.ModelLoader;
 import io.rewardstream.scoring.ModelManifest;
-import io.rewardstream.scoring.ReleaseRefusedException;
-import io.rewardstream.scoring.ReleaseVerifier;
+
 import io.rewardstream.scoring.RewardModel;
 import io.rewardstream.scoring.RuntimeConfig;
 import org.apache.kafka.clients.consumer.ConsumerConfig;

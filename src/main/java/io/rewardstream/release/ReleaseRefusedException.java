@@ -1,4 +1,4 @@
-package io.rewardstream.scoring;
+package io.rewardstream.release;
 
 import java.util.Objects;
 

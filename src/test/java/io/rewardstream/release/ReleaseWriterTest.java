@@ -1,4 +1,4 @@
-package io.rewardstream.training;
+package io.rewardstream.release;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;

@@ -1,7 +1,9 @@
-package io.rewardstream.scoring;
+package io.rewardstream.release;
 
+import io.rewardstream.scoring.RewardModel;
+import io.rewardstream.scoring.ModelManifest;
 import io.rewardstream.avro.ModelRelease;
-import io.rewardstream.scoring.ReleaseRefusedException.Reason;
+import io.rewardstream.release.ReleaseRefusedException.Reason;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 

@@ -1,4 +1,4 @@
-package io.rewardstream.scoring;
+package io.rewardstream.metrics;
 
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;

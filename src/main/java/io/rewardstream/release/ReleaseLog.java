@@ -1,4 +1,4 @@
-package io.rewardstream.training;
+package io.rewardstream.release;
 
 import io.rewardstream.avro.ModelRelease;
 import io.rewardstream.schema.AvroDeserializer;

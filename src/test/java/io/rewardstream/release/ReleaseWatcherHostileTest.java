@@ -1,12 +1,12 @@
-package io.rewardstream.topology.release;
+package io.rewardstream.release;
 
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.rewardstream.avro.ModelRelease;
 import io.rewardstream.scoring.ConstantRewardModel;
-import io.rewardstream.scoring.KeyFiles;
+
 import io.rewardstream.scoring.ModelHolder;
 import io.rewardstream.scoring.ModelManifest;
-import io.rewardstream.scoring.ReleaseSigning;
+
 import io.rewardstream.scoring.ReleaseTestModels;
 import io.rewardstream.testing.LogCapture;
 import org.junit.jupiter.api.BeforeEach;

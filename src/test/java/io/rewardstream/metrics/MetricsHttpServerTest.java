@@ -1,4 +1,4 @@
-package io.rewardstream.scoring;
+package io.rewardstream.metrics;
 
 import org.junit.jupiter.api.Test;
 

@@ -1,4 +1,4 @@
-package io.rewardstream.training;
+package io.rewardstream.release;
 
 import io.rewardstream.scoring.ModelManifest;
 import org.slf4j.Logger;
@@ -122,10 +122,11 @@ public final class ReleaseWriter {
         } catch (AtomicMoveNotSupportedException e) {
             throw new IOException("cannot move " + from + " atomically to " + to + " (different file systems?)", e);
         }
-        ReplayBuffer.fsyncDir(to.getParent());
+        FileSync.fsyncDir(to.getParent());
     }
 
-    static void deleteTree(Path dir) throws IOException {
+    /** Deletes {@code dir} and everything under it (no-op when absent). */
+    public static void deleteTree(Path dir) throws IOException {
         if (!Files.exists(dir)) {
             return;
         }

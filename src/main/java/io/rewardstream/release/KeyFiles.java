@@ -1,4 +1,4 @@
-package io.rewardstream.scoring;
+package io.rewardstream.release;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;

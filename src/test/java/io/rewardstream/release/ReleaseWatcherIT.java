@@ -1,17 +1,17 @@
-package io.rewardstream.topology.release;
+package io.rewardstream.release;
 
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.rewardstream.avro.ModelRelease;
 import io.rewardstream.dev.LocalStack;
 import io.rewardstream.dev.SharedLocalStack;
-import io.rewardstream.scoring.KeyFiles;
+
 import io.rewardstream.scoring.ModelHolder;
 import io.rewardstream.scoring.ModelLoader;
 import io.rewardstream.scoring.ModelManifest;
-import io.rewardstream.scoring.ReleaseSigning;
+
 import io.rewardstream.scoring.ReleaseTestModels;
 import io.rewardstream.scoring.RuntimeConfig;
-import io.rewardstream.training.ReleasePublisher;
+
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.producer.KafkaProducer;

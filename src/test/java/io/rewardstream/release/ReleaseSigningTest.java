@@ -1,4 +1,4 @@
-package io.rewardstream.scoring;
+package io.rewardstream.release;
 
 import io.rewardstream.avro.ModelRelease;
 import org.junit.jupiter.api.Test;

@@ -1,10 +1,9 @@
-package io.rewardstream.topology.release;
+package io.rewardstream.topology;
 
+import io.rewardstream.release.ReleaseWatcher;
+import io.rewardstream.release.ReleaseConfig;
 import io.micrometer.core.instrument.MeterRegistry;
-import io.rewardstream.scoring.ConstantRewardModel;
 import io.rewardstream.scoring.ModelHolder;
-import io.rewardstream.scoring.ModelManifest;
-import io.rewardstream.scoring.RewardModel;
 import io.rewardstream.scoring.RuntimeConfig;
 import io.rewardstream.topology.ReleaseHook;
 import io.rewardstream.topology.ScorerConfig;
@@ -14,7 +13,6 @@ import org.apache.kafka.common.config.SslConfigs;
 
 import java.util.HashMap;
 import java.util.Map;
-import java.util.Optional;
 
 /**
  * Plugs a {@link ReleaseWatcher} into the scorer: when {@code model.root} is configured, the scorer follows the
@@ -58,17 +56,10 @@ public final class ReleaseWatcherHook implements ReleaseHook {
         return releaseConfig;
     }
 
-    /** Name of the placeholder manifest held until the first release is installed (no {@code model.dir}). */
-    static final String PLACEHOLDER = "rewardstream-awaiting-release";
-
+    /** Without {@code model.dir} the holder starts empty and the newest valid release is the first model. */
     @Override
-    public Optional<RewardModel> initialModel(ScorerConfig config) {
-        if (config.runtime().modelDir() != null) {
-            return Optional.empty();
-        }
-        ModelManifest m = new ModelManifest(PLACEHOLDER, 0, 1, 0, 1, "ids", null, null, null, null, null, null,
-                System.currentTimeMillis(), null);
-        return Optional.of(new ConstantRewardModel(m, 0f));
+    public boolean installsFirstModel(ScorerConfig config) {
+        return config.runtime().modelDir() == null;
     }
 
     @Override
@@ -76,14 +67,12 @@ public final class ReleaseWatcherHook implements ReleaseHook {
         ReleaseWatcher watcher = new ReleaseWatcher(releaseConfig, clientProps(config), holder, registry,
                 config.runtime());
         watcher.start();
-        try (ModelHolder.Lease lease = holder.acquire()) {
-            if (PLACEHOLDER.equals(lease.model().manifest().name())) {
-                watcher.close();
-                throw new IllegalStateException(RuntimeConfig.MODEL_DIR + " is not set and topic "
-                        + releaseConfig.topic() + " holds no valid release"
-                        + (releaseConfig.modelName() == null ? "" : " of " + releaseConfig.modelName())
-                        + ": set " + RuntimeConfig.MODEL_DIR + " or publish a release");
-            }
+        if (holder.isEmpty()) {
+            watcher.close();
+            throw new IllegalStateException(RuntimeConfig.MODEL_DIR + " is not set and topic "
+                    + releaseConfig.topic() + " holds no valid release"
+                    + (releaseConfig.modelName() == null ? "" : " of " + releaseConfig.modelName())
+                    + ": set " + RuntimeConfig.MODEL_DIR + " or publish a release");
         }
         return watcher;
     }

@@ -1,4 +1,4 @@
-package io.rewardstream.topology.release;
+package io.rewardstream.release;
 
 import java.nio.file.Path;
 import java.util.Map;

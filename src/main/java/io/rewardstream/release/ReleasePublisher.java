@@ -1,11 +1,11 @@
-package io.rewardstream.training;
+package io.rewardstream.release;
 
 import io.rewardstream.avro.ModelRelease;
 import io.rewardstream.schema.AvroSerializer;
-import io.rewardstream.scoring.KeyFiles;
+
 import io.rewardstream.scoring.ModelLoader;
 import io.rewardstream.scoring.ModelManifest;
-import io.rewardstream.scoring.ReleaseSigning;
+
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.Producer;
 import org.apache.kafka.clients.producer.ProducerConfig;

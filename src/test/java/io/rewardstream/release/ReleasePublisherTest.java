@@ -1,10 +1,10 @@
-package io.rewardstream.training;
+package io.rewardstream.release;
 
 import io.rewardstream.avro.ModelRelease;
 import io.rewardstream.scoring.ModelLoadException;
-import io.rewardstream.scoring.ReleaseSigning;
+
 import io.rewardstream.scoring.ReleaseTestModels;
-import io.rewardstream.scoring.ReleaseVerifier;
+
 import org.apache.kafka.clients.producer.MockProducer;
 import org.apache.kafka.common.serialization.StringSerializer;
 import org.junit.jupiter.api.BeforeEach;
