@@ -15,8 +15,10 @@ import java.util.concurrent.Callable;
 @Command(name = "demo", mixinStandardHelpOptions = true,
         description = {"Run everything locally with no setup: an embedded Kafka broker and schema registry, the "
                 + "built-in reward model (trained once on arithmetic and cached), the scorer, a retraining loop, and "
-                + "a simulated policy streaming rollouts. Midway the task shifts (addition -> multiplication) and "
-                + "preference pairs trigger a retraining round whose signed release the scorer hot-swaps to.",
+                + "a simulated policy streaming rollouts. Default story (--scenario reward-hacking): reward model v1 "
+                + "pays for filler text, the policy drifts towards wrong answers wrapped in filler, verified pairs and "
+                + "ranked lists expose the flaw, the retraining job releases v2 and the scorer hot-swaps to it: the "
+                + "exploit stops paying. --scenario task-shift: the task shifts from addition to multiplication.",
                 "Prints a summary (stdout; --json for one JSON object) and writes plots + index.html to --out. "
                         + "Progress goes to stderr."})
 public final class DemoCommand implements Callable<Integer> {
@@ -42,8 +44,20 @@ public final class DemoCommand implements Callable<Integer> {
     @Option(names = "--p-correct", defaultValue = "0.5", description = "Probability that a simulated answer is correct (default: ${DEFAULT-VALUE}).")
     double pCorrect;
 
-    @Option(names = "--pairs", defaultValue = "2000", description = "Preference pairs of the shifted task sent for retraining (default: ${DEFAULT-VALUE}).")
-    int pairs;
+    @Option(names = "--pairs", description = "Preference pairs sent for retraining (default: 5000 for reward-hacking, 2000 for task-shift).")
+    Integer pairs;
+
+    @Option(names = "--scenario", defaultValue = "reward-hacking", description = "reward-hacking | task-shift (default: ${DEFAULT-VALUE}).")
+    String scenario;
+
+    @Option(names = "--ensemble", defaultValue = "4", description = "Heads of the built-in ensemble of reward model v1 (default: ${DEFAULT-VALUE}).")
+    int ensemble;
+
+    @Option(names = "--rankings", defaultValue = "500", description = "Ranked lists (k = 4) sent to ranked-preferences with the pairs, reward-hacking only (default: ${DEFAULT-VALUE}).")
+    int rankings;
+
+    @Option(names = "--retrain-lr", defaultValue = "" + DemoRunner.Options.DEFAULT_RETRAIN_LR, description = "Peak learning rate of the retraining round (default: ${DEFAULT-VALUE}).")
+    double retrainLr;
 
     @Option(names = "--retrain-steps", description = "Fine-tuning steps of the retraining round (default depends on --size).")
     Integer retrainSteps;
@@ -63,10 +77,13 @@ public final class DemoCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         ModelSize ms = ModelSize.parse(size);
+        ModelCache.Scenario sc = ModelCache.Scenario.parse(scenario);
         DemoRunner.Options opts = new DemoRunner.Options(rollouts, ms, out,
-                cacheDir == null ? ModelCache.defaultRoot() : cacheDir, groupSize, pCorrect, pairs,
-                retrainSteps == null ? DemoRunner.Options.defaultRetrainSteps(ms) : retrainSteps, maxInFlight, seed,
-                true, Duration.ofSeconds(timeoutS));
+                cacheDir == null ? ModelCache.defaultRoot() : cacheDir, groupSize, pCorrect,
+                pairs == null ? DemoRunner.Options.defaultPairs(sc) : pairs,
+                retrainSteps == null ? DemoRunner.Options.defaultRetrainSteps(ms, sc) : retrainSteps, maxInFlight, seed,
+                true, Duration.ofSeconds(timeoutS), sc, ensemble, sc == ModelCache.Scenario.REWARD_HACKING ? rankings : 0,
+                retrainLr);
         // the summary and the status line are the output; components log only errors unless --verbose
         QuietLogs quiet = verbose ? null : QuietLogs.apply();
         DemoRunner.Result r;

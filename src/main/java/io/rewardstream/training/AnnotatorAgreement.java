@@ -26,6 +26,9 @@ public record AnnotatorAgreement(int groups, double overall, Map<String, Double>
     public static AnnotatorAgreement of(List<StoredPair> pairs) {
         Map<String, List<StoredPair>> byGroup = new LinkedHashMap<>();
         for (StoredPair p : pairs) {
+            if (p.isRanking()) {
+                continue;   // agreement is measured on pairs; rankings are kept as they are
+            }
             byGroup.computeIfAbsent(groupKey(p), k -> new ArrayList<>()).add(p);
         }
         Map<String, double[]> ann = new TreeMap<>();   // annotator -> {agreeing, labels}

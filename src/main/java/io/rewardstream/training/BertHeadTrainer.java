@@ -11,7 +11,7 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Bradley-Terry reward head on a frozen BERT-base backbone: features from {@link BertFeatures} (cached), a
+ * Bradley-Terry (pairs) / Plackett-Luce (rankings) reward head on a frozen BERT-base backbone: features from {@link BertFeatures} (cached), a
  * {@link LinearHead} trained by full-batch Adam on {@code -log sigmoid(r_c - r_r - margin) + l2 |w - w0|^2}
  * (w0 = 0 for a new head, the current head when fine-tuning), exported as ONE SavedModel (backbone + head
  * as constants, contract {@code serving_default}, plus a {@code features} signature) with the vocabulary and
@@ -131,7 +131,7 @@ public final class BertHeadTrainer {
         Map<String, String> lin = new LinkedHashMap<>(lineage);
         lin.put("backbone", BertBackbone.ID + " (" + BertBackbone.GROUP + ":" + BertBackbone.ARTIFACT + ":"
                 + BertBackbone.VERSION + "), frozen");
-        lin.put("head", "linear on [pooled ; masked mean of last layer] (" + BertBackbone.FEATURES + "), Bradley-Terry");
+        lin.put("head", "linear on [pooled ; masked mean of last layer] (" + BertBackbone.FEATURES + "), Bradley-Terry / Plackett-Luce");
         Map<String, Double> mm = metrics == null ? Map.of() : metrics.asMap();
         ModelManifest.Normalization norm = metrics != null && metrics.scoreStd() > 0
                 ? new ModelManifest.Normalization(metrics.scoreMean(), metrics.scoreStd()) : null;
@@ -181,11 +181,45 @@ public final class BertHeadTrainer {
     /** {@link #fit} recording the mean Bradley-Terry loss (without the penalty) of every step into {@code losses}. */
     static LinearHead fit(float[][] chosen, float[][] rejected, double[] margin, Config cfg, LinearHead start,
                           List<Double> losses) {
-        int n = chosen.length;
-        if (n == 0) {
-            throw new IllegalArgumentException("no training pairs");
+        return fit(chosen, rejected, margin, new float[0][][], cfg, start, losses);
+    }
+
+    /** Features of rankings: [list][rank (best first)][feature]. */
+    static float[][][] rankedFeatures(BertFeatures features, List<RankedExample> rankings) {
+        List<String> prompts = new ArrayList<>();
+        List<String> responses = new ArrayList<>();
+        for (RankedExample r : rankings) {
+            for (String resp : r.responsesBestFirst()) {
+                prompts.add(r.prompt());
+                responses.add(resp);
+            }
         }
-        int d = chosen[0].length;
+        float[][] all = prompts.isEmpty() ? new float[0][] : features.of(prompts, responses);
+        float[][][] out = new float[rankings.size()][][];
+        int at = 0;
+        for (int l = 0; l < rankings.size(); l++) {
+            int k = rankings.get(l).responsesBestFirst().size();
+            out[l] = java.util.Arrays.copyOfRange(all, at, at + k);
+            at += k;
+        }
+        return out;
+    }
+
+    /**
+     * Full-batch Adam on the mean over examples of the Bradley-Terry loss of each pair and the Plackett-Luce loss
+     * {@code sum_i (logsumexp_{j>=i} s_j - s_i)} of each ranking (rows best first), plus {@code l2 * |w - w0|^2};
+     * records the mean loss (without the penalty) of every step into {@code losses} when not null. A new head
+     * standardizes with the training features' mean/std; a fine-tuned head keeps its parent's (so w0 stays
+     * meaningful).
+     */
+    static LinearHead fit(float[][] chosen, float[][] rejected, double[] margin, float[][][] ranked, Config cfg,
+                          LinearHead start, List<Double> losses) {
+        int n = chosen.length;
+        int lists = ranked.length;
+        if (n + lists == 0) {
+            throw new IllegalArgumentException("no training pairs or rankings");
+        }
+        int d = n > 0 ? chosen[0].length : ranked[0][0].length;
         float[] mean;
         float[] std;
         double[] w0;
@@ -197,28 +231,43 @@ public final class BertHeadTrainer {
             std = start.std();
             w0 = start.w().clone();
         } else {
+            List<float[]> rows = new ArrayList<>(java.util.Arrays.asList(chosen));
+            rows.addAll(java.util.Arrays.asList(rejected));
+            for (float[][] l : ranked) {
+                rows.addAll(java.util.Arrays.asList(l));
+            }
             mean = new float[d];
             std = new float[d];
             for (int j = 0; j < d; j++) {
                 double s = 0;
                 double ss = 0;
-                for (int i = 0; i < n; i++) {
-                    s += chosen[i][j] + rejected[i][j];
-                    ss += (double) chosen[i][j] * chosen[i][j] + (double) rejected[i][j] * rejected[i][j];
+                for (float[] r : rows) {
+                    s += r[j];
+                    ss += (double) r[j] * r[j];
                 }
-                double m = s / (2 * n);
+                double m = s / rows.size();
                 mean[j] = (float) m;
-                std[j] = (float) Math.max(Math.sqrt(Math.max(ss / (2 * n) - m * m, 0)), 1e-3);
+                std[j] = (float) Math.max(Math.sqrt(Math.max(ss / rows.size() - m * m, 0)), 1e-3);
             }
             w0 = new double[d];
         }
-        // the loss sees only differences of standardized features
+        // both losses see only differences of scores, so the mean and the bias cancel: features / std
         double[][] diff = new double[n][d];
         for (int i = 0; i < n; i++) {
             for (int j = 0; j < d; j++) {
                 diff[i][j] = (chosen[i][j] - rejected[i][j]) / std[j];
             }
         }
+        double[][][] x = new double[lists][][];
+        for (int l = 0; l < lists; l++) {
+            x[l] = new double[ranked[l].length][d];
+            for (int r = 0; r < ranked[l].length; r++) {
+                for (int j = 0; j < d; j++) {
+                    x[l][r][j] = ranked[l][r][j] / std[j];
+                }
+            }
+        }
+        int count = n + lists;
         double[] w = w0.clone();
         double[] m1 = new double[d];
         double[] m2 = new double[d];
@@ -233,10 +282,19 @@ public final class BertHeadTrainer {
                 for (int j = 0; j < d; j++) {
                     z += w[j] * diff[i][j];
                 }
-                loss += (Math.max(-z, 0) + Math.log1p(Math.exp(-Math.abs(z)))) / n;   // softplus(-z), stable
-                double coef = -1.0 / (1.0 + Math.exp(z)) / n;   // d/dz softplus(-z) = -sigmoid(-z)
+                loss += (Math.max(-z, 0) + Math.log1p(Math.exp(-Math.abs(z)))) / count;   // softplus(-z), stable
+                double coef = -1.0 / (1.0 + Math.exp(z)) / count;   // d/dz softplus(-z) = -sigmoid(-z)
                 for (int j = 0; j < d; j++) {
                     g[j] += coef * diff[i][j];
+                }
+            }
+            for (int l = 0; l < lists; l++) {
+                double[] grad = new double[x[l].length];
+                loss += plackettLuce(scores(w, x[l]), grad) / count;
+                for (int r = 0; r < x[l].length; r++) {
+                    for (int j = 0; j < d; j++) {
+                        g[j] += grad[r] / count * x[l][r][j];
+                    }
                 }
             }
             if (losses != null) {
@@ -252,5 +310,41 @@ public final class BertHeadTrainer {
             }
         }
         return new LinearHead(mean, std, w, start != null ? start.b() : 0.0);
+    }
+
+    private static double[] scores(double[] w, double[][] rows) {
+        double[] s = new double[rows.length];
+        for (int r = 0; r < rows.length; r++) {
+            for (int j = 0; j < w.length; j++) {
+                s[r] += w[j] * rows[r][j];
+            }
+        }
+        return s;
+    }
+
+    /**
+     * Plackett-Luce negative log-likelihood of scores in rank order (best first),
+     * {@code sum_i (logsumexp_{j>=i} s_j - s_i)}, and its gradient into {@code grad}:
+     * {@code dL/ds_j = sum_{i<=j} softmax_{m>=i}(s)_j - 1}. Equals the Bradley-Terry loss for k = 2.
+     */
+    static double plackettLuce(double[] s, double[] grad) {
+        int k = s.length;
+        double loss = 0;
+        java.util.Arrays.fill(grad, -1.0);
+        for (int i = 0; i < k; i++) {
+            double mx = Double.NEGATIVE_INFINITY;
+            for (int j = i; j < k; j++) {
+                mx = Math.max(mx, s[j]);
+            }
+            double z = 0;
+            for (int j = i; j < k; j++) {
+                z += Math.exp(s[j] - mx);
+            }
+            loss += mx + Math.log(z) - s[i];
+            for (int j = i; j < k; j++) {
+                grad[j] += Math.exp(s[j] - mx) / z;
+            }
+        }
+        return loss;
     }
 }

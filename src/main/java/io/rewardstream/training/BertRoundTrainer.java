@@ -17,7 +17,7 @@ import java.util.function.BooleanSupplier;
  * {@link RoundTrainer} for BERT reward models ({@link BertHeadTrainer} exports, manifest tokenizer
  * {@code wordpiece}): the backbone stays frozen; the head is re-fit on fresh + replayed pairs (full batch, so
  * {@code mix} and {@code batchSize} do not apply) from cached features, starting from and regularised towards the
- * current head, then backbone + new head are re-exported with the training report and a digested manifest.
+ * current head (pairs with Bradley-Terry, rankings with Plackett-Luce, in one loss), then backbone + new head are re-exported with the training report and a digested manifest.
  * {@code steps} is the number of Adam steps on the head; {@code learningRate} is ignored (it is tuned for the
  * built-in model's train_step): the head uses {@link BertHeadTrainer.Config#defaults()}. Stateless.
  */
@@ -56,12 +56,15 @@ public final class BertRoundTrainer implements RoundTrainer {
             List<PreferenceExample> pairs = new ArrayList<>(in.fresh());
             pairs.addAll(in.old());
             float[][][] f = BertHeadTrainer.pairFeatures(features, pairs);
+            List<RankedExample> rankings = new ArrayList<>(in.freshRanked());
+            rankings.addAll(in.oldRanked());
+            float[][][] rf = BertHeadTrainer.rankedFeatures(features, rankings);
             if (stop.getAsBoolean()) {
                 throw new Interrupted("round stopped after feature extraction");
             }
             BertHeadTrainer.Config d = BertHeadTrainer.Config.defaults();
             List<Double> losses = new ArrayList<>();
-            LinearHead head = BertHeadTrainer.fit(f[0], f[1], BertHeadTrainer.margins(pairs),
+            LinearHead head = BertHeadTrainer.fit(f[0], f[1], BertHeadTrainer.margins(pairs), rf,
                     new BertHeadTrainer.Config(in.steps(), d.learningRate(), d.l2()), start, losses);
             EvalMetrics candidate = EvalMetrics.evaluate(BertHeadTrainer.scorer(features, head), in.heldOut());
             if (stop.getAsBoolean()) {
@@ -72,13 +75,21 @@ public final class BertRoundTrainer implements RoundTrainer {
                     new TrainingResult.EvalPoint(0, Double.NaN, current.loss(), current.accuracy()),
                     new TrainingResult.EvalPoint(in.steps(), losses.get(losses.size() - 1), candidate.loss(),
                             candidate.accuracy()));
-            TrainingResult tr = new TrainingResult(losses, curve, candidate, secs, pairs.size());
+            TrainingResult tr = new TrainingResult(losses, curve, candidate, secs, pairs.size() + rankings.size());
+            // full batch: every step sees every pair (Bradley-Terry) and every ranking (Plackett-Luce)
+            Map<String, Double> stats = new LinkedHashMap<>();
+            stats.put(BT_STEPS, pairs.isEmpty() ? 0.0 : in.steps());
+            stats.put(PL_STEPS, rankings.isEmpty() ? 0.0 : in.steps());
+            stats.put(BT_EXAMPLES, (double) pairs.size() * in.steps());
+            stats.put(PL_EXAMPLES, (double) rankings.size() * in.steps());
             Map<String, Object> summary = new LinkedHashMap<>();
             summary.put("fine_tuned_from", old.modelVersion());
             summary.put("backbone", BertBackbone.ID + " (frozen)");
             summary.put("head_steps", in.steps());
             summary.put("new_pairs", in.fresh().size());
             summary.put("replayed_pairs", in.old().size());
+            summary.put("new_rankings", in.freshRanked().size());
+            summary.put("replayed_rankings", in.oldRanked().size());
             summary.put("held_out_pairs", in.heldOut().size());
             current.asMap().forEach((k, v) -> summary.put("current." + k, v));
             candidate.asMap().forEach((k, v) -> summary.put("candidate." + k, v));
@@ -92,7 +103,7 @@ public final class BertRoundTrainer implements RoundTrainer {
                     candidate, lineage);
             LOG.info("BERT head round in {} s: current {} | candidate {}", String.format("%.1f", secs), current,
                     candidate);
-            return new Output(current, candidate, tr, m);
+            return new Output(current, candidate, tr, m, stats);
         }
     }
 }

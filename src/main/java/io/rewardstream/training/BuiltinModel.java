@@ -267,7 +267,7 @@ public final class BuiltinModel implements Scorer, AutoCloseable {
         }
         Files.createDirectories(dir);
         SavedModelBundle.exporter(dir.toString()).withSession(session)
-                .withSignatures(g.servingSignature(), g.trainStepSignature()).export();
+                .withSignatures(g.servingSignature(), g.trainStepSignature(), g.rankedTrainStepSignature()).export();
         EvalMetrics m = eval.isEmpty() ? null : evaluate(eval);
         Map<String, Double> metrics = new LinkedHashMap<>();
         if (m != null) {

@@ -92,8 +92,12 @@ public final class FineTuner {
                 bar.update(s, losses.get(losses.size() - 1));
             }
             Files.createDirectories(target);
-            SavedModelBundle.exporter(target.toString())
-                    .withFunctions(b.function("serving_default"), b.function("train_step")).export();
+            SavedModelBundle.Exporter ex = SavedModelBundle.exporter(target.toString())
+                    .withFunctions(b.function("serving_default"), b.function("train_step"));
+            if (b.metaGraphDef().getSignatureDefMap().containsKey(RewardGraph.RANKED_TRAIN_STEP)) {
+                ex.withFunction(b.function(RewardGraph.RANKED_TRAIN_STEP));
+            }
+            ex.export();
             EvalMetrics after = eval.isEmpty() ? null : EvalMetrics.evaluate(model, eval);
             Map<String, Double> metrics = new LinkedHashMap<>(old.metrics());
             if (after != null) {

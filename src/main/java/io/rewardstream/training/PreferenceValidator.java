@@ -13,7 +13,8 @@ import java.util.List;
  *
  * <p>Rules: an id; text or token ids for prompt, chosen and rejected (every response of a ranking);
  * chosen differs from rejected; margin finite and >= 0; a ranking is a permutation of 0..k-1 with k >= 2.
- * A ranking becomes its k(k-1)/2 implied pairs (better over worse), all sharing the ranking id as split key.
+ * A ranking stays one entry (responses best first) that the retraining job trains with the Plackett-Luce loss; it is
+ * never split into its k(k-1)/2 implied pairs for training.
  */
 public final class PreferenceValidator {
     public static final String MISSING_ID = "MISSING_ID";
@@ -58,7 +59,11 @@ public final class PreferenceValidator {
                 str(p.getAnnotatorId()), topic, partition, offset);
     }
 
-    /** The implied pairs of a ranking, best-first order. @throws InvalidPreferenceException with a reason code */
+    /**
+     * A ranking as one {@link StoredPair#isRanking() ranking entry}, responses best first (a one-element list).
+     *
+     * @throws InvalidPreferenceException with a reason code
+     */
     public static List<StoredPair> validate(RankedPreference r, String topic, int partition, long offset) {
         String id = str(r.getRankingId());
         if (id == null || id.isBlank()) {
@@ -93,24 +98,28 @@ public final class PreferenceValidator {
                         + " has neither text nor token_ids");
             }
         }
-        List<StoredPair> out = new ArrayList<>();
+        List<String> texts = new ArrayList<>(k);
+        List<int[]> idLists = new ArrayList<>(k);
+        boolean anyText = false;
+        boolean anyIds = false;
         for (int a = 0; a < k; a++) {
+            RankedResponse better = rs.get(ranking.get(a));
+            String bt = str(better.getText());
+            int[] bi = ids(better.getTokenIds());
             for (int b = a + 1; b < k; b++) {
-                RankedResponse better = rs.get(ranking.get(a));
                 RankedResponse worse = rs.get(ranking.get(b));
-                String bt = str(better.getText());
-                String wt = str(worse.getText());
-                int[] bi = ids(better.getTokenIds());
-                int[] wi = ids(worse.getTokenIds());
-                if (same(bt, bi, wt, wi)) {
+                if (same(bt, bi, str(worse.getText()), ids(worse.getTokenIds()))) {
                     throw new InvalidPreferenceException(SAME_RESPONSE, "ranking " + id + ": responses "
                             + ranking.get(a) + " and " + ranking.get(b) + " are the same");
                 }
-                out.add(new StoredPair(id + "#" + ranking.get(a) + ">" + ranking.get(b), id, prompt, promptIds,
-                        bt, bi, wt, wi, 0.0, str(r.getAnnotatorId()), topic, partition, offset));
             }
+            texts.add(bt);
+            idLists.add(bi);
+            anyText |= bt != null;
+            anyIds |= bi != null;
         }
-        return out;
+        return List.of(StoredPair.ranking(id, prompt, promptIds, anyText ? texts : null, anyIds ? idLists : null,
+                str(r.getAnnotatorId()), topic, partition, offset));
     }
 
     private static boolean same(String at, int[] ai, String bt, int[] bi) {

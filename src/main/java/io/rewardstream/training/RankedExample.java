@@ -16,4 +16,19 @@ public record RankedExample(String id, String prompt, List<String> responsesBest
             throw new IllegalArgumentException("a ranking needs k >= 2 responses, got " + responsesBestFirst.size());
         }
     }
+
+    /**
+     * The k(k-1)/2 pairs the ranking implies (better over worse), ids {@code <id>#<i>><j>} by rank. For evaluation
+     * (pairwise accuracy on held-out rankings); training uses the ranking itself.
+     */
+    public List<PreferenceExample> impliedPairs() {
+        List<PreferenceExample> out = new java.util.ArrayList<>();
+        for (int a = 0; a < responsesBestFirst.size(); a++) {
+            for (int b = a + 1; b < responsesBestFirst.size(); b++) {
+                out.add(new PreferenceExample(id + "#" + a + ">" + b, prompt, responsesBestFirst.get(a),
+                        responsesBestFirst.get(b)));
+            }
+        }
+        return out;
+    }
 }

@@ -450,4 +450,13 @@ final class RewardGraph {
                 .input("margin", margin)
                 .output("loss", trainLoss).build();
     }
+
+    /** {@code train_step_ranked}: one Adam step on the Plackett-Luce loss of rankings [N, K, T], best first. */
+    Signature rankedTrainStepSignature() {
+        return Signature.builder().key(RANKED_TRAIN_STEP)
+                .input("ranked_ids", rankedIds).input("ranked_mask", rankedMask)
+                .output("loss", rankedTrainLoss).build();
+    }
+
+    static final String RANKED_TRAIN_STEP = "train_step_ranked";
 }

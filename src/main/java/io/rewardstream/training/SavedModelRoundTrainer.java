@@ -27,12 +27,14 @@ import java.util.function.BooleanSupplier;
  * same held-out pairs, and re-exports both signatures like {@link FineTuner}.
  *
  * <p>Learning rate: when the graph has the built-in model's schedule tensor {@value #LR_TENSOR}, the round
- * feeds {@code learningRate} into it (feeding a computed tensor overrides it for that call); otherwise the
+ * feeds {@link #scheduledRate} of {@code learningRate} (the peak: warmup, then cosine decay) into it (feeding a
+ * computed tensor overrides it for that call); otherwise the
  * model's own schedule applies and a warning says so. Stateless; each call owns its session.
  */
 public final class SavedModelRoundTrainer implements RoundTrainer {
     private static final Logger LOG = LoggerFactory.getLogger(SavedModelRoundTrainer.class);
     static final String LR_TENSOR = "learning_rate_bt";
+    static final String RANKED_LR_TENSOR = "learning_rate_pl";
 
     @Override
     public Output train(Input in, Path target, BooleanSupplier stop) throws IOException {
@@ -52,18 +54,67 @@ public final class SavedModelRoundTrainer implements RoundTrainer {
                 LOG.warn("model {} has no '{}' tensor: retrain.learning.rate is ignored, its own schedule applies",
                         in.currentDir(), LR_TENSOR);
             }
-            List<List<PreferenceExample>> batches = ReplayBuffer.mixBatches(in.fresh(), in.old(), in.steps(),
-                    in.batchSize(), in.mix(), new Random(in.seed()));
+            SignatureDef rankedSig = b.metaGraphDef().getSignatureDefMap().get(RewardGraph.RANKED_TRAIN_STEP);
+            List<PreferenceExample> fresh = in.fresh();
+            List<PreferenceExample> old2 = in.old();
+            String rankedLoss = in.hasRankings() ? "plackett-luce" : "none";
+            if (in.hasRankings() && rankedSig == null) {
+                // an older export without the list signature: train the rankings' implied pairs, and say so
+                LOG.warn("model {} has no {} signature: {} rankings are trained as their implied Bradley-Terry pairs",
+                        in.currentDir(), RewardGraph.RANKED_TRAIN_STEP, in.freshRanked().size() + in.oldRanked().size());
+                fresh = new ArrayList<>(fresh);
+                old2 = new ArrayList<>(old2);
+                for (RankedExample r : in.freshRanked()) {
+                    fresh.addAll(r.impliedPairs());
+                }
+                for (RankedExample r : in.oldRanked()) {
+                    old2.addAll(r.impliedPairs());
+                }
+                rankedLoss = "bradley-terry on implied pairs (model has no " + RewardGraph.RANKED_TRAIN_STEP + ")";
+            }
+            boolean pl = in.hasRankings() && rankedSig != null;
+            boolean bt = !fresh.isEmpty() || !old2.isEmpty();
+            // steps split between the two losses in proportion to their examples, interleaved evenly
+            int plSteps = !pl ? 0 : !bt ? in.steps() : (int) Math.max(1, Math.min(in.steps() - 1, Math.round(
+                    in.steps() * (double) (in.freshRanked().size() + in.oldRanked().size())
+                            / (in.freshRanked().size() + in.oldRanked().size() + fresh.size() + old2.size()))));
+            int btSteps = in.steps() - plSteps;
+            Random rnd = new Random(in.seed());
+            List<List<PreferenceExample>> batches = btSteps == 0 ? List.of()
+                    : ReplayBuffer.mixBatches(fresh, old2, btSteps, in.batchSize(), in.mix(), rnd);
+            // a ranking of k scores k sequences: about as many sequences per step as a pair batch
+            int kMean = pl ? (int) Math.round(java.util.stream.Stream.concat(in.freshRanked().stream(),
+                    in.oldRanked().stream()).mapToInt(r -> r.responsesBestFirst().size()).average().orElse(2)) : 2;
+            int rankedBatch = Math.max(1, 2 * in.batchSize() / kMean);
+            List<List<RankedExample>> rankedBatches = plSteps == 0 ? List.of()
+                    : ReplayBuffer.mixBatches(in.freshRanked(), in.oldRanked(), plSteps, rankedBatch, in.mix(), rnd);
+            boolean rankedLrFeed = pl && b.graph().operation(RANKED_LR_TENSOR) != null;
             List<Double> losses = new ArrayList<>();
             List<TrainingResult.EvalPoint> curve = new ArrayList<>();
             int evalEvery = Math.max(1, in.steps() / 5);
             double ema = Double.NaN;
             curve.add(new TrainingResult.EvalPoint(0, Double.NaN, current.loss(), current.accuracy()));
+            int btDone = 0;
+            int plDone = 0;
+            long btExamples = 0;
+            long plExamples = 0;
             for (int s = 1; s <= in.steps(); s++) {
                 if (stop.getAsBoolean()) {
                     throw new Interrupted("round stopped after " + (s - 1) + " of " + in.steps() + " steps");
                 }
-                double loss = step(b.session(), sig, batches.get(s - 1), old, lrFeed ? in.learningRate() : -1);
+                boolean plNext = plDone < plSteps && (btDone >= btSteps
+                        || (plDone + 1) * (double) btSteps <= (btDone + 1) * (double) plSteps);
+                double loss;
+                double lr = scheduledRate(in.learningRate(), s, in.steps());
+                if (plNext) {
+                    List<RankedExample> rb = rankedBatches.get(plDone++);
+                    loss = rankedStep(b.session(), rankedSig, rb, old, rankedLrFeed ? lr : -1);
+                    plExamples += rb.size();
+                } else {
+                    List<PreferenceExample> pb = batches.get(btDone++);
+                    loss = step(b.session(), sig, pb, old, lrFeed ? lr : -1);
+                    btExamples += pb.size();
+                }
                 losses.add(loss);
                 ema = Double.isNaN(ema) ? loss : 0.9 * ema + 0.1 * loss;
                 if (s % evalEvery == 0 || s == in.steps()) {
@@ -73,17 +124,33 @@ public final class SavedModelRoundTrainer implements RoundTrainer {
                             String.format("%.4f", ema), String.format("%.3f", m.accuracy()));
                 }
             }
+            Map<String, Double> stats = new LinkedHashMap<>();
+            stats.put(BT_STEPS, (double) btDone);
+            stats.put(PL_STEPS, (double) plDone);
+            stats.put(BT_EXAMPLES, (double) btExamples);
+            stats.put(PL_EXAMPLES, (double) plExamples);
+            LOG.info("round steps: {} Bradley-Terry ({} pairs drawn), {} Plackett-Luce ({} rankings drawn)", btDone,
+                    btExamples, plDone, plExamples);
             EvalMetrics candidate = EvalMetrics.evaluate(model, in.heldOut());
             Files.createDirectories(target);
-            SavedModelBundle.exporter(target.toString())
-                    .withFunctions(b.function("serving_default"), b.function("train_step")).export();
+            SavedModelBundle.Exporter ex = SavedModelBundle.exporter(target.toString())
+                    .withFunctions(b.function("serving_default"), b.function("train_step"));
+            if (rankedSig != null) {
+                ex.withFunction(b.function(RewardGraph.RANKED_TRAIN_STEP));
+            }
+            ex.export();
             double secs = (System.nanoTime() - t0) / 1e9;
-            TrainingResult tr = new TrainingResult(losses, curve, candidate, secs, in.fresh().size() + in.old().size());
+            TrainingResult tr = new TrainingResult(losses, curve, candidate, secs, in.fresh().size() + in.old().size()
+                    + in.freshRanked().size() + in.oldRanked().size());
             Map<String, Object> summary = new LinkedHashMap<>();
             summary.put("fine_tuned_from", old.modelVersion());
             summary.put("steps", in.steps());
             summary.put("new_pairs", in.fresh().size());
             summary.put("replayed_pairs", in.old().size());
+            summary.put("new_rankings", in.freshRanked().size());
+            summary.put("replayed_rankings", in.oldRanked().size());
+            summary.put("ranked_loss", rankedLoss);
+            stats.forEach(summary::put);
             summary.put("held_out_pairs", in.heldOut().size());
             current.asMap().forEach((k, v) -> summary.put("current." + k, v));
             candidate.asMap().forEach((k, v) -> summary.put("candidate." + k, v));
@@ -94,6 +161,7 @@ public final class SavedModelRoundTrainer implements RoundTrainer {
             lineage.put("fine_tuned_from", old.modelVersion());
             lineage.put("fine_tune_steps", Integer.toString(in.steps()));
             lineage.put("fine_tune_seed", Long.toString(in.seed()));
+            lineage.put("fine_tune_ranked_loss", rankedLoss);
             ModelManifest.Normalization norm = candidate.scoreStd() > 0 && Double.isFinite(candidate.scoreMean())
                     ? new ModelManifest.Normalization(candidate.scoreMean(), candidate.scoreStd()) : old.normalization();
             ModelManifest m = new ModelManifest(old.name(), old.version() + 1, old.maxSeqLen(), old.padId(),
@@ -101,8 +169,61 @@ public final class SavedModelRoundTrainer implements RoundTrainer {
                     lineage, System.currentTimeMillis(), null).withDigestsOf(target);
             m.write(target);
             LOG.info("round trained in {} s: current {} | candidate {}", String.format("%.1f", secs), current, candidate);
-            return new Output(current, candidate, tr, m);
+            return new Output(current, candidate, tr, m, stats);
         }
+    }
+
+    /**
+     * The round's learning rate at step {@code s} of {@code steps} (1-based): linear warmup over the first 5% of the
+     * steps to {@code peak}, then cosine decay to 10% of it (part of the demo's measured recipe; not isolated against
+     * a constant rate, see the README's Demo section).
+     */
+    static double scheduledRate(double peak, int s, int steps) {
+        int warmup = Math.max(1, steps / 20);
+        if (s <= warmup) {
+            return peak * s / warmup;
+        }
+        double progress = Math.min(1.0, (s - warmup) / (double) Math.max(1, steps - warmup));
+        return peak * (0.1 + 0.9 * 0.5 * (1 + Math.cos(Math.PI * progress)));
+    }
+
+    /**
+     * One {@code train_step_ranked} call per distinct k in the batch (the signature takes [N, K, T]); returns the
+     * loss averaged over the batch's rankings.
+     */
+    static double rankedStep(Session session, SignatureDef sig, List<RankedExample> batch, ModelManifest mf,
+                             double lr) {
+        Map<Integer, List<RankedExample>> byK = new java.util.TreeMap<>();
+        for (RankedExample r : batch) {
+            byK.computeIfAbsent(r.responsesBestFirst().size(), k -> new ArrayList<>()).add(r);
+        }
+        double sum = 0;
+        var ins = sig.getInputsMap();
+        for (var e : byK.entrySet()) {
+            int k = e.getKey();
+            List<int[]> rows = new ArrayList<>();
+            for (RankedExample r : e.getValue()) {
+                for (String resp : r.responsesBestFirst()) {
+                    rows.add(Batches.encode(mf.tokenizer(), mf.vocabSize(), r.prompt(), resp, mf.maxSeqLen()));
+                }
+            }
+            Batches.Padded p = Batches.pad(rows, 1);
+            org.tensorflow.ndarray.Shape shape = org.tensorflow.ndarray.Shape.of(e.getValue().size(), k, p.cols());
+            try (TInt32 ids = TInt32.tensorOf(shape, org.tensorflow.ndarray.buffer.DataBuffers.of(p.ids(), true, false));
+                 TInt32 mask = TInt32.tensorOf(shape, org.tensorflow.ndarray.buffer.DataBuffers.of(p.mask(), true, false));
+                 TFloat32 lrt = TFloat32.scalarOf((float) Math.max(lr, 0))) {
+                Session.Runner run = session.runner().feed(ins.get("ranked_ids").getName(), ids)
+                        .feed(ins.get("ranked_mask").getName(), mask)
+                        .fetch(sig.getOutputsMap().get("loss").getName());
+                if (lr >= 0) {
+                    run.feed(RANKED_LR_TENSOR, lrt);
+                }
+                try (Result res = run.run()) {
+                    sum += ((TFloat32) res.get(0)).getFloat() * e.getValue().size();
+                }
+            }
+        }
+        return sum / batch.size();
     }
 
     /** One train_step through the session, feeding the signature's tensors (and the learning rate if >= 0). */

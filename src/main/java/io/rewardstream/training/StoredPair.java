@@ -1,21 +1,28 @@
 package io.rewardstream.training;
 
+import com.fasterxml.jackson.annotation.JsonCreator;
+import com.fasterxml.jackson.annotation.JsonIgnore;
 import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonProperty;
 
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
 import java.util.Objects;
 
 /**
- * One validated preference pair as the retraining job keeps it (one JSON line in the {@link ReplayBuffer}):
- * text and/or token ids of prompt, chosen and rejected, where it came from, and who labelled it. Immutable
- * (arrays are not copied on access: do not modify them).
+ * One validated preference record as the retraining job keeps it (one JSON line in the {@link ReplayBuffer}):
+ * either a pair (text and/or token ids of prompt, chosen and rejected) or a whole ranking ({@link #isRanking()}:
+ * {@code ranked}/{@code rankedIds} best first, chosen/rejected null), where it came from, and who labelled it.
+ * A ranking stays one entry: it is trained with the Plackett-Luce loss, never split into pairs for training.
+ * Immutable (arrays are not copied on access: do not modify them).
  *
- * @param id        pair id ({@code pair_id}, or {@code <ranking_id>#<i>><j>} for a pair expanded from a ranking)
- * @param splitKey  key whose SHA-256 decides the held-out split: the pair id, or the ranking id so that all
- *                  pairs of one ranking land on the same side
+ * @param id        pair id ({@code pair_id}) or ranking id ({@code ranking_id})
+ * @param splitKey  key whose SHA-256 decides the held-out split (the id)
  * @param topic     source topic; {@code partition}/{@code offset} its position
+ * @param ranked    a ranking's response texts, best first (entries null where only ids were given), or null
+ * @param rankedIds a ranking's response token ids, best first (entries null where only text was given), or null
  */
 @JsonIgnoreProperties(ignoreUnknown = true)
 @JsonInclude(JsonInclude.Include.NON_NULL)
@@ -25,15 +32,73 @@ public record StoredPair(@JsonProperty("id") String id, @JsonProperty("split_key
                          @JsonProperty("rejected") String rejected, @JsonProperty("rejected_ids") int[] rejectedIds,
                          @JsonProperty("margin") double margin, @JsonProperty("annotator") String annotator,
                          @JsonProperty("topic") String topic, @JsonProperty("partition") int partition,
-                         @JsonProperty("offset") long offset) {
+                         @JsonProperty("offset") long offset,
+                         @JsonProperty("ranked") List<String> ranked,
+                         @JsonProperty("ranked_ids") List<int[]> rankedIds) {
+    @JsonCreator
     public StoredPair {
         Objects.requireNonNull(id, "id");
         splitKey = splitKey == null ? id : splitKey;
+        ranked = ranked == null ? null : java.util.Collections.unmodifiableList(new ArrayList<>(ranked));
+        rankedIds = rankedIds == null ? null : java.util.Collections.unmodifiableList(new ArrayList<>(rankedIds));
+    }
+
+    /** A pair. */
+    public StoredPair(String id, String splitKey, String prompt, int[] promptIds, String chosen, int[] chosenIds,
+                      String rejected, int[] rejectedIds, double margin, String annotator, String topic, int partition,
+                      long offset) {
+        this(id, splitKey, prompt, promptIds, chosen, chosenIds, rejected, rejectedIds, margin, annotator, topic,
+                partition, offset, null, null);
+    }
+
+    /** A ranking of k >= 2 responses, best first (texts and/or ids per response). */
+    public static StoredPair ranking(String id, String prompt, int[] promptIds, List<String> textsBestFirst,
+                                     List<int[]> idsBestFirst, String annotator, String topic, int partition,
+                                     long offset) {
+        return new StoredPair(id, id, prompt, promptIds, null, null, null, null, 0.0, annotator, topic, partition,
+                offset, textsBestFirst, idsBestFirst);
+    }
+
+    /** True for a whole ranking (trained with Plackett-Luce), false for a pair. */
+    @JsonIgnore
+    public boolean isRanking() {
+        return ranked != null || rankedIds != null;
+    }
+
+    /** Number of responses of a ranking (2 for a pair). */
+    @JsonIgnore
+    public int k() {
+        return !isRanking() ? 2 : ranked != null ? ranked.size() : rankedIds.size();
+    }
+
+    /**
+     * A ranking in the form a model with {@code tokenizer} trains on (texts, or ids joined by spaces for {@code ids});
+     * null when this is a pair or the ranking lacks what the tokenizer needs.
+     */
+    public RankedExample toRanked(String tokenizer) {
+        if (!isRanking()) {
+            return null;
+        }
+        boolean ids = "ids".equals(tokenizer);
+        String p = ids ? (promptIds == null ? null : join(promptIds)) : prompt;
+        if (p == null) {
+            return null;
+        }
+        List<String> out = new ArrayList<>(k());
+        for (int i = 0; i < k(); i++) {
+            String r = ids ? (rankedIds == null || rankedIds.get(i) == null ? null : join(rankedIds.get(i)))
+                    : (ranked == null ? null : ranked.get(i));
+            if (r == null) {
+                return null;
+            }
+            out.add(r);
+        }
+        return new RankedExample(id, p, out);
     }
 
     /** Text form for text-tokenized models; null when any of the three texts is missing. */
     public PreferenceExample toExample() {
-        if (prompt == null || chosen == null || rejected == null) {
+        if (isRanking() || prompt == null || chosen == null || rejected == null) {
             return null;
         }
         return new PreferenceExample(id, prompt, chosen, rejected, margin);
@@ -47,7 +112,7 @@ public record StoredPair(@JsonProperty("id") String id, @JsonProperty("split_key
         if (!"ids".equals(tokenizer)) {
             return toExample();
         }
-        if (promptIds == null || chosenIds == null || rejectedIds == null) {
+        if (isRanking() || promptIds == null || chosenIds == null || rejectedIds == null) {
             return null;
         }
         return new PreferenceExample(id, join(promptIds), join(chosenIds), join(rejectedIds), margin);
@@ -65,6 +130,7 @@ public record StoredPair(@JsonProperty("id") String id, @JsonProperty("split_key
     }
 
     /** Position key {@code topic:partition}. */
+    @JsonIgnore
     public String position() {
         return topic + ":" + partition;
     }

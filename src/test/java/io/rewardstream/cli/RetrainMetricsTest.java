@@ -43,7 +43,7 @@ class RetrainMetricsTest {
         RetrainConfig cfg = RetrainConfig.from(m);
         PrometheusMeterRegistry meters = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
         RetrainJob job = new RetrainJob(cfg, new SavedModelRoundTrainer(), meters, null);
-        try (MetricsHttpServer http = RetrainCommand.startHttp(cfg, meters, job)) {
+        try (MetricsHttpServer http = io.rewardstream.training.RetrainApp.startHttp(cfg, meters, job)) {
             assertThat(http.url()).startsWith("http://127.0.0.1:");
             HttpResponse<String> metrics = get(http.url() + "/metrics");
             assertThat(metrics.statusCode()).isEqualTo(200);

@@ -79,12 +79,20 @@ class PreferenceValidatorTest {
     }
 
     @Test
-    void shouldExpandARankingIntoBetterOverWorsePairs() {
+    void shouldKeepARankingAsOneListBestFirstNotAsPairs() {
         List<StoredPair> ps = PreferenceValidator.validate(ranked(List.of("10", "9", "8"), List.of(1, 2, 0)), "rt", 1, 3);
-        assertThat(ps).extracting(StoredPair::id).containsExactly("r1#1>2", "r1#1>0", "r1#2>0");
-        assertThat(ps).extracting(StoredPair::chosen).containsExactly("9", "9", "8");
-        assertThat(ps).extracting(StoredPair::rejected).containsExactly("8", "10", "10");
-        assertThat(ps).extracting(StoredPair::splitKey).containsOnly("r1");
+        assertThat(ps).hasSize(1);
+        StoredPair r = ps.get(0);
+        assertThat(r.isRanking()).isTrue();
+        assertThat(r.id()).isEqualTo("r1");
+        assertThat(r.splitKey()).isEqualTo("r1");
+        assertThat(r.ranked()).containsExactly("9", "8", "10");
+        assertThat(r.rankedIds()).isNull();
+        assertThat(r.toExample()).isNull();
+        assertThat(r.toRanked("bytes").responsesBestFirst()).containsExactly("9", "8", "10");
+        assertThat(r.toRanked("ids")).isNull();   // no token ids given
+        assertThat(r.toRanked("bytes").impliedPairs()).extracting(PreferenceExample::chosen)
+                .containsExactly("9", "9", "8");
     }
 
     @Test

@@ -47,6 +47,25 @@ class ReplayBufferTest {
     }
 
     @Test
+    void shouldKeepARankingAsOneEntryAcrossARestart() throws Exception {
+        ReplayBuffer b = ReplayBuffer.open(dir, 100);
+        StoredPair r = StoredPair.ranking("r1", "2+2=", new int[]{1, 2}, java.util.Arrays.asList("4", "5", null),
+                java.util.Arrays.asList(new int[]{4}, new int[]{5}, new int[]{50}), "ann", "ranked", 0, 7);
+        b.append(List.of(r, pair(1, "prefs", 0, 3)), Map.of("ranked:0", 8L));
+        ReplayBuffer again = ReplayBuffer.open(dir, 100);
+        assertThat(again.size()).isEqualTo(2);
+        StoredPair back = again.pairs().get(0);
+        assertThat(back.isRanking()).isTrue();
+        assertThat(back.k()).isEqualTo(3);
+        assertThat(back.ranked()).containsExactly("4", "5", null);
+        assertThat(back.rankedIds()).hasSize(3);
+        assertThat(back.rankedIds().get(2)).containsExactly(50);
+        assertThat(back.toRanked("bytes")).isNull();   // the third response has no text
+        assertThat(back.toRanked("ids").responsesBestFirst()).containsExactly("4", "5", "50");
+        assertThat(again.pairs().get(1).isRanking()).isFalse();
+    }
+
+    @Test
     void shouldNeverMovePositionsBack() throws Exception {
         ReplayBuffer b = ReplayBuffer.open(dir, 100);
         b.append(pairs(0, 2), Map.of("prefs:0", 10L));

@@ -200,7 +200,7 @@ public class RetrainJobIT {
         publishRanked(stack, t.ranked(), rankings);
         publish(stack, t.prefs(), pairs, List.of("not avro".getBytes()));
 
-        RetrainConfig cfg = config(stack, t, 515);
+        RetrainConfig cfg = config(stack, t, 505);   // 500 pairs + 5 rankings, each ranking one entry
         SimpleMeterRegistry meters = new SimpleMeterRegistry();
         Path ready = dir.resolve("ready");
         RetrainJob job = new RetrainJob(cfg, new SavedModelRoundTrainer(), meters, ready);
@@ -208,7 +208,7 @@ public class RetrainJobIT {
                 Duration.ofSeconds(80));
         assertThat(Files.exists(ready)).isTrue();
         assertThat(count(meters, "rewardstream.retrain.rounds", "outcome", "released")).isEqualTo(1);
-        assertThat(count(meters, "rewardstream.retrain.pairs", "result", "valid")).isEqualTo(515);
+        assertThat(count(meters, "rewardstream.retrain.pairs", "result", "valid")).isEqualTo(505);
         assertThat(count(meters, "rewardstream.retrain.pairs", "result", "dead_lettered")).isEqualTo(3);
 
         ModelRelease r;

@@ -63,4 +63,13 @@ public class SavedModelRoundTrainerTest {
                 pairs.subList(0, 10), 100, 8, 0, 1e-3, 1, Map.of()), dir.resolve("c"), () -> true))
                 .isInstanceOf(RoundTrainer.Interrupted.class);
     }
+
+    @Test
+    void shouldWarmUpThenDecayTheLearningRateFromItsPeak() {
+        assertThat(SavedModelRoundTrainer.scheduledRate(1e-3, 1, 800)).isCloseTo(1e-3 / 40, org.assertj.core.api.Assertions.within(1e-12));
+        assertThat(SavedModelRoundTrainer.scheduledRate(1e-3, 40, 800)).isCloseTo(1e-3, org.assertj.core.api.Assertions.within(1e-12));
+        assertThat(SavedModelRoundTrainer.scheduledRate(1e-3, 420, 800)).isBetween(0.5e-3, 0.6e-3);
+        assertThat(SavedModelRoundTrainer.scheduledRate(1e-3, 800, 800)).isCloseTo(1e-4, org.assertj.core.api.Assertions.within(1e-12));
+        assertThat(SavedModelRoundTrainer.scheduledRate(1e-3, 1, 1)).isCloseTo(1e-3, org.assertj.core.api.Assertions.within(1e-12));
+    }
 }

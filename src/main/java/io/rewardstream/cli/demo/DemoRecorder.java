@@ -18,12 +18,24 @@ import java.util.concurrent.atomic.AtomicLong;
 public final class DemoRecorder {
 
     /** What is known about a rollout when it is sent. */
-    public record Sent(boolean correct, String task, boolean shifted) {
+    public record Sent(boolean correct, String task, boolean shifted, boolean padded, boolean probe) {
     }
 
-    /** One reward read back, joined with what was sent. */
+    /**
+     * One reward read back, joined with what was sent.
+     *
+     * @param shifted     sent by the drifted (or shifted-task) policy
+     * @param padded      the answer was wrapped in filler
+     * @param probe       sent by the original policy after the drift, to measure the original task under later models
+     * @param uncertainty {@code Reward.uncertainty}, NaN when null
+     */
     public record Observation(String rolloutId, boolean correct, String task, boolean shifted, String modelVersion,
-                              double score, double reward, double kl, double beta, long latencyMs, long readAtMs) {
+                              double score, double reward, double kl, double beta, long latencyMs, long readAtMs,
+                              boolean padded, boolean probe, double uncertainty) {
+        /** The exploit of the reward-hacking story: a wrong answer wrapped in filler. */
+        boolean exploit() {
+            return padded && !correct;
+        }
     }
 
     private final Map<String, Sent> sent = new ConcurrentHashMap<>();
@@ -39,7 +51,12 @@ public final class DemoRecorder {
     }
 
     public void produced(String rolloutId, boolean correct, String task, boolean shifted) {
-        sent.put(rolloutId, new Sent(correct, task, shifted));
+        produced(rolloutId, correct, task, shifted, false, false);
+    }
+
+    public void produced(String rolloutId, boolean correct, String task, boolean shifted, boolean padded,
+                         boolean probe) {
+        sent.put(rolloutId, new Sent(correct, task, shifted, padded, probe));
         produced.incrementAndGet();
     }
 
@@ -57,7 +74,8 @@ public final class DemoRecorder {
         long latency = readAtMs - r.getRolloutCreatedAt().toEpochMilli();
         synchronized (observations) {
             observations.add(new Observation(r.getRolloutId(), s.correct(), s.task(), s.shifted(), r.getModelVersion(),
-                    r.getScore(), r.getReward(), r.getKl(), r.getKlCoef(), latency, readAtMs));
+                    r.getScore(), r.getReward(), r.getKl(), r.getKlCoef(), latency, readAtMs, s.padded(), s.probe(),
+                    r.getUncertainty() == null ? Double.NaN : r.getUncertainty()));
         }
     }
 
@@ -106,19 +124,61 @@ public final class DemoRecorder {
      * @param seconds     wall-clock seconds from the first rollout sent to the last reward read
      */
     public DemoSummary summary(long deadLetters, double seconds) {
+        return summary(deadLetters, seconds, "task-shift");
+    }
+
+    /**
+     * @param deadLetters records on the dead-letter topic
+     * @param seconds     wall-clock seconds from the first rollout sent to the last reward read
+     * @param scenario    the demo's story ({@code reward-hacking} or {@code task-shift})
+     */
+    public DemoSummary summary(long deadLetters, double seconds, String scenario) {
         List<Observation> obs = snapshot();
         List<String> versions = modelVersions();
         String first = versions.isEmpty() ? null : versions.get(0);
         String last = versions.isEmpty() ? null : versions.get(versions.size() - 1);
-        List<Observation> before = obs.stream().filter(o -> o.shifted() && o.modelVersion().equals(first)).toList();
-        List<Observation> after = versions.size() < 2 ? List.of()
-                : obs.stream().filter(o -> o.shifted() && o.modelVersion().equals(last)).toList();
-        List<Observation> original = obs.stream().filter(o -> !o.shifted()).toList();
+        boolean released = versions.size() >= 2;
+        List<Observation> before = obs.stream().filter(o -> o.shifted() && !o.probe()
+                && o.modelVersion().equals(first)).toList();
+        List<Observation> after = !released ? List.of()
+                : obs.stream().filter(o -> o.shifted() && !o.probe() && o.modelVersion().equals(last)).toList();
+        List<Observation> original = obs.stream().filter(o -> !o.shifted() && !o.probe()).toList();
+        List<Observation> originalAfter = !released ? List.of()
+                : obs.stream().filter(o -> o.probe() && o.modelVersion().equals(last)).toList();
         double[] lat = obs.stream().mapToDouble(Observation::latencyMs).toArray();
         return new DemoSummary(producedCount(), obs.size(), deadLetters, versions, seconds,
                 seconds > 0 ? obs.size() / seconds : Double.NaN,
                 DemoStats.percentile(lat, 50), DemoStats.percentile(lat, 99),
-                group(original), group(before), group(after), klOverTime(obs, 10), lat);
+                group(original), group(before), group(after), klOverTime(obs, 10), lat, scenario,
+                group(originalAfter), meanReward(before, Observation::exploit), meanReward(after, Observation::exploit),
+                meanUncertainty(original), meanUncertainty(before), timeline(obs, 20, last), Map.of());
+    }
+
+    private static double meanReward(List<Observation> obs, java.util.function.Predicate<Observation> which) {
+        return DemoStats.mean(obs.stream().filter(which).mapToDouble(Observation::reward).toArray());
+    }
+
+    /** Mean of the non-null uncertainties; NaN when there are none (the scorer does not fill it). */
+    private static double meanUncertainty(List<Observation> obs) {
+        return DemoStats.mean(obs.stream().mapToDouble(Observation::uncertainty).filter(Double::isFinite).toArray());
+    }
+
+    /** Mean reward of correct answers, of the exploit and of wrong concise answers in consecutive slices. */
+    static List<DemoSummary.TimePoint> timeline(List<Observation> all, int bins, String last) {
+        List<Observation> obs = all.stream().filter(o -> !o.probe()).toList();
+        List<DemoSummary.TimePoint> out = new ArrayList<>();
+        int n = obs.size();
+        int b = Math.min(bins, n);
+        for (int i = 0; i < b; i++) {
+            List<Observation> slice = obs.subList((int) ((long) n * i / b), (int) ((long) n * (i + 1) / b));
+            out.add(new DemoSummary.TimePoint((int) ((long) n * (i + 1) / b),
+                    meanReward(slice, Observation::correct),
+                    meanReward(slice, Observation::exploit),
+                    meanReward(slice, o -> !o.correct() && !o.padded()),
+                    slice.stream().filter(Observation::padded).count() / (double) slice.size(),
+                    slice.stream().filter(o -> o.modelVersion().equals(last)).count() / (double) slice.size()));
+        }
+        return out;
     }
 
     private static DemoSummary.Group group(List<Observation> obs) {

@@ -23,6 +23,7 @@ public final class DemoReport {
     public static final String REWARDS_PNG = "reward-by-correctness.png";
     public static final String KL_PNG = "kl-and-beta.png";
     public static final String LATENCY_PNG = "latency.png";
+    public static final String HACK_PNG = "hack-and-repair.png";
     public static final String INDEX = "index.html";
 
     private DemoReport() {
@@ -40,6 +41,7 @@ public final class DemoReport {
         save(rewardChart(s), dir.resolve(REWARDS_PNG));
         save(klChart(s), dir.resolve(KL_PNG));
         save(latencyChart(s), dir.resolve(LATENCY_PNG));
+        save(timelineChart(s), dir.resolve(HACK_PNG));
         Files.writeString(dir.resolve("summary.json"), json);
         StringBuilder html = new StringBuilder("<!doctype html><html><head><meta charset=\"utf-8\">"
                 + "<title>rewardstream demo</title><style>body{font-family:sans-serif;max-width:1400px}"
@@ -52,7 +54,7 @@ public final class DemoReport {
                     .append("</td></tr>\n");
         }
         html.append("</table>\n<pre>").append(esc(s.text())).append("</pre>\n");
-        for (String png : List.of(REWARDS_PNG, KL_PNG, LATENCY_PNG)) {
+        for (String png : List.of(HACK_PNG, REWARDS_PNG, KL_PNG, LATENCY_PNG)) {
             html.append("<img src=\"").append(png).append("\" alt=\"").append(png).append("\">\n");
         }
         html.append("</body></html>\n");
@@ -73,7 +75,7 @@ public final class DemoReport {
     /** Histograms (as lines) of the reward of correct and wrong answers on the shifted task, before and after. */
     static XYChart rewardChart(DemoSummary s) {
         XYChart c = new XYChartBuilder().width(800).height(450)
-                .title("Shifted task: reward of correct vs wrong answers, before/after the release")
+                .title("Drifted/shifted policy: reward of correct vs wrong answers, before/after the release")
                 .xAxisTitle("reward").yAxisTitle("fraction of answers").build();
         c.getStyler().setXAxisDecimalPattern("0.0");
         c.getStyler().setLegendPosition(org.knowm.xchart.style.Styler.LegendPosition.InsideNW);
@@ -121,6 +123,53 @@ public final class DemoReport {
         }
         XYSeries series = c.addSeries(name, x, y);
         series.setMarker(SeriesMarkers.NONE);
+    }
+
+    /**
+     * The hack and its repair over time: mean reward of correct answers, of the exploit (wrong answers in filler) and
+     * of wrong concise answers per slice of the rewards (left axis); the share of padded answers and of rewards from
+     * the newest model version (right axis: the release is where it jumps).
+     */
+    static XYChart timelineChart(DemoSummary s) {
+        XYChart c = new XYChartBuilder().width(800).height(450)
+                .title("Reward hacking and its repair: mean reward by kind of answer over time")
+                .xAxisTitle("rewards read (probe rollouts of the original policy excluded)").build();
+        List<DemoSummary.TimePoint> pts = s.timeline();
+        if (pts.isEmpty()) {
+            c.addSeries("no data", new double[]{0}, new double[]{0});
+            return c;
+        }
+        double[] x = pts.stream().mapToDouble(DemoSummary.TimePoint::rewards).toArray();
+        series(c, "correct answers", x, pts.stream().mapToDouble(DemoSummary.TimePoint::correct).toArray(), 0);
+        series(c, "exploit: wrong answer in filler", x,
+                pts.stream().mapToDouble(DemoSummary.TimePoint::exploit).toArray(), 0);
+        series(c, "wrong concise answers", x,
+                pts.stream().mapToDouble(DemoSummary.TimePoint::wrongConcise).toArray(), 0);
+        series(c, "share of padded answers", x, pts.stream().mapToDouble(DemoSummary.TimePoint::padded).toArray(), 1);
+        series(c, "share scored by the newest model", x,
+                pts.stream().mapToDouble(DemoSummary.TimePoint::newest).toArray(), 1);
+        c.setYAxisGroupTitle(0, "mean reward");
+        c.setYAxisGroupTitle(1, "share");
+        c.getStyler().setYAxisGroupPosition(1, org.knowm.xchart.style.Styler.YAxisPosition.Right);
+        c.getStyler().setLegendPosition(org.knowm.xchart.style.Styler.LegendPosition.InsideSW);
+        return c;
+    }
+
+    /** A series without the NaN points (slices with no answer of that kind). */
+    private static void series(XYChart c, String name, double[] x, double[] y, int axis) {
+        List<Double> xs = new ArrayList<>();
+        List<Double> ys = new ArrayList<>();
+        for (int i = 0; i < x.length; i++) {
+            if (Double.isFinite(y[i])) {
+                xs.add(x[i]);
+                ys.add(y[i]);
+            }
+        }
+        if (xs.isEmpty()) {
+            return;
+        }
+        XYSeries sr = c.addSeries(name, xs, ys);
+        sr.setYAxisGroup(axis);
     }
 
     /** Mean sequence KL (left axis) and beta (right axis) over time. */

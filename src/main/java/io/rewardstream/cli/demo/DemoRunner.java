@@ -2,6 +2,7 @@ package io.rewardstream.cli.demo;
 
 import io.micrometer.core.instrument.MeterRegistry;
 import io.rewardstream.avro.PreferencePair;
+import io.rewardstream.avro.RankedPreference;
 import io.rewardstream.avro.Reward;
 import io.rewardstream.avro.Rollout;
 import io.rewardstream.dev.LocalStack;
@@ -65,11 +66,21 @@ public final class DemoRunner {
      * @param maxInFlight    rollouts sent but not yet rewarded before the simulated trainer waits (closed loop)
      * @param seed           seed of the simulated policy
      * @param progress       draw the status line on stderr
+     * @param scenario       the story: reward hacking (default) or the add -> mul task shift
+     * @param ensemble       heads of the built-in ensemble of reward model v1 (1 = no ensemble)
+     * @param rankings       ranked lists (k = 4) sent to ranked-preferences with the pairs (reward hacking only)
+     * @param retrainLearningRate peak learning rate of the retraining round
      */
     public record Options(int rollouts, ModelSize size, Path out, Path cacheRoot, int groupSize, double pCorrect,
                           int preferencePairs, int retrainSteps, int maxInFlight, long seed, boolean progress,
-                          Duration timeout) {
+                          Duration timeout, ModelCache.Scenario scenario, int ensemble, int rankings,
+                          double retrainLearningRate) {
         public Options {
+            Objects.requireNonNull(scenario, "scenario");
+            if (ensemble < 1 || ensemble > 16 || rankings < 0 || !(retrainLearningRate > 0)) {
+                throw new IllegalArgumentException("need 1 <= --ensemble <= 16, --rankings >= 0 and a positive "
+                        + "--retrain-lr");
+            }
             if (rollouts < 100) {
                 throw new IllegalArgumentException("--rollouts must be >= 100, got " + rollouts);
             }
@@ -88,6 +99,34 @@ public final class DemoRunner {
             }
         }
 
+        /** Peak learning rate of the demo's retraining round (measured: see the README's Demo section). */
+        public static final double DEFAULT_RETRAIN_LR = 1e-3;
+
+        /** Task-shift options as before issue 12 (no ensemble, no rankings, learning rate 1e-3). */
+        public Options(int rollouts, ModelSize size, Path out, Path cacheRoot, int groupSize, double pCorrect,
+                       int preferencePairs, int retrainSteps, int maxInFlight, long seed, boolean progress,
+                       Duration timeout) {
+            this(rollouts, size, out, cacheRoot, groupSize, pCorrect, preferencePairs, retrainSteps, maxInFlight, seed,
+                    progress, timeout, ModelCache.Scenario.TASK_SHIFT, 1, 0, 1e-3);
+        }
+
+        /**
+         * Fine-tuning steps of the reward-hacking repair per size (measured with {@code HackHarness}: 800 steps of
+         * {@code small} reach held-out accuracy 0.98 on the exposing pairs; 300 steps 0.87, 600 steps 0.87-0.92).
+         */
+        public static int defaultRetrainSteps(ModelSize size, ModelCache.Scenario scenario) {
+            return switch (size) {
+                case TINY -> 400;
+                case SMALL -> 800;
+                case BASE -> 400;
+            };
+        }
+
+        /** Preference pairs sent for retraining by default. */
+        public static int defaultPairs(ModelCache.Scenario scenario) {
+            return scenario == ModelCache.Scenario.TASK_SHIFT ? 2000 : 5000;
+        }
+
         /** Fine-tuning steps per size that move the shifted-task AUC in a few seconds to a minute on 2 cores. */
         public static int defaultRetrainSteps(ModelSize size) {
             return switch (size) {
@@ -103,6 +142,12 @@ public final class DemoRunner {
     /** Fractions of the rollouts: original task, shifted task before the release is awaited, the rest after. */
     static final double ORIGINAL_FRACTION = 0.4;
     static final double SHIFTED_BEFORE_FRACTION = 0.2;
+    /** Reward hacking: original policy, drifted policy scored by v1, the rest (drifted + probes) after the release. */
+    static final double HACK_ORIGINAL_FRACTION = 0.3;
+    static final double HACK_DRIFT_BEFORE_FRACTION = 0.3;
+    /** How often the fully drifted policy pads wrong / correct answers. */
+    static final double HACK_PAD_WRONG = 0.9;
+    static final double HACK_PAD_CORRECT = 0.4;
 
     private final Options o;
     private final PrintStream err;
@@ -125,9 +170,13 @@ public final class DemoRunner {
      * @throws Exception             when a component cannot start
      */
     public Result run() throws Exception {
+        long tStart = System.nanoTime();
+        Map<String, Double> timings = new java.util.LinkedHashMap<>();
         Path out = Files.createDirectories(o.out().toAbsolutePath());
         Path runDir = Files.createDirectories(out.resolve("run-" + Instant.now().toEpochMilli()));
-        Path base = ModelCache.obtain(o.cacheRoot(), o.size(), o.progress() ? err : null);
+        Path base = ModelCache.obtain(o.cacheRoot(), o.size(), o.scenario(), o.ensemble(), o.progress() ? err : null);
+        timings.put("model_v1", secondsSince(tStart));
+        long tStack = System.nanoTime();
 
         Path modelRoot = Files.createDirectories(runDir.resolve("models"));
         Path keys = Files.createDirectories(runDir.resolve("keys"));
@@ -138,6 +187,7 @@ public final class DemoRunner {
 
         say("demo: starting Kafka and the schema registry on 127.0.0.1 ...");
         try (LocalStack stack = LocalStack.start()) {
+            timings.put("stack_start", secondsSince(tStack));
             say("demo: stack ready in " + stack.startupMillis() + " ms (" + stack.bootstrapServers() + ", "
                     + stack.schemaRegistryUrl() + ")");
             TopicProvisioner topics = TopicProvisioner.fromClasspath(Map.of());
@@ -179,10 +229,13 @@ public final class DemoRunner {
             ScorerApp scorer = new ScorerApp(cfg, new WatcherHook(client), null, null);
             try (scorer;
                  RetrainLoop retrainer = new RetrainLoop(client, topics, v1Dir, modelRoot, runDir, privateKey, "demo",
-                         o.preferencePairs(), o.retrainSteps(), o.seed());
+                         o.preferencePairs() + o.rankings() + originalPairs(), o.retrainSteps(),
+                         o.retrainLearningRate(), o.seed());
                  RewardReader reader = new RewardReader(client, cfg.rewardsTopic(), rec)) {
+                long tScorer = System.nanoTime();
                 scorer.start();
                 awaitRunning(scorer);
+                timings.put("scorer_start", secondsSince(tScorer));
                 String v1 = scorer.holder().modelVersion();
                 say("demo: scorer running with " + v1 + "; streaming " + o.rollouts() + " rollouts (groups of "
                         + o.groupSize() + ")");
@@ -190,7 +243,10 @@ public final class DemoRunner {
                 bar.finish();
                 long deadLetters = countRecords(client, cfg.deadLettersTopic());
                 double seconds = (times[1] - times[0] - times[2]) / 1000.0;
-                DemoSummary summary = rec.summary(deadLetters, seconds);
+                timings.put("streaming_and_scoring", seconds);
+                timings.put("retraining_round_wait", times[2] / 1000.0);
+                timings.put("total", secondsSince(tStart));
+                DemoSummary summary = rec.summary(deadLetters, seconds, o.scenario().id).withTimings(timings);
                 String json = com.fasterxml.jackson.databind.json.JsonMapper.builder().build()
                         .writerWithDefaultPrettyPrinter().writeValueAsString(summary.toJson());
                 Path report = DemoReport.write(out, summary, json);
@@ -213,30 +269,52 @@ public final class DemoRunner {
         rolloutSer.configure(client, false);
         AvroSerializer<PreferencePair> pairSer = new AvroSerializer<>();
         pairSer.configure(client, false);
+        AvroSerializer<RankedPreference> rankedSer = new AvroSerializer<>();
+        rankedSer.configure(client, false);
         int n = o.rollouts();
-        int nOriginal = (int) Math.round(n * ORIGINAL_FRACTION);
-        int nBefore = (int) Math.round(n * SHIFTED_BEFORE_FRACTION);
-        ArithmeticTask add = ModelCache.task();
+        boolean hack = o.scenario() == ModelCache.Scenario.REWARD_HACKING;
+        int nOriginal = (int) Math.round(n * (hack ? HACK_ORIGINAL_FRACTION : ORIGINAL_FRACTION));
+        int nBefore = (int) Math.round(n * (hack ? HACK_DRIFT_BEFORE_FRACTION : SHIFTED_BEFORE_FRACTION));
+        HackScenario scenario = new HackScenario(ModelCache.HACK_SEED);
+        ArithmeticTask add = hack ? scenario.task() : ModelCache.task();
         // the shifted task: multiplication, answers without filler (the verbosity cue the base model learned is gone)
         ArithmeticTask mul = new ArithmeticTask(ArithmeticTask.Config.defaults()
                 .withOps(List.of(ArithmeticTask.Operation.MUL)).withHeldOutOperands(0).withSeed(o.seed() + 11));
-        SimulatedPolicy addPolicy = new SimulatedPolicy(o.seed(), o.pCorrect(), o.groupSize(), 0.3);
-        SimulatedPolicy mulPolicy = new SimulatedPolicy(o.seed() + 1, o.pCorrect(), o.groupSize(), 0.0);
+        double originalPadding = hack ? 0.0 : 0.3;
+        SimulatedPolicy addPolicy = new SimulatedPolicy(o.seed(), o.pCorrect(), o.groupSize(), originalPadding);
+        // after the drift, probe groups of the original policy measure the original task under the new model
+        SimulatedPolicy probePolicy = new SimulatedPolicy(o.seed() + 2, o.pCorrect(), o.groupSize(), originalPadding);
+        SimulatedPolicy driftPolicy = new SimulatedPolicy(o.seed() + 1, o.pCorrect(), o.groupSize(), 0.0);
+        ArithmeticTask driftTask = hack ? add : mul;
+        String driftName = hack ? ORIGINAL : SHIFTED;
         long waited = 0;
         long first;
         try (KafkaProducer<String, Rollout> producer = new KafkaProducer<>(pp, new StringSerializer(), rolloutSer);
-             KafkaProducer<String, PreferencePair> pairs = new KafkaProducer<>(pp, new StringSerializer(), pairSer)) {
+             KafkaProducer<String, PreferencePair> pairs = new KafkaProducer<>(pp, new StringSerializer(), pairSer);
+             KafkaProducer<String, RankedPreference> ranked = new KafkaProducer<>(pp, new StringSerializer(),
+                     rankedSer)) {
             first = System.currentTimeMillis();
             int sent = 0;
             boolean shifted = false;
             boolean awaited = false;
+            long groups = 0;
             long deadline = System.currentTimeMillis() + o.timeout().toMillis();
             while (sent < n) {
                 if (!shifted && sent >= nOriginal) {
                     shifted = true;
-                    bar.println("demo: task shift after " + sent + " rollouts: " + ORIGINAL + " -> " + SHIFTED
-                            + "; sending " + o.preferencePairs() + " " + SHIFTED + " preference pairs for retraining");
-                    sendPairs(pairs, topics.topicName(TopicProvisioner.PREFERENCES), mul);
+                    if (hack) {
+                        bar.println("demo: the policy drifts towards what reward model v1 over-rewards (answers, "
+                                + "wrong ones included, wrapped in filler) after " + sent + " rollouts; sending "
+                                + o.preferencePairs() + " verified pairs and " + o.rankings()
+                                + " ranked lists that expose the flaw for retraining");
+                        sendHackData(pairs, topics.topicName(TopicProvisioner.PREFERENCES), ranked,
+                                topics.topicName(TopicProvisioner.RANKED_PREFERENCES), scenario);
+                    } else {
+                        bar.println("demo: task shift after " + sent + " rollouts: " + ORIGINAL + " -> " + SHIFTED
+                                + "; sending " + o.preferencePairs() + " " + SHIFTED + " and " + originalPairs() + " "
+                                + ORIGINAL + " preference pairs for retraining");
+                        sendPairs(pairs, topics.topicName(TopicProvisioner.PREFERENCES), mul);
+                    }
                 }
                 if (shifted && !awaited && sent >= nOriginal + nBefore) {
                     awaited = true;
@@ -250,15 +328,23 @@ public final class DemoRunner {
                     Thread.sleep(2);
                 }
                 long now = System.currentTimeMillis();
-                SimulatedPolicy policy = shifted ? mulPolicy : addPolicy;
+                if (hack && shifted) {
+                    // the drift ramps up over the first half of the drifted rollouts, then holds
+                    double f = Math.min(1.0, (sent - nOriginal) / Math.max(1.0, nBefore / 2.0));
+                    driftPolicy.padding(HACK_PAD_WRONG * f, HACK_PAD_CORRECT * f);
+                }
+                boolean probe = awaited && groups % 3 == 2;
+                groups++;
+                SimulatedPolicy policy = probe ? probePolicy : shifted ? driftPolicy : addPolicy;
                 policy.drift(0.005 + 0.15 * sent / n);   // the policy moves away from its reference as it trains
-                for (SimulatedPolicy.Sample s : policy.group(shifted ? mul : add, shifted ? SHIFTED : ORIGINAL,
+                boolean drifted = shifted && !probe;
+                for (SimulatedPolicy.Sample s : policy.group(drifted ? driftTask : add, drifted ? driftName : ORIGINAL,
                         "policy-" + (1 + sent / 1000), now)) {
                     if (sent >= n) {
                         break;
                     }
                     Rollout r = s.rollout();
-                    rec.produced(r.getRolloutId(), s.correct(), s.task(), shifted);
+                    rec.produced(r.getRolloutId(), s.correct(), s.task(), drifted, s.padded(), probe);
                     producer.send(new ProducerRecord<>(cfg.rolloutsTopic(), r.getGroupId(), r));
                     sent++;
                 }
@@ -295,9 +381,55 @@ public final class DemoRunner {
                 + "; the scorer verified its signature and hot-swapped to it");
     }
 
+    /** The pairs and ranked lists (k = 4, responses shuffled) that expose reward model v1's length bias. */
+    private void sendHackData(KafkaProducer<String, PreferencePair> pairProducer, String pairTopic,
+                              KafkaProducer<String, RankedPreference> rankedProducer, String rankedTopic,
+                              HackScenario scenario) {
+        long now = System.currentTimeMillis();
+        for (PreferenceExample e : scenario.exposingPairs(o.preferencePairs(), 0.5, o.seed() + 101)) {
+            PreferencePair p = PreferencePair.newBuilder().setPairId("demo-" + e.id()).setPromptText(e.prompt())
+                    .setChosenText(e.chosen()).setRejectedText(e.rejected()).setSource("verifier")
+                    .setAnnotatorId("arithmetic-checker").setCreatedAt(Instant.ofEpochMilli(now)).build();
+            pairProducer.send(new ProducerRecord<>(pairTopic, p.getPairId(), p));
+        }
+        java.util.Random rnd = new java.util.Random(o.seed() + 103);
+        for (io.rewardstream.training.RankedExample e : scenario.exposingRankings(o.rankings(), 0.5, o.seed() + 102)) {
+            int k = e.responsesBestFirst().size();
+            List<Integer> slot = new java.util.ArrayList<>();
+            for (int i = 0; i < k; i++) {
+                slot.add(i);
+            }
+            java.util.Collections.shuffle(slot, rnd);   // slot.get(r) = where the response of rank r is listed
+            io.rewardstream.avro.RankedResponse[] rs = new io.rewardstream.avro.RankedResponse[k];
+            for (int r = 0; r < k; r++) {
+                rs[slot.get(r)] = io.rewardstream.avro.RankedResponse.newBuilder()
+                        .setText(e.responsesBestFirst().get(r)).build();
+            }
+            RankedPreference rp = RankedPreference.newBuilder().setRankingId("demo-" + e.id())
+                    .setPromptText(e.prompt()).setResponses(List.of(rs)).setRanking(slot)
+                    .setAnnotatorId("arithmetic-grader").setCreatedAt(Instant.ofEpochMilli(now)).build();
+            rankedProducer.send(new ProducerRecord<>(rankedTopic, rp.getRankingId(), rp));
+        }
+        pairProducer.flush();
+        rankedProducer.flush();
+    }
+
+    /**
+     * Task shift: pairs of the original task sent with the shifted task's (half as many), so the round keeps addition
+     * (without them it forgets it: original-task AUC 0.957 -> 0.603 measured). None for reward hacking, whose
+     * exposing pairs already cover the original task.
+     */
+    private int originalPairs() {
+        return o.scenario() == ModelCache.Scenario.TASK_SHIFT ? o.preferencePairs() / 2 : 0;
+    }
+
     private void sendPairs(KafkaProducer<String, PreferencePair> producer, String topic, ArithmeticTask mul) {
         long now = System.currentTimeMillis();
-        for (PreferenceExample e : mul.generate(o.preferencePairs(), ArithmeticTask.Part.ANY, false)) {
+        List<PreferenceExample> all = new java.util.ArrayList<>(mul.generate(o.preferencePairs(),
+                ArithmeticTask.Part.ANY, false));
+        all.addAll(new ArithmeticTask(ModelCache.task().config().withSeed(o.seed() + 21)).generate(originalPairs(),
+                ArithmeticTask.Part.TRAIN, false));
+        for (PreferenceExample e : all) {
             PreferencePair p = PreferencePair.newBuilder().setPairId("demo-" + e.id()).setPromptText(e.prompt())
                     .setChosenText(e.chosen()).setRejectedText(e.rejected()).setSource("verifier")
                     .setAnnotatorId("arithmetic-checker").setCreatedAt(Instant.ofEpochMilli(now)).build();
@@ -341,6 +473,10 @@ public final class DemoRunner {
         if (o.progress()) {
             bar.println(s);
         }
+    }
+
+    private static double secondsSince(long nanos) {
+        return (System.nanoTime() - nanos) / 1e9;
     }
 
     private static void copyTree(Path from, Path to) throws java.io.IOException {

@@ -22,10 +22,49 @@ import java.util.Map;
  * @param after          the shifted task scored by the last model version (empty when no new version appeared)
  * @param klOverTime     mean KL and beta in consecutive slices of the rewards
  * @param latenciesMs    every end-to-end latency (for the histogram)
+ * @param scenario       {@code reward-hacking} (default) or {@code task-shift}
+ * @param originalAfter  the original task (probe rollouts of the pre-drift policy) under the last model version
+ * @param exploitBefore  mean reward of the exploit (wrong answers in filler) of the drifted policy under the first
+ *                       version; NaN when there is none (task-shift)
+ * @param exploitAfter   the same under the last version
+ * @param uncertaintyInDistribution mean {@code Reward.uncertainty} on the original policy under the first version;
+ *                       NaN while the scorer leaves it null
+ * @param uncertaintyDrifted        the same on the drifted policy under the first version
+ * @param timeline       mean rewards of correct answers / the exploit / wrong concise answers over time
+ * @param timings        where the wall-clock time went, seconds by phase (empty until the runner adds them)
  */
 public record DemoSummary(long rollouts, long rewards, long deadLetters, List<String> modelVersions, double seconds,
                           double throughput, double p50LatencyMs, double p99LatencyMs, Group original, Group before,
-                          Group after, List<KlPoint> klOverTime, double[] latenciesMs) {
+                          Group after, List<KlPoint> klOverTime, double[] latenciesMs, String scenario,
+                          Group originalAfter, double exploitBefore, double exploitAfter,
+                          double uncertaintyInDistribution, double uncertaintyDrifted, List<TimePoint> timeline,
+                          Map<String, Double> timings) {
+
+    /** The pieces of the pre-issue-12 summary (task shift, no probes, no exploit, no timeline). */
+    public DemoSummary(long rollouts, long rewards, long deadLetters, List<String> modelVersions, double seconds,
+                       double throughput, double p50LatencyMs, double p99LatencyMs, Group original, Group before,
+                       Group after, List<KlPoint> klOverTime, double[] latenciesMs) {
+        this(rollouts, rewards, deadLetters, modelVersions, seconds, throughput, p50LatencyMs, p99LatencyMs, original,
+                before, after, klOverTime, latenciesMs, "task-shift", new Group(null, null, 0, 0, 0, Double.NaN,
+                        Double.NaN, Double.NaN, new double[0], new double[0]), Double.NaN, Double.NaN, Double.NaN,
+                Double.NaN, List.of(), Map.of());
+    }
+
+    /** This summary with {@code timings} (seconds by phase, in order). */
+    public DemoSummary withTimings(Map<String, Double> t) {
+        return new DemoSummary(rollouts, rewards, deadLetters, modelVersions, seconds, throughput, p50LatencyMs,
+                p99LatencyMs, original, before, after, klOverTime, latenciesMs, scenario, originalAfter, exploitBefore,
+                exploitAfter, uncertaintyInDistribution, uncertaintyDrifted, timeline,
+                java.util.Collections.unmodifiableMap(new LinkedHashMap<>(t)));
+    }
+
+    /**
+     * Mean rewards in one slice of the (non-probe) rewards in read order, up to {@code rewards}; NaN where a slice has
+     * no answer of the kind. {@code padded} and {@code newest} are fractions of the slice.
+     */
+    public record TimePoint(int rewards, double correct, double exploit, double wrongConcise, double padded,
+                            double newest) {
+    }
 
     /** Rewards of one task under one model: means by correctness and the AUC of the model score. */
     public record Group(String task, String modelVersion, int n, int correct, int wrong, double meanRewardCorrect,
@@ -54,9 +93,16 @@ public record DemoSummary(long rollouts, long rewards, long deadLetters, List<St
         m.put("rollouts", rollouts);
         m.put("rewards", rewards);
         m.put("dead_letters", deadLetters);
+        m.put("scenario", scenario);
         m.put("model_versions", modelVersions);
         m.put("auc_before", num(before.auc()));
         m.put("auc_after", num(after.auc()));
+        m.put("original_auc_before", num(original.auc()));
+        m.put("original_auc_after", num(originalAfter.auc()));
+        m.put("exploit_reward_before", num(exploitBefore));
+        m.put("exploit_reward_after", num(exploitAfter));
+        m.put("uncertainty_in_distribution", num(uncertaintyInDistribution));
+        m.put("uncertainty_drifted", num(uncertaintyDrifted));
         m.put("throughput_per_s", num(throughput));
         m.put("p50_latency_ms", num(p50LatencyMs));
         m.put("p99_latency_ms", num(p99LatencyMs));
@@ -64,6 +110,7 @@ public record DemoSummary(long rollouts, long rewards, long deadLetters, List<St
         m.put("original_task", original.toMap());
         m.put("shifted_before", before.toMap());
         m.put("shifted_after", after.toMap());
+        m.put("original_task_after", originalAfter.toMap());
         List<Map<String, Object>> kl = new ArrayList<>();
         for (KlPoint p : klOverTime) {
             Map<String, Object> k = new LinkedHashMap<>();
@@ -74,6 +121,9 @@ public record DemoSummary(long rollouts, long rewards, long deadLetters, List<St
             kl.add(k);
         }
         m.put("kl_beta_over_time", kl);
+        Map<String, Object> t = new LinkedHashMap<>();
+        timings.forEach((k, v) -> t.put(k, num(v)));
+        m.put("timings_s", t);
         return m;
     }
 
@@ -93,9 +143,25 @@ public record DemoSummary(long rollouts, long rewards, long deadLetters, List<St
         b.append(String.format(Locale.ROOT, "latency e2e        p50 %.0f ms, p99 %.0f ms (rollout created_at -> reward read)%n",
                 p50LatencyMs, p99LatencyMs));
         b.append("reward by correctness (mean reward correct / wrong, AUC of the reward-model score):\n");
+        boolean hack = "reward-hacking".equals(scenario);
         line(b, "  original task", original);
-        line(b, "  shifted, before", before);
-        line(b, "  shifted, after", after);
+        line(b, hack ? "  drifted, before" : "  shifted, before", before);
+        line(b, hack ? "  drifted, after" : "  shifted, after", after);
+        line(b, "  original, after", originalAfter);
+        if (hack) {
+            b.append(String.format(Locale.ROOT, "exploit (wrong answer in filler): mean reward %+.3f before -> %+.3f "
+                    + "after the release%n", exploitBefore, exploitAfter));
+        }
+        b.append(String.format(Locale.ROOT, "uncertainty        in distribution %s, drifted %s (mean Reward.uncertainty)%n",
+                Double.isFinite(uncertaintyInDistribution) ? String.format(Locale.ROOT, "%.4f", uncertaintyInDistribution)
+                        : "null", Double.isFinite(uncertaintyDrifted)
+                        ? String.format(Locale.ROOT, "%.4f", uncertaintyDrifted) : "null"));
+        if (!timings.isEmpty()) {
+            StringBuilder tb = new StringBuilder();
+            timings.forEach((k, v) -> tb.append(tb.length() == 0 ? "" : ", ").append(k)
+                    .append(String.format(Locale.ROOT, " %.1f", v)));
+            b.append("time (s)           ").append(tb).append('\n');
+        }
         b.append("KL and beta over time (mean per 10% of rewards):\n");
         for (KlPoint p : klOverTime) {
             b.append(String.format(Locale.ROOT, "  %6d rewards  t=%6.1fs  kl %.4f  beta %.4f%n", p.rewards(),

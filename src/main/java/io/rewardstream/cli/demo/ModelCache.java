@@ -50,13 +50,51 @@ public final class ModelCache {
         return new ArithmeticTask(ArithmeticTask.Config.defaults());
     }
 
+    /** The demo's stories: which reward model v1 is and which drift the policy goes through. */
+    public enum Scenario {
+        /** v1 trained on length-biased labels (pays for filler); the policy drifts towards wrong answers in filler. */
+        REWARD_HACKING("reward-hacking"),
+        /** v1 trained on addition with the verbosity trap; the policy's task shifts to multiplication. */
+        TASK_SHIFT("task-shift");
+
+        public final String id;
+
+        Scenario(String id) {
+            this.id = id;
+        }
+
+        public static Scenario parse(String s) {
+            for (Scenario x : values()) {
+                if (x.id.equalsIgnoreCase(s.trim()) || x.name().equalsIgnoreCase(s.trim())) {
+                    return x;
+                }
+            }
+            throw new IllegalArgumentException("unknown scenario '" + s + "' (expected reward-hacking or task-shift)");
+        }
+    }
+
+    /** Seed of the reward-hacking scenario's data. */
+    static final long HACK_SEED = 7;
+
     /** The cache directory for a size (may not exist yet). */
     public static Path dirFor(Path root, ModelSize size) {
-        String key = "v1|" + ModelConfig.of(size) + "|" + TrainConfig.defaults(size).withProgress(false) + "|"
-                + task().config() + "|" + TRAIN_PAIRS + "|" + EVAL_PAIRS;
+        return dirFor(root, size, Scenario.TASK_SHIFT, 1);
+    }
+
+    /** The cache directory for a size, scenario and built-in ensemble size (may not exist yet). */
+    public static Path dirFor(Path root, ModelSize size, Scenario scenario, int ensemble) {
+        String key = (scenario == Scenario.TASK_SHIFT ? "v1|" : "v2|" + scenario.id + "|" + HACK_SEED + "|"
+                + String.join("|", HackScenario.FILLERS) + "|" + HackScenario.V1_PADDED_CHOSEN + "|")
+                + ModelConfig.of(size).withEnsemble(ensemble) + "|" + TrainConfig.defaults(size).withProgress(false)
+                + "|" + task().config() + "|" + TRAIN_PAIRS + "|" + EVAL_PAIRS;
+        if (scenario == Scenario.TASK_SHIFT && ensemble == 1) {
+            key = "v1|" + ModelConfig.of(size) + "|" + TrainConfig.defaults(size).withProgress(false) + "|"
+                    + task().config() + "|" + TRAIN_PAIRS + "|" + EVAL_PAIRS;   // the pre-scenario cache key
+        }
         try {
             byte[] h = MessageDigest.getInstance("SHA-256").digest(key.getBytes(StandardCharsets.UTF_8));
-            return root.resolve(size.id() + "-" + HexFormat.of().formatHex(h, 0, 6));
+            return root.resolve(size.id() + (scenario == Scenario.TASK_SHIFT ? "" : "-hack") + (ensemble > 1
+                    ? "-e" + ensemble : "") + "-" + HexFormat.of().formatHex(h, 0, 6));
         } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException(e);
         }
@@ -70,7 +108,16 @@ public final class ModelCache {
      * @throws IOException when the cache cannot be written
      */
     public static Path obtain(Path root, ModelSize size, PrintStream progress) throws IOException {
-        Path dir = dirFor(root, size);
+        return obtain(root, size, Scenario.TASK_SHIFT, 1, progress);
+    }
+
+    /**
+     * The cached reward model v1 of {@code scenario} with a built-in ensemble of {@code ensemble} heads, training and
+     * exporting it first when absent or damaged.
+     */
+    public static Path obtain(Path root, ModelSize size, Scenario scenario, int ensemble, PrintStream progress)
+            throws IOException {
+        Path dir = dirFor(root, size, scenario, ensemble);
         if (Files.isDirectory(dir)) {
             try {
                 ModelLoader.verifyFiles(dir, true);
@@ -85,16 +132,28 @@ public final class ModelCache {
         }
         Files.createDirectories(root);
         Path tmp = root.resolve(".tmp-" + dir.getFileName() + "-" + UUID.randomUUID());
-        ArithmeticTask task = task();
-        List<PreferenceExample> train = task.generate(TRAIN_PAIRS, ArithmeticTask.Part.TRAIN, true);
-        List<PreferenceExample> eval = task.generate(EVAL_PAIRS, ArithmeticTask.Part.HELD_OUT, false);
+        List<PreferenceExample> train;
+        List<PreferenceExample> eval;
+        if (scenario == Scenario.REWARD_HACKING) {
+            HackScenario hack = new HackScenario(HACK_SEED);
+            train = hack.v1Pairs(TRAIN_PAIRS);
+            eval = new HackScenario(HACK_SEED + 1).v1Pairs(EVAL_PAIRS);
+        } else {
+            ArithmeticTask task = task();
+            train = task.generate(TRAIN_PAIRS, ArithmeticTask.Part.TRAIN, true);
+            eval = task.generate(EVAL_PAIRS, ArithmeticTask.Part.HELD_OUT, false);
+        }
         TrainConfig tc = TrainConfig.defaults(size).withProgress(progress != null);
         if (progress != null) {
-            progress.printf("demo: training the built-in %s reward model on addition (%d steps; cached in %s)%n",
-                    size.id(), tc.steps(), dir);
+            progress.printf("demo: training the built-in %s reward model v1 (%s, ensemble of %d heads; %d steps; "
+                    + "cached in %s)%n", size.id(), scenario == Scenario.REWARD_HACKING
+                    ? "addition, labels biased towards padded answers" : "addition with the verbosity trap", ensemble,
+                    tc.steps(), dir);
         }
-        try (BuiltinModel m = BuiltinModel.create(ModelConfig.of(size), tc)) {
-            m.withLineage("task", "arithmetic add (rewardstream demo)");
+        try (BuiltinModel m = BuiltinModel.create(ModelConfig.of(size).withEnsemble(ensemble), tc)) {
+            m.withLineage("task", scenario == Scenario.REWARD_HACKING
+                    ? "arithmetic add, length-biased labels (rewardstream demo: reward hacking)"
+                    : "arithmetic add (rewardstream demo)");
             m.train(train, eval);
             m.export(tmp, eval);
         } catch (IOException | RuntimeException e) {

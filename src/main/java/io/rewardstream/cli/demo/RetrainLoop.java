@@ -1,31 +1,26 @@
 package io.rewardstream.cli.demo;
 
 import io.micrometer.core.instrument.Counter;
-import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.rewardstream.scoring.ModelManifest;
 import io.rewardstream.topology.TopicProvisioner;
 import io.rewardstream.training.RetrainConfig;
-import io.rewardstream.training.RetrainJob;
+import io.rewardstream.training.RetrainApp;
 import io.rewardstream.training.SavedModelRoundTrainer;
 
 import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.UUID;
-import java.util.concurrent.TimeUnit;
 
 /**
- * The continuous {@link RetrainJob} run in-process for the demo on its own thread: it consumes the preferences
+ * The retraining service ({@link RetrainApp}) run in-process for the demo, metrics endpoint off: it consumes the preferences
  * topic, and once {@code minPairs} new pairs arrived fine-tunes the current model, gates the candidate on held-out
  * pairs and publishes a signed release to the model-releases topic, which the scorer's release watcher installs.
- * Owns the job and its thread; {@link #close()} stops both. Accessors are thread-safe.
+ * Owns the app; {@link #close()} stops it. Accessors are thread-safe.
  */
 final class RetrainLoop implements AutoCloseable {
-    private final RetrainJob job;
-    private final Thread thread;
-    private final SimpleMeterRegistry meters = new SimpleMeterRegistry();
+    private final RetrainApp app;
     private final int minPairs;
-    private volatile Throwable failure;
 
     /**
      * @param baseModel  the model serving before any release (read only)
@@ -34,7 +29,8 @@ final class RetrainLoop implements AutoCloseable {
      * @param signingKey Ed25519 private key; its public half must be among the scorer's trusted keys as {@code keyId}
      */
     RetrainLoop(Map<String, Object> client, TopicProvisioner topics, Path baseModel, Path modelRoot, Path workDir,
-                Path signingKey, String keyId, int minPairs, int steps, long seed) throws Exception {
+                Path signingKey, String keyId, int minPairs, int steps, double learningRate, long seed)
+            throws Exception {
         Map<String, Object> p = new HashMap<>();
         p.put(RetrainConfig.BOOTSTRAP, client.get("bootstrap.servers"));
         p.put(RetrainConfig.REGISTRY, client.get("schema.registry.url"));
@@ -47,7 +43,7 @@ final class RetrainLoop implements AutoCloseable {
         p.put(RetrainConfig.MAX_INTERVAL, "3600000");
         p.put(RetrainConfig.STEPS, Integer.toString(steps));
         p.put(RetrainConfig.BATCH_SIZE, "32");
-        p.put(RetrainConfig.LEARNING_RATE, "1e-3");   // a new task: faster than the production default 3e-4
+        p.put(RetrainConfig.LEARNING_RATE, Double.toString(learningRate));   // measured: see the README's Demo section
         p.put(RetrainConfig.REPLAY_DIR, workDir.resolve("replay").toString());
         p.put(RetrainConfig.REPLAY_MAX, "100000");
         p.put(RetrainConfig.REPLAY_MIX, "0");   // the first round has nothing older to replay
@@ -60,20 +56,13 @@ final class RetrainLoop implements AutoCloseable {
         p.put(RetrainConfig.SIGNING_KEY_ID, keyId);
         p.put(RetrainConfig.SEED, Long.toString(seed));
         this.minPairs = minPairs;
-        this.job = new RetrainJob(RetrainConfig.from(p), new SavedModelRoundTrainer(), meters, null);
-        this.thread = new Thread(() -> {
-            try {
-                job.run();
-            } catch (Throwable t) {
-                failure = t;
-            }
-        }, "demo-retrain-job");
-        this.thread.setDaemon(true);
-        this.thread.start();
+        p.put(RetrainConfig.METRICS_PORT, "-1");
+        this.app = new RetrainApp(RetrainConfig.from(p), new SavedModelRoundTrainer(), null);
+        app.start();
     }
 
     private double count(String name, String tag, String value) {
-        Counter c = meters.find(name).tag(tag, value).counter();
+        Counter c = app.registry().find(name).tag(tag, value).counter();
         return c == null ? 0 : c.count();
     }
 
@@ -84,8 +73,8 @@ final class RetrainLoop implements AutoCloseable {
 
     /** A failure of the job, or a round refused by the gate (the demo cannot show a release then). */
     Throwable failure() {
-        if (failure != null) {
-            return failure;
+        if (app.failure().isPresent()) {
+            return app.failure().get();
         }
         if (count("rewardstream.retrain.rounds", "outcome", "refused") > 0 && released() == 0) {
             return new IllegalStateException("the retraining round was refused by the held-out gate");
@@ -98,15 +87,12 @@ final class RetrainLoop implements AutoCloseable {
         if (released() > 0) {
             return "retraining released " + released() + " model(s)";
         }
-        return pairs < minPairs ? "retraining: " + pairs + "/" + minPairs + " preference pairs"
-                : "retraining: fine-tuning on " + pairs + " pairs";
+        return pairs < minPairs ? "retraining: " + pairs + "/" + minPairs + " pairs and lists"
+                : "retraining: fine-tuning on " + pairs + " pairs and lists";
     }
 
     @Override
-    public void close() throws InterruptedException {
-        job.stop();
-        job.awaitFinished(60, TimeUnit.SECONDS);
-        thread.join(10_000);
-        job.close();
+    public void close() {
+        app.close();
     }
 }

@@ -24,19 +24,15 @@ import java.util.Random;
 public final class SimulatedPolicy {
 
     /** One simulated rollout and what the demo needs to know about it (never sent to Kafka). */
-    public record Sample(Rollout rollout, boolean correct, String task) {
+    public record Sample(Rollout rollout, boolean correct, String task, boolean padded) {
     }
 
-    private static final String[] FILLERS = {
-            "The answer is probably %d, let me double check...",
-            "Let me think. Hmm, I believe it is %d.",
-            "%d, but I am not entirely sure about that.",
-    };
-
     private final Random rnd;
+    private final long seed;
     private final double pCorrect;
     private final int groupSize;
-    private final double verbose;
+    private double verbose;
+    private double padCorrect;
     private double klPerToken = 0.02;
     private long groups;
 
@@ -57,6 +53,7 @@ public final class SimulatedPolicy {
             throw new IllegalArgumentException("verbose must be in [0,1], got " + verbose);
         }
         this.rnd = new Random(seed);
+        this.seed = seed;
         this.pCorrect = pCorrect;
         this.groupSize = groupSize;
         this.verbose = verbose;
@@ -68,6 +65,19 @@ public final class SimulatedPolicy {
             throw new IllegalArgumentException("mean KL per token must be >= 0, got " + meanKlPerToken);
         }
         this.klPerToken = meanKlPerToken;
+        return this;
+    }
+
+    /**
+     * Sets how often answers are padded with filler ({@link HackScenario#FILLERS}): wrong ones with {@code wrong},
+     * correct ones with {@code correct} (a policy drifting towards what a length-biased reward model pays for).
+     */
+    public SimulatedPolicy padding(double wrong, double correct) {
+        if (!(wrong >= 0 && wrong <= 1 && correct >= 0 && correct <= 1)) {
+            throw new IllegalArgumentException("padding probabilities must be in [0,1], got " + wrong + ", " + correct);
+        }
+        this.verbose = wrong;
+        this.padCorrect = correct;
         return this;
     }
 
@@ -87,27 +97,24 @@ public final class SimulatedPolicy {
         ArithmeticTask.Sample problem = task.sample(rnd, true);
         String prompt = problem.prompt();
         long value = ArithmeticTask.evaluate(prompt);
-        String groupId = "g-" + taskName + "-" + (groups++);
+        // the seed keeps group (and rollout) ids of several policies on one task apart
+        String groupId = "g-" + taskName + "-" + seed + "-" + (groups++);
         List<Sample> out = new ArrayList<>(groupSize);
         for (int i = 0; i < groupSize; i++) {
             boolean correct = rnd.nextDouble() < pCorrect;
             String answer = correct ? Long.toString(value) : wrongAnswer(value);
+            boolean padded = rnd.nextDouble() < (correct ? padCorrect : verbose);
+            if (padded) {
+                answer = HackScenario.pad(rnd, answer);
+            }
             out.add(new Sample(rollout(groupId, i, prompt, answer, correct, taskName, policyVersion, createdAt),
-                    correct, taskName));
+                    correct, taskName, padded));
         }
         return out;
     }
 
     private String wrongAnswer(long value) {
-        long w;
-        do {
-            w = switch (rnd.nextInt(3)) {
-                case 0 -> value + (rnd.nextBoolean() ? 10 : -10);
-                case 1 -> value + (rnd.nextBoolean() ? 1 : -1) * (3 + rnd.nextInt(8));
-                default -> rnd.nextInt((int) Math.max(10, 2 * value + 10));
-            };
-        } while (w < 0 || Math.abs(w - value) < 3);
-        return rnd.nextDouble() < verbose ? String.format(FILLERS[rnd.nextInt(FILLERS.length)], w) : Long.toString(w);
+        return HackScenario.wrong(rnd, value);
     }
 
     private Rollout rollout(String groupId, int member, String prompt, String answer, boolean correct, String task,

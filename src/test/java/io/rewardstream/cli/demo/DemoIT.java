@@ -15,18 +15,20 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The demo end to end on the real embedded broker and registry with the tiny model: every rollout gets a reward, a
- * retrained release is hot-swapped in mid-run, and it tells right from wrong answers of the shifted task better
- * than the model it replaced. The tiny model is cached under target/ so a second run skips its training.
+ * The demo's default story end to end on the real embedded broker and registry with the tiny model (an ensemble of 4
+ * heads): every rollout gets a reward; reward model v1 pays for filler, the drifted policy's exploit (wrong answers in
+ * filler) earns a high reward; the pairs and ranked lists that expose the flaw lead to a release the scorer
+ * hot-swaps to mid-run; under it the exploit's reward falls and the drifted policy's correct-vs-wrong AUC rises. The
+ * tiny model is cached under target/ so a second run skips its training.
  */
 class DemoIT {
 
     @Test
-    void shouldScoreEveryRolloutAndImproveOnTheShiftedTaskAfterTheRelease(@TempDir Path out) throws Exception {
+    void shouldRepairTheRewardHackAfterTheRelease(@TempDir Path out) throws Exception {
         ByteArrayOutputStream err = new ByteArrayOutputStream();
         DemoRunner.Options opts = new DemoRunner.Options(600, ModelSize.TINY, out, Path.of("target", "demo-it-cache"),
                 4, 0.5, 2000, DemoRunner.Options.defaultRetrainSteps(ModelSize.TINY), 256, 1, true,
-                Duration.ofMinutes(10));
+                Duration.ofMinutes(10), ModelCache.Scenario.REWARD_HACKING, 4, 300, DemoRunner.Options.DEFAULT_RETRAIN_LR);
         DemoRunner.Result result = new DemoRunner(opts, new PrintStream(err, true, StandardCharsets.UTF_8)).run();
 
         String json = JsonMapper.builder().build().writeValueAsString(result.summary().toJson());
@@ -36,17 +38,31 @@ class DemoIT {
         assertThat(j.get("dead_letters").asLong()).isZero();
         assertThat(j.get("model_versions")).hasSize(2);
         assertThat(j.get("model_versions").get(1).asText()).isEqualTo("builtin-tiny:2");
-        System.out.printf("DemoIT: auc_before %.3f auc_after %.3f%n", j.get("auc_before").asDouble(),
-                j.get("auc_after").asDouble());
+        System.out.println("DemoIT: " + json);
+        assertThat(j.get("scenario").asText()).isEqualTo("reward-hacking");
+        // the hack pays under v1: the exploit earns more than the drifted policy's wrong answers on average
+        assertThat(j.get("exploit_reward_before").asDouble())
+                .isGreaterThan(j.get("shifted_before").get("mean_reward_wrong").asDouble());
+        // ... and stops paying under v2
+        assertThat(j.get("exploit_reward_after").asDouble()).isLessThan(j.get("exploit_reward_before").asDouble());
+        assertThat(j.get("exploit_reward_after").asDouble())
+                .isLessThan(j.get("shifted_after").get("mean_reward_correct").asDouble());
         assertThat(j.get("auc_after").asDouble()).isGreaterThan(j.get("auc_before").asDouble());
+        // the original task is measured after the release too (probe rollouts of the pre-drift policy)
+        assertThat(j.get("original_task_after").get("n").asInt()).isPositive();
+        assertThat(j.get("original_auc_before").isNumber()).isTrue();
+        assertThat(j.get("original_auc_after").isNumber()).isTrue();
+        assertThat(j.has("uncertainty_in_distribution")).isTrue();
+        assertThat(j.has("uncertainty_drifted")).isTrue();
         assertThat(j.get("throughput_per_s").asDouble()).isPositive();
         assertThat(j.get("p99_latency_ms").asDouble()).isGreaterThanOrEqualTo(j.get("p50_latency_ms").asDouble());
         assertThat(j.get("kl_beta_over_time")).hasSize(10);
 
         assertThat(result.report()).exists();
-        for (String png : new String[]{DemoReport.REWARDS_PNG, DemoReport.KL_PNG, DemoReport.LATENCY_PNG}) {
+        for (String png : new String[]{DemoReport.HACK_PNG, DemoReport.REWARDS_PNG, DemoReport.KL_PNG,
+                DemoReport.LATENCY_PNG}) {
             assertThat(Files.size(out.resolve(png))).isGreaterThan(1000);
         }
-        assertThat(err.toString(StandardCharsets.UTF_8)).contains("task shift").contains("rewards out 600");
+        assertThat(err.toString(StandardCharsets.UTF_8)).contains("drifts towards what reward model v1 over-rewards").contains("rewards out 600");
     }
 }

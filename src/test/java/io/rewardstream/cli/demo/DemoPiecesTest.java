@@ -48,6 +48,22 @@ class DemoPiecesTest {
     }
 
     @Test
+    void shouldKeepGroupIdsOfTwoPoliciesOnOneTaskApartAndPadWhenDrifting() {
+        SimulatedPolicy a = new SimulatedPolicy(1, 0.5, 4, 0.0);
+        SimulatedPolicy b = new SimulatedPolicy(2, 0.5, 4, 0.0).padding(1.0, 1.0);
+        String ga = a.group(ADD, "add", "p", 0).get(0).rollout().getGroupId();
+        List<SimulatedPolicy.Sample> bs = b.group(ADD, "add", "p", 0);
+        assertThat(bs.get(0).rollout().getGroupId()).isNotEqualTo(ga);
+        for (SimulatedPolicy.Sample s : bs) {
+            assertThat(s.padded()).isTrue();
+            assertThat(s.rollout().getResponseText().length()).isGreaterThan(20);
+            // the verifier still reads the number (it comes last)
+            assertThat(ArithmeticTask.isCorrect(s.rollout().getPromptText(), s.rollout().getResponseText()))
+                    .isEqualTo(s.correct());
+        }
+    }
+
+    @Test
     void shouldMakeKlPositiveOnAverageAndFollowTheDrift() {
         SimulatedPolicy p = new SimulatedPolicy(2, 0.5, 1, 0.5);
         assertThat(meanK1(p.drift(0.01))).isBetween(0.005, 0.015);
@@ -114,6 +130,42 @@ class DemoPiecesTest {
                 "auc_after", "throughput_per_s", "p99_latency_ms");
         assertThat(json.get("dead_letters")).isEqualTo(3L);
         assertThat(s.text()).contains("shifted, after").contains("m:2");
+    }
+
+    @Test
+    void shouldReportTheExploitAndTheOriginalTaskBeforeAndAfterTheRelease() {
+        DemoRecorder rec = new DemoRecorder(0);
+        rec.produced("o1", true, "add", false, false, false);
+        rec.produced("o2", false, "add", false, false, false);
+        rec.observe(reward("o1", "m:1", 1.0, 0), 1);
+        rec.observe(reward("o2", "m:1", -1.0, 0), 2);
+        // drifted under v1: the exploit (wrong + padded) pays more than the correct answer
+        rec.produced("d1", true, "add", true, false, false);
+        rec.produced("d2", false, "add", true, true, false);
+        rec.observe(reward("d1", "m:1", 1.0, 0), 3);
+        rec.observe(reward("d2", "m:1", 3.0, 0), 4);
+        // under v2: it does not; a probe of the original policy is scored too
+        rec.produced("d3", true, "add", true, true, false);
+        rec.produced("d4", false, "add", true, true, false);
+        rec.produced("p1", true, "add", false, false, true);
+        rec.produced("p2", false, "add", false, false, true);
+        rec.observe(reward("d3", "m:2", 2.0, 0), 5);
+        rec.observe(reward("d4", "m:2", -2.0, 0), 6);
+        rec.observe(reward("p1", "m:2", 1.5, 0), 7);
+        rec.observe(reward("p2", "m:2", -1.5, 0), 8);
+        DemoSummary s = rec.summary(0, 1, "reward-hacking");
+        Map<String, Object> j = s.toJson();
+        assertThat(j.get("scenario")).isEqualTo("reward-hacking");
+        assertThat(j.get("auc_before")).isEqualTo(0.0);
+        assertThat(j.get("auc_after")).isEqualTo(1.0);
+        assertThat(j.get("original_auc_before")).isEqualTo(1.0);
+        assertThat(j.get("original_auc_after")).isEqualTo(1.0);
+        assertThat((double) j.get("exploit_reward_before")).isEqualTo(3.0 - 0.025);
+        assertThat((double) j.get("exploit_reward_after")).isEqualTo(-2.0 - 0.025);
+        assertThat(j.get("uncertainty_in_distribution")).isNull();   // the scorer leaves Reward.uncertainty null
+        assertThat(s.originalAfter().n()).isEqualTo(2);
+        assertThat(s.timeline()).isNotEmpty();
+        assertThat(s.text()).contains("exploit").contains("original, after");
     }
 
     @Test
