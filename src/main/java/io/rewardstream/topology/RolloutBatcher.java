@@ -1,16 +1,15 @@
 package io.rewardstream.topology;
 
 import io.rewardstream.avro.KlCoefficient;
-import io.rewardstream.avro.KlObservation;
 import io.rewardstream.avro.Rollout;
 import io.rewardstream.schema.DeadLetters;
 import io.rewardstream.scoring.BatchNotScoredException;
 import io.rewardstream.scoring.InvalidRolloutException;
 import io.rewardstream.scoring.KlControllerState;
 import io.rewardstream.scoring.ModelHolder;
-import io.rewardstream.scoring.RewardFlags;
 import io.rewardstream.scoring.PaddedBatch;
 import io.rewardstream.scoring.RejectReason;
+import io.rewardstream.scoring.RewardFlags;
 import io.rewardstream.scoring.RewardModel;
 import io.rewardstream.scoring.RunningStats;
 import io.rewardstream.scoring.ScoringInput;
@@ -52,9 +51,9 @@ import java.util.List;
  * -> {@link ScoringPipeline#score} with ONE beta for the whole flush and the running score stats (store
  * {@code score-stats}, key = model version) -> one Reward to {@code rewards-sink} and one {@link GroupMember} to
  * {@code group-aggregator} per scored row -> delete from the buffer; under the adaptive KL controller one
- * {@link KlObservation} (rewards, KL sum) to {@code kl-observations-sink}. All inside the task's transaction. Beta:
- * {@code scoring.kl.coef} when fixed; when adaptive, the newest {@code kl-coefficients} entry of the global store
- * (the shared controller's, see {@link KlControllerProcessor}), {@code scoring.kl.coef} before its first update. A row the pipeline refuses is dead-lettered through
+ * KlObservation (rewards, KL sum) to {@code kl-observations-sink}. All inside the task's transaction. Beta:
+ * {@link FlushBeta} (fixed, or the shared controller's newest, see {@link KlControllerProcessor}). A row the
+ * pipeline refuses is dead-lettered through
  * {@code dead-letters-sink}; a {@link BatchNotScoredException} keeps the whole batch buffered (retried after
  * {@code batch.max.delay.ms}, counted in {@code rewardstream.model.failures}).
  *
@@ -68,14 +67,10 @@ final class RolloutBatcher implements Processor<String, Rollout, Object, Object>
     private final ScorerMetrics metrics;
     private final Serializer<Rollout> deadLetterSerializer;
     private final PipelineCache pipelines;
-    private final KlControlConfig kl;
-    private final Deserializer<KlCoefficient> coefficientDeserializer;
-    private byte[] lastCoefficientBytes;
-    private KlCoefficient lastCoefficient;
+    private final FlushBeta beta;
 
     private ProcessorContext<Object, Object> context;
     private KeyValueStore<String, byte[]> buffer;
-    private KeyValueStore<String, byte[]> coefficients;
     private KeyValueStore<String, byte[]> statsStore;
     private Cancellable punctuator;
     private final BufferIndex index = new BufferIndex();
@@ -88,8 +83,7 @@ final class RolloutBatcher implements Processor<String, Rollout, Object, Object>
         this.holder = holder;
         this.metrics = metrics;
         this.deadLetterSerializer = deadLetterSerializer;
-        this.kl = kl;
-        this.coefficientDeserializer = coefficientDeserializer;
+        this.beta = new FlushBeta(config, kl, coefficientDeserializer);
         // a shared controller sets beta between flushes; inside the pipeline it is fixed for the flush
         this.pipelines = new PipelineCache(config, kl.shared());
     }
@@ -98,7 +92,7 @@ final class RolloutBatcher implements Processor<String, Rollout, Object, Object>
     public void init(ProcessorContext<Object, Object> context) {
         this.context = context;
         this.buffer = context.getStateStore(ScorerTopology.ROLLOUT_BUFFER);
-        this.coefficients = kl.shared() ? context.getStateStore(ScorerTopology.KL_COEFFICIENTS_STORE) : null;
+        beta.init(context);
         this.statsStore = context.getStateStore(ScorerTopology.SCORE_STATS);
         rebuildIndex();
         long every = Math.max(1, config.batching().maxDelayMs() / 4);
@@ -289,24 +283,8 @@ final class RolloutBatcher implements Processor<String, Rollout, Object, Object>
 
     private ShapingState loadState(ScoringPipeline p) {
         byte[] statsBytes = statsStore.get(p.modelVersion());
-        return new ShapingState(KlControllerState.initial(beta()),
+        return new ShapingState(KlControllerState.initial(beta.current()),
                 statsBytes == null ? RunningStats.EMPTY : RunningStats.fromBytes(statsBytes));
-    }
-
-    /** Beta for the next flush: fixed, or the shared controller's newest (scoring.kl.coef before its first update). */
-    double beta() {
-        if (!kl.shared()) {
-            return config.shaping().klCoef();
-        }
-        byte[] raw = coefficients.get(kl.controller());
-        if (raw == null) {
-            return config.shaping().klCoef();
-        }
-        if (!java.util.Arrays.equals(raw, lastCoefficientBytes)) {
-            lastCoefficient = coefficientDeserializer.deserialize(kl.coefficientsTopic(), raw);
-            lastCoefficientBytes = raw;
-        }
-        return lastCoefficient.getKlCoef();
     }
 
     private void failBatch(long now, String what, RuntimeException e) {
@@ -352,10 +330,9 @@ final class RolloutBatcher implements Processor<String, Rollout, Object, Object>
             drop(it.id());
         }
         statsStore.put(version, result.state().stats().toBytes());
-        if (kl.shared() && observed > 0) {
-            context.forward(new Record<>(kl.controller(), KlObservation.newBuilder().setController(kl.controller())
-                    .setRewards(observed).setKlSum(observedKl).setKlCoef(result.state().kl().beta())
-                    .setTask(context.taskId().toString()).setObservedAt(scoredAt).build(), now),
+        if (beta.shared() && observed > 0) {
+            context.forward(new Record<>(beta.controller(), beta.observation(observed, observedKl,
+                    result.state().kl().beta(), context.taskId().toString(), scoredAt), now),
                     ScorerTopology.KL_OBSERVATIONS_SINK);
         }
         if (emitted > 0) {
