@@ -227,7 +227,7 @@ public final class DemoReport {
         if (bySeries.isEmpty()) {
             return null;
         }
-        XYChart c = new XYChartBuilder().width(700).height(320).title(metric).xAxisTitle("seconds since the scorer started")
+        XYChart c = new XYChartBuilder().width(900).height(340).title(metric).xAxisTitle("seconds since the scorer started")
                 .build();
         c.getStyler().setLegendPosition(org.knowm.xchart.style.Styler.LegendPosition.OutsideS);
         c.getStyler().setLegendLayout(org.knowm.xchart.style.Styler.LegendLayout.Horizontal);
