@@ -44,6 +44,14 @@ def mean_std(xs):
     return m, math.sqrt(sum((x - m) ** 2 for x in xs) / (n - 1))
 
 
+def ensemble_mean_std(xs):
+    """Mean and POPULATION std (divide by n) of ensemble members: the uncertainty of a uniform mixture of the
+    members, and what tf.math.reduce_std / numpy.std compute. Two passes."""
+    n = len(xs)
+    m = sum(xs) / n
+    return m, math.sqrt(sum((x - m) ** 2 for x in xs) / n)
+
+
 def shape(cfg, inp, static_norm, history):
     """history: list of all raw scores of the model version so far (mutated for running normalization)."""
     c = dict(DEFAULTS)
@@ -316,7 +324,7 @@ def main():
           ])
 
     def ens(name, members, lam):
-        m, sd = mean_std(members)
+        m, sd = ensemble_mean_std(members)
         return {"name": name, "type": "ensemble", "config": {"scoring.uncertainty.penalty": lam}, "members": members,
                 "expected": {"score": m - lam * sd, "mean": m, "std": sd}}
 
@@ -333,12 +341,15 @@ def main():
 
     write("score_combination.json",
           "Score s from several heads (weighted sum; config weights override the manifest's) and from ensembles "
-          "(mean - lambda * sample std; std reported as uncertainty).", "score_combination", [
+          "(mean - lambda * population std, i.e. divide by the number of members; std reported as uncertainty).",
+          "score_combination", [
               heads("manifest_weights", {"helpful": 1.0, "harmless": 0.5}, {}, {"helpful": 2.0, "harmless": -1.0}),
               heads("config_override", {"helpful": 1.0, "harmless": 0.5}, {"harmless": 2.0}, {"helpful": 2.0, "harmless": -1.0}),
               ens("ensemble_lambda_0", [1.0, 2.0, 4.5], 0.0),
               ens("ensemble_lambda_0_5", [1.0, 2.0, 4.5], 0.5),
               ens("ensemble_single_member", [1.25], 1.0),
+              ens("ensemble_two_members_population_std", [-1.5, 0.5], 1.0),
+              ens("ensemble_five_negative_lambda_2", [-3.0, -1.0, -0.5, 0.25, 2.0], 2.0),
           ])
 
 

@@ -6,7 +6,8 @@ import java.util.stream.Collectors;
 
 /**
  * Several reward models (or the heads of one multi-head model) scored on the same batch; the reward is
- * the per-row mean and the uncertainty the per-row (population) standard deviation across members.
+ * the per-row mean and the uncertainty the per-row population standard deviation across members
+ * ({@link ScoreCombiner#ensembleStd}, the one definition used everywhere).
  * Thread-safe if the members are. Owns its members: {@link #close()} closes them all.
  */
 public final class Ensemble implements RewardModel {
@@ -111,17 +112,14 @@ public final class Ensemble implements RewardModel {
         float[] mean = new float[rows];
         float[] std = new float[rows];
         for (int i = 0; i < rows; i++) {
+            double[] v = new double[perMember[i].length];
             double sum = 0;
-            for (float v : perMember[i]) {
-                sum += v;
+            for (int m = 0; m < v.length; m++) {
+                v[m] = perMember[i][m];
+                sum += v[m];
             }
-            double mu = sum / perMember[i].length;
-            double ss = 0;
-            for (float v : perMember[i]) {
-                ss += (v - mu) * (v - mu);
-            }
-            mean[i] = (float) mu;
-            std[i] = (float) Math.sqrt(ss / perMember[i].length);
+            mean[i] = (float) (sum / v.length);
+            std[i] = (float) ScoreCombiner.ensembleStd(v);
         }
         return new ModelOutput(mean, overHeads ? perMember : null, std);
     }

@@ -72,6 +72,43 @@ public final class KlController {
     }
 
     /**
+     * The shared controller's first half: adds {@code rewards} rewards whose sequence KL sums to {@code klSum} to the
+     * open window, without touching beta (a fixed controller returns {@code state}). Beta changes only in
+     * {@link #closeWindow}, so the caller decides WHEN beta may change (the scorer: at most once per controller period,
+     * which is what keeps every task within one update of the others).
+     *
+     * @throws IllegalArgumentException when {@code rewards < 0} or {@code klSum} is not finite
+     */
+    public KlControllerState accumulate(KlControllerState state, long rewards, double klSum) {
+        if (rewards < 0 || !Double.isFinite(klSum)) {
+            throw new IllegalArgumentException("KL controller: need rewards >= 0 and a finite KL sum, got " + rewards
+                    + " and " + klSum);
+        }
+        if (type == ShapingConfig.ControllerType.FIXED || rewards == 0) {
+            return state;
+        }
+        return new KlControllerState(state.beta(), state.count() + rewards, state.klSum() + klSum);
+    }
+
+    /**
+     * The shared controller's second half: when the open window holds at least {@code window} rewards, the Ziegler
+     * update with n = all of them ({@code beta * (1 + clip(K / target - 1, -0.2, 0.2) * n / horizon)}, n capped at
+     * horizon so the factor stays positive) and an empty window; otherwise {@code state} unchanged.
+     */
+    public KlControllerState closeWindow(KlControllerState state) {
+        if (type == ShapingConfig.ControllerType.FIXED || state.count() < window) {
+            return state;
+        }
+        double error = Math.max(-ERROR_CLIP, Math.min(ERROR_CLIP, state.klSum() / state.count() / target - 1.0));
+        double beta = state.beta() * (1.0 + error * Math.min(state.count(), horizon) / horizon);
+        return new KlControllerState(beta, 0, 0.0);
+    }
+
+    public ShapingConfig.ControllerType type() {
+        return type;
+    }
+
+    /**
      * Like {@link #observe(KlControllerState, double)} with the reward's KL sum, but rewards flagged
      * {@link RewardFlags#NO_REFERENCE} are skipped: their KL of 0 is not a measurement and would drag beta down.
      */

@@ -30,7 +30,8 @@ import java.util.stream.Collectors;
  *   <li>SavedModel loads with tag {@code serve} and the session {@link RuntimeConfig#toConfigProto()};</li>
  *   <li>signature {@code serving_default}: inputs {@code input_ids}, {@code attention_mask} INT32 rank 2
  *       (and no others), output {@code reward} FLOAT [B] or [B,1], optional {@code rewards} FLOAT [B,H] with
- *       H = number of manifest heads;</li>
+ *       H = number of manifest heads, optional {@code reward_std} FLOAT [B] or [B,1] (an ensemble's population
+ *       standard deviation across members, served as {@code Reward.uncertainty});</li>
  *   <li>one traced call (logs the devices used), then, if {@code model.warmup}, one call per bucket
  *       shape.</li>
  * </ol>
@@ -45,8 +46,10 @@ public final class ModelLoader {
     public static final String ATTENTION_MASK = "attention_mask";
     public static final String REWARD = "reward";
     public static final String REWARDS = "rewards";
-    /** Optional outputs the runtime knows and does not fetch. */
-    private static final Set<String> KNOWN_OPTIONAL_OUTPUTS = Set.of(REWARDS, "token_rewards");
+    /** Optional: the ensemble's per-row population std across members (the model's uncertainty). */
+    public static final String REWARD_STD = "reward_std";
+    /** Optional outputs the runtime knows (token_rewards is known and not fetched). */
+    private static final Set<String> KNOWN_OPTIONAL_OUTPUTS = Set.of(REWARDS, REWARD_STD, "token_rewards");
     /** Sequence lengths warmed up (each rounded up to the pad multiple, capped at max_seq_len). */
     private static final int[] WARMUP_LENGTHS = {8, 64};
 
@@ -215,13 +218,22 @@ public final class ModelLoader {
                         + "declares " + heads + " heads " + headNames);
             }
         }
+        TensorInfo rewardStd = out.get(REWARD_STD);
+        if (rewardStd != null) {
+            checkDtype(rewardStd, "output", REWARD_STD, DataType.DT_FLOAT);
+            long[] ss = dims(rewardStd, "output", REWARD_STD);
+            if (!(ss.length == 1 || (ss.length == 2 && ss[1] == 1))) {
+                throw signature(SIGNATURE + " output '" + REWARD_STD + "' must be [B] or [B,1], found "
+                        + Arrays.toString(ss));
+            }
+        }
         for (String o : out.keySet()) {
             if (!o.equals(REWARD) && !KNOWN_OPTIONAL_OUTPUTS.contains(o)) {
                 LOG.info("model {}: output '{}' is not part of the contract and is ignored", manifest.modelVersion(), o);
             }
         }
         return new SavedModelRewardModel.Binding(ids, mask, reward.getName(), rewards == null ? null
-                : rewards.getName());
+                : rewards.getName(), rewardStd == null ? null : rewardStd.getName());
     }
 
     private static String checkInput(Map<String, TensorInfo> in, String name) {

@@ -75,12 +75,22 @@ public final class RowStages {
     public RowScore combine(ModelOutput out, int k) {
         Map<String, Double> heads = headScores(out, k);
         double score = heads != null && !out.hasUncertainty() ? combiner.weightedSum(heads) : out.reward()[k];
-        Double uncertainty = null;
-        if (out.hasUncertainty()) {
-            uncertainty = (double) out.uncertainty()[k];
-            score -= shaping.uncertaintyPenalty() * out.uncertainty()[k];
+        return uncertainty(out, k, new RowScore(score, heads, null));
+    }
+
+    /**
+     * Stage uncertainty (an ensemble: the model's {@code reward_std} or {@link Ensemble}'s std): carries the row's std
+     * as its uncertainty and penalizes the score, {@code mean - lambda * std} ({@link ScoreCombiner#penalized}).
+     * A model without uncertainty leaves the score as it is.
+     *
+     * @throws InvalidRolloutException NON_FINITE_SCORE when the std is negative or not finite
+     */
+    private RowScore uncertainty(ModelOutput out, int k, RowScore s) {
+        if (!out.hasUncertainty()) {
+            return s;
         }
-        return new RowScore(score, heads, uncertainty);
+        double std = out.uncertainty()[k];
+        return new RowScore(combiner.penalized(s.score(), std), s.heads(), std);
     }
 
     /** Named head scores of row k, or null for a single-head model. */

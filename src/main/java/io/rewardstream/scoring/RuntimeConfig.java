@@ -21,10 +21,13 @@ import java.util.Map;
  * @param warmup            {@code model.warmup}: run one call per bucket shape before serving (default true)
  * @param verifyDigests     {@code model.verify.digests}: check every file's SHA-256 against the manifest
  *                          (default true)
+ * @param ensembleDirs      {@code model.ensemble.dirs}: comma-separated model directories served together as one
+ *                          {@link Ensemble#of} (mean reward, population std as uncertainty); empty = none (default).
+ *                          Exclusive with {@code model.dir}; needs at least two directories
  */
 public record RuntimeConfig(Path modelDir, int intraOpThreads, int interOpThreads, boolean gpuAllowGrowth,
                             double gpuMemoryFraction, String gpuVisibleDevices, boolean warmup,
-                            boolean verifyDigests) {
+                            boolean verifyDigests, java.util.List<Path> ensembleDirs) {
 
     public static final String MODEL_DIR = "model.dir";
     public static final String INTRA_OP_THREADS = "model.intra.op.threads";
@@ -34,9 +37,11 @@ public record RuntimeConfig(Path modelDir, int intraOpThreads, int interOpThread
     public static final String GPU_VISIBLE_DEVICES = "model.gpu.visible.devices";
     public static final String WARMUP = "model.warmup";
     public static final String VERIFY_DIGESTS = "model.verify.digests";
+    public static final String ENSEMBLE_DIRS = "model.ensemble.dirs";
 
     /** No model dir, TF default threads, GPU allow-growth, warm-up and digest checks on. */
-    public static final RuntimeConfig DEFAULTS = new RuntimeConfig(null, 0, 0, true, 0.0, "", true, true);
+    public static final RuntimeConfig DEFAULTS = new RuntimeConfig(null, 0, 0, true, 0.0, "", true, true,
+            java.util.List.of());
 
     public RuntimeConfig {
         if (intraOpThreads < 0) {
@@ -55,7 +60,17 @@ public record RuntimeConfig(Path modelDir, int intraOpThreads, int interOpThread
                     + gpuVisibleDevices + "'");
         }
         gpuVisibleDevices = gpuVisibleDevices.replaceAll("\\s", "");
+        ensembleDirs = ensembleDirs == null ? java.util.List.of() : java.util.List.copyOf(ensembleDirs);
+        if (ensembleDirs.size() == 1) {
+            throw new IllegalArgumentException(ENSEMBLE_DIRS + " needs at least two model directories, got "
+                    + ensembleDirs);
+        }
+        if (!ensembleDirs.isEmpty() && modelDir != null) {
+            throw new IllegalArgumentException(ENSEMBLE_DIRS + " and " + MODEL_DIR + " are exclusive: serve one model "
+                    + "(" + MODEL_DIR + ", which may itself be an exported ensemble) or several as an ensemble");
+        }
     }
+
 
     /**
      * Reads the {@code model.*} keys; missing keys take their defaults.
@@ -72,7 +87,18 @@ public record RuntimeConfig(Path modelDir, int intraOpThreads, int interOpThread
                 Configs.doubleValue(props, GPU_MEMORY_FRACTION, DEFAULTS.gpuMemoryFraction),
                 Configs.string(props, GPU_VISIBLE_DEVICES, DEFAULTS.gpuVisibleDevices),
                 Configs.bool(props, WARMUP, DEFAULTS.warmup),
-                Configs.bool(props, VERIFY_DIGESTS, DEFAULTS.verifyDigests));
+                Configs.bool(props, VERIFY_DIGESTS, DEFAULTS.verifyDigests),
+                paths(Configs.string(props, ENSEMBLE_DIRS, "")));
+    }
+
+    private static java.util.List<Path> paths(String csv) {
+        java.util.List<Path> out = new java.util.ArrayList<>();
+        for (String p : csv == null ? new String[0] : csv.split(",")) {
+            if (!p.isBlank()) {
+                out.add(Path.of(p.strip()));
+            }
+        }
+        return out;
     }
 
     /** The session configuration; must be given when the session is created (TF ignores later changes). */

@@ -32,7 +32,7 @@ public final class SavedModelRewardModel implements RewardModel {
     private static final Logger LOG = LoggerFactory.getLogger(SavedModelRewardModel.class);
 
     /** Tensor names resolved from the SignatureDef, e.g. {@code input_ids:0}. */
-    record Binding(String inputIds, String attentionMask, String reward, String rewards) {
+    record Binding(String inputIds, String attentionMask, String reward, String rewards, String rewardStd) {
     }
 
     private final SavedModelBundle bundle;
@@ -97,6 +97,9 @@ public final class SavedModelRewardModel implements RewardModel {
             if (binding.rewards() != null) {
                 runner.fetch(binding.rewards());
             }
+            if (binding.rewardStd() != null) {
+                runner.fetch(binding.rewardStd());
+            }
             if (trace) {
                 runner.setOptions(RunOptions.newBuilder().setTraceLevel(RunOptions.TraceLevel.SOFTWARE_TRACE).build());
             }
@@ -105,8 +108,10 @@ public final class SavedModelRewardModel implements RewardModel {
                     devicesUsed = devices(result.getMetadata().orElse(null));
                 }
                 float[] reward = readReward(result.get(0), rows);
-                float[][] heads = binding.rewards() == null ? null : readHeads(result.get(1), rows);
-                return new ModelOutput(reward, heads, null);
+                int next = 1;
+                float[][] heads = binding.rewards() == null ? null : readHeads(result.get(next++), rows);
+                float[] std = binding.rewardStd() == null ? null : readStd(result.get(next), rows);
+                return new ModelOutput(reward, heads, std);
             }
         } catch (ModelScoringException e) {
             throw e;
@@ -130,6 +135,25 @@ public final class SavedModelRewardModel implements RewardModel {
         float[] out = new float[rows];
         f.copyTo(DataBuffers.of(out, false, false));
         return out;
+    }
+
+    /** reward_std: [B] or [B,1]; a negative or non-finite value is refused per row later (RowStages). */
+    private float[] readStd(Tensor tensor, int rows) {
+        Shape s = tensor.shape();
+        boolean ok = (s.numDimensions() == 1 && s.size(0) == rows)
+                || (s.numDimensions() == 2 && s.size(0) == rows && s.size(1) == 1);
+        if (!ok || !(tensor instanceof TFloat32 f)) {
+            throw new ModelScoringException("model " + modelVersion() + " output 'reward_std' is " + tensor.dataType()
+                    + " " + s + " for " + rows + " rows; the contract needs FLOAT [" + rows + "] or [" + rows + ",1]");
+        }
+        float[] out = new float[rows];
+        f.copyTo(DataBuffers.of(out, false, false));
+        return out;
+    }
+
+    /** Whether this model serves {@code reward_std} (an exported ensemble). */
+    public boolean servesUncertainty() {
+        return binding.rewardStd() != null;
     }
 
     private float[][] readHeads(Tensor tensor, int rows) {

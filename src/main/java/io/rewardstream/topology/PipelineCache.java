@@ -2,6 +2,10 @@ package io.rewardstream.topology;
 
 import io.rewardstream.scoring.RewardModel;
 import io.rewardstream.scoring.ScoringPipeline;
+import io.rewardstream.scoring.ShapingConfig;
+
+import java.util.HashMap;
+import java.util.Map;
 
 /**
  * The {@link ScoringPipeline} of the current model, rebuilt when the model version or manifest changes (hot swap).
@@ -11,9 +15,18 @@ final class PipelineCache {
     private final ScoringPipeline.Settings settings;
     private ScoringPipeline current;
 
-    PipelineCache(ScorerConfig config) {
-        this.settings = new ScoringPipeline.Settings(config.shaping(), config.batching(), config::limits,
-                config.routing());
+    /**
+     * @param betaFromOutside whether beta is set between flushes by a shared controller: then the pipeline's own
+     *                        controller is fixed (every row of a flush carries the flush's beta)
+     */
+    PipelineCache(ScorerConfig config, boolean betaFromOutside) {
+        ShapingConfig shaping = config.shaping();
+        if (betaFromOutside) {
+            Map<String, String> m = new HashMap<>(shaping.toMap());
+            m.put(ShapingConfig.KL_CONTROLLER, ShapingConfig.ControllerType.FIXED.id());
+            shaping = ShapingConfig.from(m);
+        }
+        this.settings = new ScoringPipeline.Settings(shaping, config.batching(), config::limits, config.routing());
     }
 
     /** @throws IllegalArgumentException when the model does not fit the configuration */

@@ -1,5 +1,6 @@
 package io.rewardstream.topology;
 
+import io.rewardstream.avro.KlCoefficient;
 import io.rewardstream.avro.Rollout;
 import io.rewardstream.schema.DeadLetters;
 import io.rewardstream.scoring.BatchNotScoredException;
@@ -8,6 +9,7 @@ import io.rewardstream.scoring.KlControllerState;
 import io.rewardstream.scoring.ModelHolder;
 import io.rewardstream.scoring.PaddedBatch;
 import io.rewardstream.scoring.RejectReason;
+import io.rewardstream.scoring.RewardFlags;
 import io.rewardstream.scoring.RewardModel;
 import io.rewardstream.scoring.RunningStats;
 import io.rewardstream.scoring.ScoringInput;
@@ -52,12 +54,14 @@ import java.util.Optional;
  * {@code dedupe.window.ms} is not buffered again ({@link RewardedIds}; counted in {@code rewardstream.duplicates}).
  *
  * <p>Flush: one {@link ModelHolder} lease for the whole flush (every reward of a flush carries one model_version)
- * -> {@link ScoringPipeline#score} with the KL-controller state (store {@code kl-controller-state}, key
- * {@value #KL_KEY}) and running score stats (store {@code score-stats}, key = model version) -> one Reward to
- * {@code rewards-sink} per scored row, one {@link GroupMember.Batch} per group to {@code group-aggregator} (rollouts
- * without group_size skip the group stage) -> delete from the buffer -> one {@code rewarded-ids} entry for the
- * flush. All inside the task's transaction (with {@code chaos.flush.pause.before.commit.ms} the thread then sleeps
- * before the commit: crash tests only). A row the pipeline refuses is dead-lettered through
+ * -> {@link ScoringPipeline#score} with ONE beta for the whole flush and the running score stats (store
+ * {@code score-stats}, key = model version) -> one Reward to {@code rewards-sink} per scored row, one {@link GroupMember.Batch} to
+ * {@code group-aggregator} per group (rollouts without group_size skip the group stage) -> delete from the buffer -> one
+ * {@code rewarded-ids} entry for the flush; under the adaptive KL controller one
+ * KlObservation (rewards, KL sum) to {@code kl-observations-sink}. All inside the task's transaction (with
+ * {@code chaos.flush.pause.before.commit.ms} the thread then sleeps before the commit: crash tests only). Beta:
+ * {@link FlushBeta} (fixed, or the shared controller's newest, see {@link KlControllerProcessor}). A row the
+ * pipeline refuses is dead-lettered through
  * {@code dead-letters-sink}; a {@link BatchNotScoredException} keeps the whole batch buffered (retried after
  * {@code batch.max.delay.ms}, counted in {@code rewardstream.model.failures}).
  *
@@ -65,8 +69,6 @@ import java.util.Optional;
  */
 final class RolloutBatcher implements Processor<String, ReceivedRollout, Object, Object> {
     private static final Logger LOG = LoggerFactory.getLogger(RolloutBatcher.class);
-    /** Key of the single KL-controller entry: beta follows the policy's drift, not the reward model. */
-    static final String KL_KEY = "kl";
 
     private final ScorerConfig config;
     private final ModelHolder holder;
@@ -75,10 +77,10 @@ final class RolloutBatcher implements Processor<String, ReceivedRollout, Object,
     private final Deserializer<Rollout> bufferDeserializer;
     private final PipelineCache pipelines;
     private final DeliveryConfig delivery;
+    private final FlushBeta beta;
 
     private ProcessorContext<Object, Object> context;
     private KeyValueStore<String, byte[]> buffer;
-    private KeyValueStore<String, byte[]> klStore;
     private KeyValueStore<String, byte[]> statsStore;
     private RewardedIds rewarded;
     private Cancellable punctuator;
@@ -88,23 +90,27 @@ final class RolloutBatcher implements Processor<String, ReceivedRollout, Object,
     /**
      * @param deadLetterSerializer re-serializes rollouts buffered by an older version (format 1) for dead letters
      * @param bufferDeserializer   decodes buffered original bytes after a restart (registry-aware)
+     * @param kl                   how beta is controlled (fixed, or the shared adaptive controller)
      */
     RolloutBatcher(ScorerConfig config, ModelHolder holder, ScorerMetrics metrics,
-                   Serializer<Rollout> deadLetterSerializer, Deserializer<Rollout> bufferDeserializer) {
+                   Serializer<Rollout> deadLetterSerializer, Deserializer<Rollout> bufferDeserializer,
+                   KlControlConfig kl, Deserializer<KlCoefficient> coefficientDeserializer) {
         this.config = config;
         this.holder = holder;
         this.metrics = metrics;
         this.deadLetterSerializer = deadLetterSerializer;
         this.bufferDeserializer = bufferDeserializer;
-        this.pipelines = new PipelineCache(config);
         this.delivery = config.delivery();
+        this.beta = new FlushBeta(config, kl, coefficientDeserializer);
+        // a shared controller sets beta between flushes; inside the pipeline it is fixed for the flush
+        this.pipelines = new PipelineCache(config, kl.shared());
     }
 
     @Override
     public void init(ProcessorContext<Object, Object> context) {
         this.context = context;
         this.buffer = context.getStateStore(ScorerTopology.ROLLOUT_BUFFER);
-        this.klStore = context.getStateStore(ScorerTopology.KL_CONTROLLER_STATE);
+        beta.init(context);
         this.statsStore = context.getStateStore(ScorerTopology.SCORE_STATS);
         if (delivery.dedupe()) {
             this.rewarded = new RewardedIds(context.getStateStore(ScorerTopology.REWARDED_IDS),
@@ -314,8 +320,7 @@ final class RolloutBatcher implements Processor<String, ReceivedRollout, Object,
 
     private ShapingState loadState(ScoringPipeline p) {
         byte[] statsBytes = statsStore.get(p.modelVersion());
-        byte[] klBytes = klStore.get(KL_KEY);
-        return new ShapingState(klBytes == null ? p.klController().initial() : KlControllerState.fromBytes(klBytes),
+        return new ShapingState(KlControllerState.initial(beta.current()),
                 statsBytes == null ? RunningStats.EMPTY : RunningStats.fromBytes(statsBytes));
     }
 
@@ -334,6 +339,8 @@ final class RolloutBatcher implements Processor<String, ReceivedRollout, Object,
         int emitted = 0;
         List<String> ids = new ArrayList<>(result.rows().size());
         Map<String, List<GroupMember>> groups = new LinkedHashMap<>();
+        long observed = 0;
+        double observedKl = 0;
         for (ScoringPipeline.Row row : result.rows()) {
             Item it = items.get(row.index());
             if (row instanceof ScoringPipeline.Failed f) {
@@ -352,19 +359,29 @@ final class RolloutBatcher implements Processor<String, ReceivedRollout, Object,
             }
             ids.add(r.getRolloutId());
             metrics.reward(s.shaped().reward(), s.shaped().klSum());
+            metrics.monitor().reward(r.getPolicyVersion(), version, s.shaped().reward(), s.shaped().klSum(),
+                    r.getResponseTokenIds().size(), s.uncertainty());
             metrics.queueDelay(now - it.buffered().arrivalMs());
             rewardSum += s.shaped().reward();
             klSum += s.shaped().klSum();
             emitted++;
+            if (!s.shaped().flags().contains(RewardFlags.NO_REFERENCE)) {
+                observed++; // KL 0 without a reference is not a measurement
+                observedKl += s.shaped().klSum();
+            }
             drop(it.id());
         }
         // one hand-over per group: a group completed within this flush is never written to group-members
         groups.forEach((g, members) -> context.forward(new Record<>(g, new GroupMember.Batch(g, members), now),
                 ScorerTopology.GROUP_AGGREGATOR));
         statsStore.put(version, result.state().stats().toBytes());
-        klStore.put(KL_KEY, result.state().kl().toBytes());
         if (rewarded != null) {
             rewarded.record(ids, now);
+        }
+        if (beta.shared() && observed > 0) {
+            context.forward(new Record<>(beta.controller(), beta.observation(observed, observedKl,
+                    result.state().kl().beta(), context.taskId().toString(), scoredAt), now),
+                    ScorerTopology.KL_OBSERVATIONS_SINK);
         }
         if (emitted > 0) {
             metrics.flushMeans(rewardSum / emitted, klSum / emitted);
@@ -424,11 +441,5 @@ final class RolloutBatcher implements Processor<String, ReceivedRollout, Object,
         if (punctuator != null) {
             punctuator.cancel();
         }
-    }
-
-    /** The current KL state of this task (tests). */
-    Optional<KlControllerState> klState() {
-        byte[] b = klStore.get(KL_KEY);
-        return b == null ? Optional.empty() : Optional.of(KlControllerState.fromBytes(b));
     }
 }

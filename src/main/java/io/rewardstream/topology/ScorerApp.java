@@ -6,8 +6,10 @@ import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.rewardstream.scoring.ModelHolder;
 import io.rewardstream.metrics.MetricsHttpServer;
+import io.rewardstream.scoring.Ensemble;
 import io.rewardstream.scoring.ModelLoader;
 import io.rewardstream.scoring.RewardModel;
+import io.rewardstream.scoring.RuntimeConfig;
 import org.apache.kafka.streams.CloseOptions;
 import org.apache.kafka.streams.KafkaStreams;
 import org.apache.kafka.streams.StreamsConfig;
@@ -23,6 +25,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Properties;
@@ -147,6 +151,9 @@ public final class ScorerApp implements AutoCloseable {
         if (fromRelease.isPresent()) {
             return fromRelease.get();
         }
+        if (!config.runtime().ensembleDirs().isEmpty()) {
+            return loadEnsemble(config);
+        }
         Path dir = config.runtime().modelDir();
         if (dir == null && releaseHook.installsFirstModel(config)) {
             return null;
@@ -156,6 +163,34 @@ public final class ScorerApp implements AutoCloseable {
                     + " is required (no release provided an initial model)");
         }
         return ModelLoader.load(dir, config.runtime(), config.batching());
+    }
+
+    /**
+     * {@code model.ensemble.dirs}: every directory loaded (and verified) like {@code model.dir}, served as one
+     * {@link Ensemble#of} whose uncertainty (population std across members) reaches {@code Reward.uncertainty}.
+     * A release replaces ONE model, so ensembles and {@code model.root} are exclusive.
+     */
+    static Ensemble loadEnsemble(ScorerConfig config) {
+        String root = config.raw().getOrDefault("model.root", "");
+        if (!root.isBlank()) {
+            throw new IllegalArgumentException(RuntimeConfig.ENSEMBLE_DIRS + " cannot be combined with model.root ("
+                    + root + "): a release swaps one model, not an ensemble");
+        }
+        List<RewardModel> members = new ArrayList<>();
+        try {
+            for (Path d : config.runtime().ensembleDirs()) {
+                members.add(ModelLoader.load(d, config.runtime(), config.batching()));
+            }
+            Ensemble e = Ensemble.of(members);
+            LOG.info("serving ensemble {} of {} models (uncertainty = population std across members)",
+                    e.modelVersion(), members.size());
+            return e;
+        } catch (RuntimeException e) {
+            for (RewardModel m : members) {
+                m.close();
+            }
+            throw e;
+        }
     }
 
     /** KafkaStreams properties: the pass-through keys plus dead letters and the exception handlers. */

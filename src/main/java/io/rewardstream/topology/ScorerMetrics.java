@@ -6,6 +6,7 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 
 import java.time.Duration;
+import java.util.Map;
 import java.util.Objects;
 
 /**
@@ -33,6 +34,8 @@ public final class ScorerMetrics {
     public static final String FLUSHES = "rewardstream.flushes";
     /** Rollouts refused because their rollout_id was already rewarded within dedupe.window.ms. */
     public static final String DUPLICATES = "rewardstream.duplicates";
+    /** The shared adaptive KL controller's beta after its last update on this instance (NaN before one). */
+    public static final String KL_COEF_UPDATED = "rewardstream.kl.coef.updated";
 
     private final MeterRegistry registry;
     private final DistributionSummary batchSize;
@@ -47,9 +50,19 @@ public final class ScorerMetrics {
     // Micrometer summaries drop negative values and rewards/KL (k1) can be negative: the last flush's means as gauges.
     private final java.util.concurrent.atomic.AtomicLong lastRewardMean = new java.util.concurrent.atomic.AtomicLong();
     private final java.util.concurrent.atomic.AtomicLong lastKlMean = new java.util.concurrent.atomic.AtomicLong();
+    private final java.util.concurrent.atomic.AtomicLong lastKlUpdate = new java.util.concurrent.atomic.AtomicLong(
+            Double.doubleToLongBits(Double.NaN));
 
+    private final OveroptimizationMonitor monitor;
+
+    /** With the over-optimization monitors on their default window. */
     public ScorerMetrics(MeterRegistry registry) {
+        this(registry, OveroptimizationMonitor.from(Map.of(), registry));
+    }
+
+    public ScorerMetrics(MeterRegistry registry, OveroptimizationMonitor monitor) {
         this.registry = Objects.requireNonNull(registry, "registry");
+        this.monitor = Objects.requireNonNull(monitor, "monitor");
         batchSize = DistributionSummary.builder(BATCH_SIZE).description("rollouts per model call")
                 .publishPercentiles(0.5, 0.99).register(registry);
         paddedTokens = DistributionSummary.builder(BATCH_PADDED_TOKENS).description("rows x padded length per model call")
@@ -71,6 +84,13 @@ public final class ScorerMetrics {
                 a -> Double.longBitsToDouble(a.get())).description("mean reward of the last flush").register(registry);
         io.micrometer.core.instrument.Gauge.builder(KL + ".flush.mean", lastKlMean,
                 a -> Double.longBitsToDouble(a.get())).description("mean sequence KL of the last flush").register(registry);
+        io.micrometer.core.instrument.Gauge.builder(KL_COEF_UPDATED, lastKlUpdate, a -> Double.longBitsToDouble(a.get()))
+                .description("beta after the shared KL controller's last update (only on the instance running it)")
+                .register(registry);
+    }
+
+    void klUpdate(double beta) {
+        lastKlUpdate.set(Double.doubleToLongBits(beta));
     }
 
     public MeterRegistry registry() {
@@ -106,6 +126,12 @@ public final class ScorerMetrics {
 
     void deadLetter(String reason) {
         registry.counter(DEAD_LETTERS, "reason", reason).increment();
+        monitor.deadLetter();
+    }
+
+    /** The over-optimization monitors (per policy and model version). */
+    public OveroptimizationMonitor monitor() {
+        return monitor;
     }
 
     void duplicate() {

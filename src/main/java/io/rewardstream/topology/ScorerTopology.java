@@ -2,10 +2,13 @@ package io.rewardstream.topology;
 
 import io.micrometer.core.instrument.MeterRegistry;
 import io.rewardstream.avro.GroupAdvantage;
+import io.rewardstream.avro.KlCoefficient;
+import io.rewardstream.avro.KlObservation;
 import io.rewardstream.avro.Reward;
 import io.rewardstream.avro.Rollout;
 import io.rewardstream.schema.AvroSerde;
 import io.rewardstream.scoring.ModelHolder;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.common.serialization.Serdes;
 import org.apache.kafka.common.serialization.StringDeserializer;
@@ -22,17 +25,21 @@ import java.util.Objects;
  * Builds the scorer's Processor API topology; every node and store is named:
  * <pre>
  *   rollouts-source (String group_id, Avro Rollout + its original bytes)
- *     -> rollout-batcher  [rollout-buffer, kl-controller-state, score-stats, rewarded-ids]
+ *     -> rollout-batcher  [rollout-buffer, score-stats, rewarded-ids; reads global kl-coefficients]
  *          -> rewards-sink           (String, Avro Reward)       topics.rewards.name
- *          -> dead-letters-sink      (byte[], byte[])            topics.dead-letters.name (flush-time failures)
+ *          -> dead-letters-sink      (byte[], byte[])            topics.rewardstream-dead-letters.name (flush-time failures)
+ *          -> kl-observations-sink   (String, Avro KlObservation) topics.kl-observations.name   (adaptive only)
  *          -> group-aggregator [group-members]
  *               -> group-advantages-sink (String, Avro GroupAdvantage) topics.group-advantages.name
+ *   kl-observations-source -> kl-controller [kl-controller-window] -> kl-coefficients-sink   (adaptive only)
+ *   global: kl-coefficients-source -> kl-coefficients-updater [kl-coefficients]             (adaptive only)
  * </pre>
  * No repartitioning: rewards and groups keep the rollout key (group_id), so a group is always in one task.
  * All stores are persistent and change-logged, with Streams' record cache in front ({@link WriteCoalescing}): what is
  * written and deleted again between two commits (a rollout buffered and scored, a group opened and emitted) never
- * reaches the changelog, and repeated puts of one key (KL state, score stats) reach it once per commit. Stateless
- * builder; thread-safe.
+ * reaches the changelog, and repeated puts of one key (score stats) reach it once per commit. Under the adaptive KL controller every task sends its KL to the one
+ * controller task and reads the one beta back (see {@link KlControllerProcessor} for why); a fixed beta needs neither.
+ * Stateless builder; thread-safe.
  */
 public final class ScorerTopology {
     public static final String ROLLOUTS_SOURCE = "rollouts-source";
@@ -42,7 +49,14 @@ public final class ScorerTopology {
     public static final String GROUP_ADVANTAGES_SINK = "group-advantages-sink";
     public static final String DEAD_LETTERS_SINK = "dead-letters-sink";
     public static final String ROLLOUT_BUFFER = "rollout-buffer";
-    public static final String KL_CONTROLLER_STATE = "kl-controller-state";
+    public static final String KL_OBSERVATIONS_SINK = "kl-observations-sink";
+    public static final String KL_OBSERVATIONS_SOURCE = "kl-observations-source";
+    public static final String KL_CONTROLLER = "kl-controller";
+    public static final String KL_CONTROLLER_WINDOW = "kl-controller-window";
+    public static final String KL_COEFFICIENTS_SINK = "kl-coefficients-sink";
+    public static final String KL_COEFFICIENTS_SOURCE = "kl-coefficients-source";
+    public static final String KL_COEFFICIENTS_UPDATER = "kl-coefficients-updater";
+    public static final String KL_COEFFICIENTS_STORE = "kl-coefficients";
     public static final String SCORE_STATS = "score-stats";
     public static final String GROUP_MEMBERS = "group-members";
     public static final String REWARDED_IDS = "rewarded-ids";
@@ -59,7 +73,8 @@ public final class ScorerTopology {
     public static Topology build(ScorerConfig config, ModelHolder holder, MeterRegistry registry) {
         Objects.requireNonNull(config, "config");
         Objects.requireNonNull(holder, "holder");
-        ScorerMetrics metrics = new ScorerMetrics(Objects.requireNonNull(registry, "registry"));
+        ScorerMetrics metrics = new ScorerMetrics(Objects.requireNonNull(registry, "registry"),
+                OveroptimizationMonitor.from(config.raw(), registry));
         AvroSerde<Rollout> rollouts = serde(Rollout.class, config);
         AvroSerde<Reward> rewards = serde(Reward.class, config);
         AvroSerde<GroupAdvantage> advantages = serde(GroupAdvantage.class, config);
@@ -67,12 +82,16 @@ public final class ScorerTopology {
         Topology t = new Topology();
         t.addSource(ROLLOUTS_SOURCE, new StringDeserializer(), new ReceivedRollout.Deser(rollouts.deserializer()),
                 config.rolloutsTopic());
+        KlControlConfig kl = KlControlConfig.from(config);
+        AvroSerde<KlCoefficient> coefficients = serde(KlCoefficient.class, config);
         t.addProcessor(ROLLOUT_BATCHER, () -> new RolloutBatcher(config, holder, metrics, rollouts.serializer(),
-                rollouts.deserializer()), ROLLOUTS_SOURCE);
+                rollouts.deserializer(), kl, coefficients.deserializer()), ROLLOUTS_SOURCE);
         t.addStateStore(store(ROLLOUT_BUFFER), ROLLOUT_BATCHER);
-        t.addStateStore(store(KL_CONTROLLER_STATE), ROLLOUT_BATCHER);
         t.addStateStore(store(SCORE_STATS), ROLLOUT_BATCHER);
         t.addStateStore(store(REWARDED_IDS), ROLLOUT_BATCHER);
+        if (kl.shared()) {
+            addKlController(t, config, kl, metrics, coefficients);
+        }
         t.addProcessor(GROUP_AGGREGATOR, () -> new GroupAggregator(config, metrics), ROLLOUT_BATCHER);
         t.addStateStore(store(GROUP_MEMBERS), GROUP_AGGREGATOR);
         t.addSink(REWARDS_SINK, config.rewardsTopic(), new StringSerializer(), rewards.serializer(), ROLLOUT_BATCHER);
@@ -81,6 +100,25 @@ public final class ScorerTopology {
         t.addSink(GROUP_ADVANTAGES_SINK, config.groupAdvantagesTopic(), new StringSerializer(), advantages.serializer(),
                 GROUP_AGGREGATOR);
         return t;
+    }
+
+    /** The shared adaptive KL controller: observations in, one controller task, beta out to a global store. */
+    private static void addKlController(Topology t, ScorerConfig config, KlControlConfig kl, ScorerMetrics metrics,
+                                        AvroSerde<KlCoefficient> coefficients) {
+        AvroSerde<KlObservation> observations = serde(KlObservation.class, config);
+        t.addSink(KL_OBSERVATIONS_SINK, kl.observationsTopic(), new StringSerializer(), observations.serializer(),
+                ROLLOUT_BATCHER);
+        t.addSource(KL_OBSERVATIONS_SOURCE, new StringDeserializer(), observations.deserializer(),
+                kl.observationsTopic());
+        t.addProcessor(KL_CONTROLLER, () -> new KlControllerProcessor(config, kl, metrics), KL_OBSERVATIONS_SOURCE);
+        t.addStateStore(store(KL_CONTROLLER_WINDOW), KL_CONTROLLER);
+        t.addSink(KL_COEFFICIENTS_SINK, kl.coefficientsTopic(), new StringSerializer(), coefficients.serializer(),
+                KL_CONTROLLER);
+        // raw bytes in the global store: the same content whether it is filled by the updater or restored
+        t.addGlobalStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(KL_COEFFICIENTS_STORE),
+                        Serdes.String(), Serdes.ByteArray()).withLoggingDisabled(), KL_COEFFICIENTS_SOURCE,
+                new StringDeserializer(), new ByteArrayDeserializer(), kl.coefficientsTopic(), KL_COEFFICIENTS_UPDATER,
+                KlCoefficientUpdater::new);
     }
 
     private static StoreBuilder<KeyValueStore<String, byte[]>> store(String name) {

@@ -58,6 +58,10 @@ public final class TopicProvisioner {
     public static final String RANKED_PREFERENCES = "ranked-preferences";
     public static final String MODEL_RELEASES = "model-releases";
     public static final String DEAD_LETTERS = "rewardstream-dead-letters";
+    /** Per-flush KL observations for the shared adaptive KL controller (KlObservation). */
+    public static final String KL_OBSERVATIONS = "kl-observations";
+    /** Compacted: the shared beta after each controller update (KlCoefficient). */
+    public static final String KL_COEFFICIENTS = "kl-coefficients";
 
     private static final long ADMIN_TIMEOUT_SECONDS = 60;
     private static final ObjectMapper JSON = new ObjectMapper();

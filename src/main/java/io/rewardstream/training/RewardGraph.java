@@ -295,6 +295,7 @@ final class RewardGraph {
         Operand<TFloat32> reward = tf.math.mean(members, tf.constant(1));                            // [B]
         Operand<TFloat32> rewards = tf.math.mean(out, tf.constant(1));                               // [B,H]
         Operand<TFloat32> dev = tf.math.sub(members, tf.expandDims(reward, tf.constant(1)));
+        // population std over the E members (divide by E): the one definition, ScoreCombiner.ensembleStd
         Operand<TFloat32> rstd = tf.math.sqrt(tf.math.mean(tf.math.square(dev), tf.constant(1)));
         return new Forward(reward, members, rewards, rstd);
     }

@@ -48,7 +48,9 @@ class SchemaContractTest {
     Map<String, Schema> generated = Map.of(
         "Rollout", Rollout.getClassSchema(), "Reward", Reward.getClassSchema(),
         "GroupAdvantage", GroupAdvantage.getClassSchema(), "PreferencePair", PreferencePair.getClassSchema(),
-        "RankedPreference", RankedPreference.getClassSchema(), "ModelRelease", ModelRelease.getClassSchema());
+        "RankedPreference", RankedPreference.getClassSchema(), "ModelRelease", ModelRelease.getClassSchema(),
+        "KlObservation", io.rewardstream.avro.KlObservation.getClassSchema(),
+        "KlCoefficient", io.rewardstream.avro.KlCoefficient.getClassSchema());
     List<String> names = new ArrayList<>();
     for (Path p : schemaFiles()) {
       Schema s = parse(p);

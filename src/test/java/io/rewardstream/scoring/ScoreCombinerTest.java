@@ -38,9 +38,18 @@ class ScoreCombinerTest {
         ScoreCombiner c = new ScoreCombiner(ShapingConfig.from(Map.of("scoring.uncertainty.penalty", "2")), null);
         ScoreCombiner.EnsembleScore e = c.ensemble(new double[]{1, 3});
         assertThat(e.mean()).isEqualTo(2.0);
-        assertThat(e.std()).isCloseTo(Math.sqrt(2), within(1e-12));
-        assertThat(e.score()).isCloseTo(2 - 2 * Math.sqrt(2), within(1e-12));
+        // population std (divide by n): the two members are 1 away from their mean
+        assertThat(e.std()).isCloseTo(1.0, within(1e-12));
+        assertThat(e.score()).isCloseTo(0.0, within(1e-12));
         assertReason(() -> c.ensemble(new double[]{1, Double.POSITIVE_INFINITY}), InvalidRolloutException.Reason.NON_FINITE_SCORE);
         assertReason(() -> c.ensemble(new double[0]), InvalidRolloutException.Reason.MISSING_FIELD);
+    }
+
+    @Test
+    void shouldRefuseANegativeOrNonFiniteModelStd() {
+        ScoreCombiner c = new ScoreCombiner(ShapingConfig.from(Map.of("scoring.uncertainty.penalty", "0.5")), null);
+        assertThat(c.penalized(1.0, 0.5)).isEqualTo(0.75);
+        assertReason(() -> c.penalized(1.0, -0.1), InvalidRolloutException.Reason.NON_FINITE_SCORE);
+        assertReason(() -> c.penalized(1.0, Double.NaN), InvalidRolloutException.Reason.NON_FINITE_SCORE);
     }
 }

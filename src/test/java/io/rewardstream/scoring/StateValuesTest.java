@@ -97,4 +97,21 @@ class StateValuesTest {
         assertThat(c.observe(c.initial(), noRef)).isEqualTo(c.initial());
         assertThatThrownBy(() -> c.observe(c.initial(), Double.NaN)).isInstanceOf(IllegalArgumentException.class);
     }
+
+    @Test
+    void shouldAccumulateObservationsAndUpdateBetaOnlyWhenTheWindowIsClosedAndFull() {
+        KlController c = adaptive(10);
+        KlControllerState s = c.accumulate(c.initial(), 4, 16.0);
+        assertThat(s.beta()).as("accumulating never moves beta").isEqualTo(0.1);
+        assertThat(c.closeWindow(s)).as("4 < window 10: nothing to close").isSameAs(s);
+        s = c.accumulate(s, 8, 36.0); // 12 rewards, mean KL 52/12 = 4.333: error 0.0833
+        KlControllerState next = c.closeWindow(s);
+        assertThat(next.beta()).isCloseTo(0.1 * (1 + (52.0 / 12 / 4 - 1) * 12 / 100.0), within(1e-15));
+        assertThat(next.count()).isZero();
+        assertThat(c.closeWindow(next)).isSameAs(next);
+
+        KlController fixed = new KlController(ShapingConfig.defaults());
+        assertThat(fixed.closeWindow(fixed.accumulate(fixed.initial(), 100, 1e6))).isEqualTo(fixed.initial());
+        assertThatThrownBy(() -> c.accumulate(c.initial(), -1, 0)).isInstanceOf(IllegalArgumentException.class);
+    }
 }

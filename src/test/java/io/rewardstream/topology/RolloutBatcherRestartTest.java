@@ -3,7 +3,6 @@ package io.rewardstream.topology;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.rewardstream.avro.Reward;
 import io.rewardstream.avro.Rollout;
-import io.rewardstream.scoring.KlControllerState;
 import io.rewardstream.scoring.ModelHolder;
 import io.rewardstream.scoring.RunningStats;
 import org.apache.kafka.common.serialization.Serdes;
@@ -37,10 +36,9 @@ class RolloutBatcherRestartTest {
         holder = new ModelHolder(model);
         config = ScorerConfig.from(Map.of("application.id", "restart-test", "bootstrap.servers", "unused:9092",
                 "schema.registry.url", "http://127.0.0.1:1/unused", "batch.max.size", "4", "batch.max.delay.ms", "100",
-                "scoring.normalization", "running", "scoring.kl.controller", "adaptive", "scoring.kl.window", "2",
-                "scoring.kl.horizon", "10"));
-        stores = List.of(store(ScorerTopology.ROLLOUT_BUFFER), store(ScorerTopology.KL_CONTROLLER_STATE),
-                store(ScorerTopology.SCORE_STATS), store(ScorerTopology.REWARDED_IDS));
+                "scoring.normalization", "running"));
+        stores = List.of(store(ScorerTopology.ROLLOUT_BUFFER), store(ScorerTopology.SCORE_STATS),
+                store(ScorerTopology.REWARDED_IDS));
     }
 
     @AfterEach
@@ -76,7 +74,7 @@ class RolloutBatcherRestartTest {
                     } catch (java.io.IOException e) {
                         throw new java.io.UncheckedIOException(e);
                     }
-                });
+                }, KlControlConfig.from(config), null);
     }
 
     private static void punctuate(MockProcessorContext<Object, Object> ctx, long now) {
@@ -142,7 +140,7 @@ class RolloutBatcherRestartTest {
     void shouldNotRewardARolloutIdAgainWithinTheDedupeWindowAcrossARestart() {
         SimpleMeterRegistry meters = new SimpleMeterRegistry();
         RolloutBatcher first = new RolloutBatcher(config, holder, new ScorerMetrics(meters), (t, r) -> new byte[0],
-                (t, b) -> null);
+                (t, b) -> null, KlControlConfig.from(config), null);
         MockProcessorContext<Object, Object> c1 = startInstance(first, 1_000);
         for (int i = 0; i < 4; i++) {
             process(first, ScorerTopologyTest.rollout("d" + i, "g", null, 4, 5, true, true), 1_000);
@@ -150,7 +148,7 @@ class RolloutBatcherRestartTest {
         assertThat(rewards(c1)).hasSize(4);
 
         RolloutBatcher second = new RolloutBatcher(config, holder, new ScorerMetrics(meters), (t, r) -> new byte[0],
-                (t, b) -> null);
+                (t, b) -> null, KlControlConfig.from(config), null);
         MockProcessorContext<Object, Object> c2 = startInstance(second, 2_000);   // restart: ids come from the store
         process(second, ScorerTopologyTest.rollout("d1", "g", null, 4, 5, true, true), 2_000);
         process(second, ScorerTopologyTest.rollout("new", "g", null, 4, 5, true, true), 2_000);
@@ -165,21 +163,19 @@ class RolloutBatcherRestartTest {
         process(second, ScorerTopologyTest.rollout("d1", "g", null, 4, 5, true, true), later);
         assertThat(second.buffered()).isEqualTo(1);
         assertThat(meters.counter(ScorerMetrics.DUPLICATES).count()).isEqualTo(1.0);
-        assertThat(stores.get(3).approximateNumEntries()).isEqualTo(1);   // only the flush of "new"
+        assertThat(stores.get(2).approximateNumEntries()).isEqualTo(1);   // only the flush of "new"
     }
 
     @Test
-    void shouldPersistKlControllerStateAndRunningStatsAcrossInstances() {
+    void shouldPersistRunningStatsAcrossInstances() {
         RolloutBatcher first = newBatcher();
         MockProcessorContext<Object, Object> c1 = startInstance(first, 1_000);
         for (int i = 0; i < 4; i++) {
             process(first, ScorerTopologyTest.rollout("x" + i, "g", null, 4, 5, true, true), 1_000);
         }
         assertThat(rewards(c1)).hasSize(4);
-        RunningStats stats = RunningStats.fromBytes(stores.get(2).get("fake:1"));
+        RunningStats stats = RunningStats.fromBytes(stores.get(1).get("fake:1"));
         assertThat(stats.count()).isEqualTo(4);
-        KlControllerState kl = KlControllerState.fromBytes(stores.get(1).get(RolloutBatcher.KL_KEY));
-        assertThat(kl.beta()).isNotEqualTo(0.05); // two windows of 2 closed: beta moved
 
         RolloutBatcher second = newBatcher();
         MockProcessorContext<Object, Object> c2 = startInstance(second, 2_000);
@@ -188,7 +184,6 @@ class RolloutBatcherRestartTest {
         }
         List<Reward> out = rewards(c2);
         assertThat(out).hasSize(4);
-        assertThat(out.get(0).getKlCoef()).isEqualTo(kl.beta());
-        assertThat(RunningStats.fromBytes(stores.get(2).get("fake:1")).count()).isEqualTo(8);
+        assertThat(RunningStats.fromBytes(stores.get(1).get("fake:1")).count()).isEqualTo(8);
     }
 }

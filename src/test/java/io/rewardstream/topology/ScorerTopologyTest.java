@@ -475,10 +475,23 @@ class ScorerTopologyTest {
         start(Map.of());
         String d = ScorerTopology.build(config, holder, meters).describe().toString();
         for (String name : List.of("rollouts-source", "rollout-batcher", "group-aggregator", "rewards-sink",
-                "group-advantages-sink", "dead-letters-sink", "rollout-buffer", "kl-controller-state", "score-stats",
-                "group-members", "rewarded-ids")) {
+                "group-advantages-sink", "dead-letters-sink", "rollout-buffer", "score-stats", "group-members",
+                "rewarded-ids")) {
             assertThat(d).contains(name);
         }
+        assertThat(d).as("a fixed beta needs no controller").doesNotContain("kl-controller");
+        String adaptive = ScorerTopology.build(ScorerConfig.from(withKeys(Map.of("scoring.kl.controller", "adaptive"))),
+                holder, meters).describe().toString();
+        for (String name : List.of("kl-observations-sink", "kl-observations-source", "kl-controller",
+                "kl-controller-window", "kl-coefficients-sink", "kl-coefficients-source", "kl-coefficients-updater")) {
+            assertThat(adaptive).contains(name);
+        }
+    }
+
+    private Map<String, Object> withKeys(Map<String, Object> extra) {
+        Map<String, Object> m = baseConfig();
+        m.putAll(extra);
+        return m;
     }
 
     static int[] concat(List<Integer> a, List<Integer> b) {

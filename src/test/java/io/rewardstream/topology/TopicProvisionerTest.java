@@ -20,8 +20,13 @@ class TopicProvisionerTest {
         TopicProvisioner p = TopicProvisioner.fromClasspath(Map.of());
 
         assertThat(p.specs().keySet()).containsExactly("rollouts", "rewards", "group-advantages", "preferences",
-                "ranked-preferences", "model-releases", "rewardstream-dead-letters");
+                "ranked-preferences", "model-releases", "kl-observations", "kl-coefficients",
+                "rewardstream-dead-letters");
         assertThat(p.spec(TopicProvisioner.ROLLOUTS).partitions()).isEqualTo(6);
+        // the shared KL controller: one partition in, one compacted partition out
+        assertThat(p.spec(TopicProvisioner.KL_OBSERVATIONS).partitions()).isEqualTo(1);
+        assertThat(p.spec(TopicProvisioner.KL_COEFFICIENTS).partitions()).isEqualTo(1);
+        assertThat(p.spec(TopicProvisioner.KL_COEFFICIENTS).compacted()).isTrue();
         assertThat(p.spec(TopicProvisioner.MODEL_RELEASES).partitions()).isEqualTo(1);
         assertThat(p.spec(TopicProvisioner.MODEL_RELEASES).compacted()).isTrue();
         assertThat(p.spec(TopicProvisioner.ROLLOUTS).compacted()).isFalse();

@@ -25,6 +25,7 @@ public final class DemoReport {
     public static final String LATENCY_PNG = "latency.png";
     public static final String HACK_PNG = "hack-and-repair.png";
     public static final String INDEX = "index.html";
+    public static final String MONITORS_CSV = "monitors.csv";
 
     private DemoReport() {
     }
@@ -36,6 +37,15 @@ public final class DemoReport {
      * @throws IOException when a file cannot be written
      */
     public static Path write(Path dir, DemoSummary s, String json) throws IOException {
+        return write(dir, s, json, List.of());
+    }
+
+    /**
+     * Like {@link #write(Path, DemoSummary, String)}, plus the live over-optimization monitors sampled during the run
+     * ({@link MonitorSampler}): one plot per gauge ({@code monitor-*.png}) and {@code monitors.csv}.
+     */
+    public static Path write(Path dir, DemoSummary s, String json, List<MonitorSampler.Point> monitors)
+            throws IOException {
         System.setProperty("java.awt.headless", "true");
         Files.createDirectories(dir);
         save(rewardChart(s), dir.resolve(REWARDS_PNG));
@@ -56,6 +66,20 @@ public final class DemoReport {
         html.append("</table>\n<pre>").append(esc(s.text())).append("</pre>\n");
         for (String png : List.of(HACK_PNG, REWARDS_PNG, KL_PNG, LATENCY_PNG)) {
             html.append("<img src=\"").append(png).append("\" alt=\"").append(png).append("\">\n");
+        }
+        if (!monitors.isEmpty()) {
+            MonitorSampler.writeCsv(monitors, dir.resolve(MONITORS_CSV));
+            html.append("<h2>Live over-optimization monitors (the scorer's gauges, per policy / model version)</h2>\n"
+                    + "<p>Sampled from the scorer's meter registry once a second, as Prometheus would scrape them "
+                    + "(<a href=\"").append(MONITORS_CSV).append("\">").append(MONITORS_CSV).append("</a>).</p>\n");
+            for (String metric : MonitorSampler.METRICS) {
+                XYChart c = monitorChart(metric, monitors);
+                if (c != null) {
+                    String png = metric.replace("rewardstream.", "").replace('.', '-') + ".png";
+                    save(c, dir.resolve(png));
+                    html.append("<img src=\"").append(png).append("\" alt=\"").append(png).append("\">\n");
+                }
+            }
         }
         html.append("</body></html>\n");
         Path index = dir.resolve(INDEX);
@@ -189,6 +213,29 @@ public final class DemoReport {
         c.setYAxisGroupTitle(0, "KL");
         c.setYAxisGroupTitle(1, "beta");
         c.getStyler().setYAxisGroupPosition(1, org.knowm.xchart.style.Styler.YAxisPosition.Right);
+        return c;
+    }
+
+    /** One monitor gauge over time, a line per series (policy / model version); null when it has no point. */
+    static XYChart monitorChart(String metric, List<MonitorSampler.Point> points) {
+        Map<String, List<MonitorSampler.Point>> bySeries = new java.util.TreeMap<>();
+        for (MonitorSampler.Point p : points) {
+            if (p.metric().equals(metric)) {
+                bySeries.computeIfAbsent(p.series(), k -> new ArrayList<>()).add(p);
+            }
+        }
+        if (bySeries.isEmpty()) {
+            return null;
+        }
+        XYChart c = new XYChartBuilder().width(900).height(340).title(metric).xAxisTitle("seconds since the scorer started")
+                .build();
+        c.getStyler().setLegendPosition(org.knowm.xchart.style.Styler.LegendPosition.OutsideS);
+        c.getStyler().setLegendLayout(org.knowm.xchart.style.Styler.LegendLayout.Horizontal);
+        for (Map.Entry<String, List<MonitorSampler.Point>> e : bySeries.entrySet()) {
+            XYSeries sr = c.addSeries(e.getKey(), e.getValue().stream().mapToDouble(MonitorSampler.Point::seconds)
+                    .toArray(), e.getValue().stream().mapToDouble(MonitorSampler.Point::value).toArray());
+            sr.setMarker(SeriesMarkers.NONE);
+        }
         return c;
     }
 

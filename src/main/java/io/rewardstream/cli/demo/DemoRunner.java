@@ -220,6 +220,10 @@ public final class DemoRunner {
             scorerProps.put("scoring.kl.target", "0.15");
             scorerProps.put("scoring.kl.horizon", "400");
             scorerProps.put("scoring.kl.window", "32");
+            // one shared controller for all partitions: update at most once a second so beta moves within the demo
+            scorerProps.put("scoring.kl.period.ms", "1000");
+            // over-optimization monitors over the last 10 s (sampled into the page's monitor plots)
+            scorerProps.put("scoring.monitor.window.ms", "10000");
             scorerProps.put(ReleaseConfig.MODEL_ROOT, modelRoot.toString());
             scorerProps.put(ReleaseConfig.PUBLIC_KEYS_DIR, keys.toString());
             scorerProps.put(ReleaseConfig.POLL_MS, "200");
@@ -236,10 +240,16 @@ public final class DemoRunner {
                 scorer.start();
                 awaitRunning(scorer);
                 timings.put("scorer_start", secondsSince(tScorer));
+                MonitorSampler monitors = new MonitorSampler(scorer.registry(), 1000);
                 String v1 = scorer.holder().modelVersion();
                 say("demo: scorer running with " + v1 + "; streaming " + o.rollouts() + " rollouts (groups of "
                         + o.groupSize() + ")");
-                long[] times = stream(scorer, client, cfg, topics, rec, reader, retrainer, v1);
+                long[] times;
+                try {
+                    times = stream(scorer, client, cfg, topics, rec, reader, retrainer, v1);
+                } finally {
+                    monitors.close();
+                }
                 bar.finish();
                 long deadLetters = countRecords(client, cfg.deadLettersTopic());
                 double seconds = (times[1] - times[0] - times[2]) / 1000.0;
@@ -249,7 +259,7 @@ public final class DemoRunner {
                 DemoSummary summary = rec.summary(deadLetters, seconds, o.scenario().id).withTimings(timings);
                 String json = com.fasterxml.jackson.databind.json.JsonMapper.builder().build()
                         .writerWithDefaultPrettyPrinter().writeValueAsString(summary.toJson());
-                Path report = DemoReport.write(out, summary, json);
+                Path report = DemoReport.write(out, summary, json, monitors.points());
                 if (times[2] > 0) {
                     say(String.format(java.util.Locale.ROOT, "demo: throughput excludes %.1f s spent waiting for "
                             + "the retraining round", times[2] / 1000.0));

@@ -64,5 +64,10 @@ class DemoIT {
             assertThat(Files.size(out.resolve(png))).isGreaterThan(1000);
         }
         assertThat(err.toString(StandardCharsets.UTF_8)).contains("drifts towards what reward model v1 over-rewards").contains("rewards out 600");
+        // the live monitors were sampled from the scorer and plotted: reward mean for both model versions
+        String monitors = Files.readString(out.resolve(DemoReport.MONITORS_CSV));
+        assertThat(monitors).contains("rewardstream.monitor.reward.mean").contains("builtin-tiny:1")
+                .contains("builtin-tiny:2").contains("rewardstream.monitor.uncertainty.mean");
+        assertThat(Files.size(out.resolve("monitor-reward-mean.png"))).isGreaterThan(1000);
     }
 }

@@ -201,6 +201,31 @@ class DemoPiecesTest {
     }
 
     @Test
+    void shouldPlotTheSampledMonitorGaugesPerPolicyAndModel(@TempDir Path dir) throws Exception {
+        io.micrometer.core.instrument.simple.SimpleMeterRegistry registry =
+                new io.micrometer.core.instrument.simple.SimpleMeterRegistry();
+        java.util.concurrent.atomic.AtomicLong now = new java.util.concurrent.atomic.AtomicLong(0);
+        io.rewardstream.topology.OveroptimizationMonitor m = new io.rewardstream.topology.OveroptimizationMonitor(
+                registry, 60_000, 100, now::get);
+        MonitorSampler sampler = new MonitorSampler(registry, 3_600_000);
+        for (int i = 0; i < 20; i++) {
+            m.reward("policy-1", "m:1", -1.0 + 0.1 * i, 0.2, 10 + i, 0.05);
+            m.reward("policy-2", "m:2", 0.5, 0.1, 12, null);
+            sampler.sample();
+        }
+        sampler.close();
+        List<MonitorSampler.Point> points = sampler.points();
+        assertThat(points).anyMatch(p -> p.metric().equals("rewardstream.monitor.reward.mean")
+                && p.series().equals("policy-1 / m:1") && p.value() < 0);
+        Path index = DemoReport.write(dir, new DemoRecorder(0).summary(0, 1), "{}", points);
+        assertThat(Files.readString(index)).contains("monitor-reward-mean.png")
+                .contains("monitor-length-reward-correlation.png").contains(DemoReport.MONITORS_CSV);
+        assertThat(Files.size(dir.resolve("monitor-reward-mean.png"))).isGreaterThan(1000);
+        assertThat(Files.readString(dir.resolve(DemoReport.MONITORS_CSV)))
+                .contains("rewardstream.monitor.uncertainty.mean,\"policy-1 / m:1\",0.05");
+    }
+
+    @Test
     void shouldPrintProgressLinesPerDecileWithoutATerminal() {
         ByteArrayOutputStream buf = new ByteArrayOutputStream();
         StatusLine bar = new StatusLine(new PrintStream(buf, true, StandardCharsets.UTF_8), false, true);
