@@ -15,10 +15,14 @@ import java.util.concurrent.Callable;
  * exported elsewhere against scoring/MODEL_CONTRACT.md and writes its manifest ({@link ModelPackager}).
  * Exit 0 when packaged, 1 when the model breaks the contract, 2 on bad options.
  */
-@Command(name = "package", mixinStandardHelpOptions = true,
+@Command(name = "package",
         description = "Check a SavedModel exported elsewhere (Keras, tf.Module) against the model contract "
                 + "(signature, dtypes, a test call on a dummy batch) and write its manifest with SHA-256 digests.")
 final class ModelPackageCommand implements Callable<Integer> {
+    // no mixinStandardHelpOptions: its -V/--version would clash with the model's --version
+    @Option(names = {"-h", "--help"}, usageHelp = true, description = "Show this help message and exit.")
+    boolean help;
+
     @Parameters(index = "0", description = "SavedModel directory (saved_model.pb, variables/); the manifest is written into it.")
     Path dir;
 

@@ -126,7 +126,7 @@ class BuiltinModelTest {
         assertThat(m2.parentVersion()).isEqualTo(1L);
         assertThat(m2.files()).isEqualTo(ModelManifest.digest(v2));
         try (ExportedModel e = ExportedModel.load(v2)) {
-            assertThat(e.signatures()).containsOnlyKeys("serving_default", "train_step");
+            assertThat(e.signatures()).containsOnlyKeys("serving_default", "train_step", "train_step_ranked");
             assertThat(EvalMetrics.evaluate(e, fresh).loss()).isEqualTo(r.after().loss());
         }
         // the source directory is untouched
