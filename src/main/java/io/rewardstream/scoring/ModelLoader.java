@@ -45,8 +45,9 @@ public final class ModelLoader {
     public static final String ATTENTION_MASK = "attention_mask";
     public static final String REWARD = "reward";
     public static final String REWARDS = "rewards";
-    /** Optional outputs the runtime knows and does not fetch. */
-    private static final Set<String> KNOWN_OPTIONAL_OUTPUTS = Set.of(REWARDS, "token_rewards");
+    public static final String TOKEN_REWARDS = "token_rewards";
+    /** Optional outputs the runtime knows (and fetches when present). */
+    private static final Set<String> KNOWN_OPTIONAL_OUTPUTS = Set.of(REWARDS, TOKEN_REWARDS);
     /** Sequence lengths warmed up (each rounded up to the pad multiple, capped at max_seq_len). */
     private static final int[] WARMUP_LENGTHS = {8, 64};
 
@@ -215,13 +216,28 @@ public final class ModelLoader {
                         + "declares " + heads + " heads " + headNames);
             }
         }
+        TensorInfo tokenRewards = out.get(TOKEN_REWARDS);
+        if (tokenRewards != null) {
+            checkDtype(tokenRewards, "output", TOKEN_REWARDS, DataType.DT_FLOAT);
+            long[] ts = dims(tokenRewards, "output", TOKEN_REWARDS);
+            if (ts.length != 2) {
+                throw signature(SIGNATURE + " output '" + TOKEN_REWARDS + "' must be rank 2 [B,T], found "
+                        + Arrays.toString(ts));
+            }
+            // per-position rewards line up with response_token_ids only when the model reads those ids as they are
+            if (!"ids".equals(manifest.tokenizer())) {
+                throw signature(SIGNATURE + " has a '" + TOKEN_REWARDS + "' output but the manifest's tokenizer is '"
+                        + manifest.tokenizer() + "'; per-token rewards need tokenizer 'ids' (model positions = "
+                        + "the rollout's token ids)");
+            }
+        }
         for (String o : out.keySet()) {
             if (!o.equals(REWARD) && !KNOWN_OPTIONAL_OUTPUTS.contains(o)) {
                 LOG.info("model {}: output '{}' is not part of the contract and is ignored", manifest.modelVersion(), o);
             }
         }
         return new SavedModelRewardModel.Binding(ids, mask, reward.getName(), rewards == null ? null
-                : rewards.getName());
+                : rewards.getName(), tokenRewards == null ? null : tokenRewards.getName());
     }
 
     private static String checkInput(Map<String, TensorInfo> in, String name) {

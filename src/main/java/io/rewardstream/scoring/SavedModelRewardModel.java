@@ -32,7 +32,10 @@ public final class SavedModelRewardModel implements RewardModel {
     private static final Logger LOG = LoggerFactory.getLogger(SavedModelRewardModel.class);
 
     /** Tensor names resolved from the SignatureDef, e.g. {@code input_ids:0}. */
-    record Binding(String inputIds, String attentionMask, String reward, String rewards) {
+    record Binding(String inputIds, String attentionMask, String reward, String rewards, String tokenRewards) {
+        Binding(String inputIds, String attentionMask, String reward, String rewards) {
+            this(inputIds, attentionMask, reward, rewards, null);
+        }
     }
 
     private final SavedModelBundle bundle;
@@ -97,6 +100,9 @@ public final class SavedModelRewardModel implements RewardModel {
             if (binding.rewards() != null) {
                 runner.fetch(binding.rewards());
             }
+            if (binding.tokenRewards() != null) {
+                runner.fetch(binding.tokenRewards());
+            }
             if (trace) {
                 runner.setOptions(RunOptions.newBuilder().setTraceLevel(RunOptions.TraceLevel.SOFTWARE_TRACE).build());
             }
@@ -105,8 +111,10 @@ public final class SavedModelRewardModel implements RewardModel {
                     devicesUsed = devices(result.getMetadata().orElse(null));
                 }
                 float[] reward = readReward(result.get(0), rows);
-                float[][] heads = binding.rewards() == null ? null : readHeads(result.get(1), rows);
-                return new ModelOutput(reward, heads, null);
+                int next = 1;
+                float[][] heads = binding.rewards() == null ? null : readHeads(result.get(next++), rows);
+                float[][] tokens = binding.tokenRewards() == null ? null : readTokenRewards(result.get(next), rows, t);
+                return new ModelOutput(reward, heads, null, tokens);
             }
         } catch (ModelScoringException e) {
             throw e;
@@ -144,6 +152,22 @@ public final class SavedModelRewardModel implements RewardModel {
         float[][] out = new float[rows][h];
         for (int r = 0; r < rows; r++) {
             System.arraycopy(flat, r * h, out[r], 0, h);
+        }
+        return out;
+    }
+
+    private float[][] readTokenRewards(Tensor tensor, int rows, int t) {
+        Shape s = tensor.shape();
+        if (s.numDimensions() != 2 || s.size(0) != rows || s.size(1) != t || !(tensor instanceof TFloat32 f)) {
+            throw new ModelScoringException("model " + modelVersion() + " output 'token_rewards' is "
+                    + tensor.dataType() + " " + s + " for a [" + rows + "," + t + "] batch; the contract needs FLOAT ["
+                    + rows + "," + t + "]");
+        }
+        float[] flat = new float[rows * t];
+        f.copyTo(DataBuffers.of(flat, false, false));
+        float[][] out = new float[rows][t];
+        for (int r = 0; r < rows; r++) {
+            System.arraycopy(flat, r * t, out[r], 0, t);
         }
         return out;
     }
