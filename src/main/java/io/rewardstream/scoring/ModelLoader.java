@@ -30,7 +30,7 @@ import java.util.stream.Collectors;
  *   <li>SavedModel loads with tag {@code serve} and the session {@link RuntimeConfig#toConfigProto()};</li>
  *   <li>signature {@code serving_default}: inputs {@code input_ids}, {@code attention_mask} INT32 rank 2
  *       (and no others), output {@code reward} FLOAT [B] or [B,1], optional {@code rewards} FLOAT [B,H] with
- *       H = number of manifest heads;</li>
+ *       H = number of manifest heads, optional {@code token_rewards} FLOAT [B,T] (only with tokenizer {@code ids});</li>
  *   <li>one traced call (logs the devices used), then, if {@code model.warmup}, one call per bucket
  *       shape.</li>
  * </ol>
