@@ -152,6 +152,20 @@ class ProcessRewardsTest {
     }
 
     @Test
+    void shouldAverageTokenRewardsOverAnEnsembleOnlyWhenEveryMemberHasThem() {
+        int[][] ids = {{5, 6, 7}, {10, 11, 12, 13}};
+        PaddedBatch batch = PaddedBatch.of(ids, new int[]{0, 1}, 8, 0);
+        try (Ensemble both = Ensemble.of(List.of(ModelLoader.load(prm, CFG, BATCHING), ModelLoader.load(prm, CFG, BATCHING)));
+             Ensemble mixed = Ensemble.of(List.of(ModelLoader.load(prm, CFG, BATCHING), ModelLoader.load(plain, CFG, BATCHING)))) {
+            ModelOutput out = both.score(batch);
+            assertThat(out.hasTokenRewards()).isTrue();
+            assertThat(out.tokenRewards()[1][3]).isCloseTo(TinySavedModels.tokenReward(13), within(1e-6f));
+            assertThat(out.tokenRewards()[0][3]).isEqualTo(0f);
+            assertThat(mixed.score(batch).hasTokenRewards()).isFalse();
+        }
+    }
+
+    @Test
     void shouldScaleProcessRewardsByTheStaticStdWithoutShiftingThem() {
         RewardShaper shaper = new RewardShaper(ShapingConfig.from(Map.of("scoring.normalization", "static",
                 "scoring.kl.coef", "0")), new ModelManifest.Normalization(1.0, 2.0));
