@@ -55,7 +55,8 @@ public final class EmbeddedKafka implements AutoCloseable {
     private static final Duration READY_TIMEOUT = Duration.ofSeconds(120);
 
     private final Path dir;
-    private final KafkaRaftServer server;
+    private volatile KafkaRaftServer server;
+    private volatile Properties props;
     private final String bootstrapServers;
     private final Security security;
     private volatile boolean closed;
@@ -148,6 +149,7 @@ public final class EmbeddedKafka implements AutoCloseable {
             server.startup();
             String bootstrap = "127.0.0.1:" + brokerPort;
             EmbeddedKafka kafka = new EmbeddedKafka(dir, server, bootstrap, security);
+            kafka.props = props;
             awaitReady(bootstrap, kafka.adminProperties());
             log.info("Embedded Kafka ready at {}{} in {} ms", bootstrap,
                     security == null ? "" : " (SASL_SSL SCRAM-SHA-512, ACLs on, super user " + security.superUser() + ")",
@@ -226,6 +228,26 @@ public final class EmbeddedKafka implements AutoCloseable {
             }
         }
         log.info("SCRAM-SHA-512 user {} added", user);
+    }
+
+    /**
+     * Stops the broker (controlled shutdown) and starts it again on the SAME ports and log directory, as an operator
+     * restart would: topics, committed offsets and transaction state survive. Blocks until it answers again. For
+     * fault-injection tests; clients see a broker outage of a few seconds.
+     *
+     * @throws IllegalStateException when closed
+     * @throws Exception             when the broker does not come back within 120 s
+     */
+    public synchronized void restart() throws Exception {
+        if (closed) {
+            throw new IllegalStateException("broker closed");
+        }
+        long t0 = System.nanoTime();
+        shutdownQuietly(server);
+        server = new KafkaRaftServer(KafkaConfig.fromProps(props, false), Time.SYSTEM);
+        server.startup();
+        awaitReady(bootstrapServers, adminProperties());
+        log.info("Embedded Kafka restarted at {} in {} ms", bootstrapServers, (System.nanoTime() - t0) / 1_000_000);
     }
 
     /** Shuts the broker down and deletes its log directory. Idempotent. */

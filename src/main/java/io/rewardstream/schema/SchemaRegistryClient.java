@@ -108,7 +108,20 @@ public final class SchemaRegistryClient {
     if (cached != null) {
       return cached;
     }
-    JsonNode answer = call("POST", "/subjects/" + encode(subject) + "/versions", subject, schemaBody(schema));
+    String path = "/subjects/" + encode(subject) + "/versions";
+    JsonNode answer;
+    try {
+      answer = call("POST", path, subject, schemaBody(schema));
+    } catch (SchemaRegistryException e) {
+      if (e.httpStatus() != 409) {
+        throw e;
+      }
+      // Apicurio answers 409 "artifact already exists" to the loser of two concurrent FIRST registrations of a
+      // subject (e.g. two stream threads' first rewards); registering again finds the winner's version. A real
+      // incompatibility answers 409 again and is thrown.
+      LOG.info("schema registry POST {} answered 409 ({}); registering once more", path, e.getMessage());
+      answer = call("POST", path, subject, schemaBody(schema));
+    }
     int id = requireInt(answer, "id", "POST /subjects/" + subject + "/versions", subject);
     registered.put(key, id);
     byId.put(id, schema);

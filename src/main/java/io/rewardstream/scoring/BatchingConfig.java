@@ -24,7 +24,7 @@ public record BatchingConfig(int maxSize, int maxTokens, int padMultiple, long m
     public static final String CALL_OVERHEAD_TOKENS = "batch.call.overhead.tokens";
 
     /** The defaults: 64 sequences, 16384 tokens, multiple of 8, 200 ms, call overhead 64 tokens. */
-    public static final BatchingConfig DEFAULTS = new BatchingConfig(64, 16384, 8, 200, 64);
+    public static final BatchingConfig DEFAULTS = new BatchingConfig(64, 16384, 2, 200, 64);
 
     /** Limits with the default call overhead. */
     public BatchingConfig(int maxSize, int maxTokens, int padMultiple, long maxDelayMs) {

@@ -12,10 +12,17 @@ import java.util.TreeSet;
 
 /**
  * In-memory index of the {@code rollout-buffer} store (arrival order, token counts) so a flush decision needs no store
- * scan. The store is the truth: this is rebuilt from it on init. Not thread-safe (one per task).
+ * scan, and the entries themselves (buffered bytes, decoded rollout) so a flush neither reads nor decodes them again.
+ * The store is the truth: this is rebuilt from it on init (then {@code rollout} is null until decoded). Not
+ * thread-safe (one per task).
  */
 final class BufferIndex {
-    record Pending(String rolloutId, long arrivalMs, int tokens) {
+    /**
+     * @param buffered the store entry (null only for an unreadable one, kept so the flush dead-letters it)
+     * @param rollout  the decoded rollout, or null when it has to be decoded from {@code buffered}
+     */
+    record Pending(String rolloutId, long arrivalMs, int tokens, BufferedRollout buffered,
+                   io.rewardstream.avro.Rollout rollout) {
     }
 
     private final Map<String, Pending> byId = new HashMap<>();
@@ -36,10 +43,10 @@ final class BufferIndex {
                 var kv = it.next();
                 try {
                     BufferedRollout b = BufferedRollout.fromBytes(kv.value);
-                    add(new Pending(kv.key, b.arrivalMs(), b.tokens()));
+                    add(new Pending(kv.key, b.arrivalMs(), b.tokens(), b, null));
                 } catch (IllegalArgumentException e) {
                     // keep it indexed so the next flush dead-letters it instead of losing it silently
-                    add(new Pending(kv.key, 0, 1));
+                    add(new Pending(kv.key, 0, 1, null, null));
                     corrupt++;
                 }
             }

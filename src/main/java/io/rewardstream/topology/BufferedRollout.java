@@ -23,15 +23,22 @@ import java.io.UncheckedIOException;
  * @param offset       source offset, or -1
  * @param key          original key (group_id), UTF-8 (may be null)
  * @param headers      original headers
- * @param rolloutAvro  the rollout, Avro single-object encoding of the compiled schema ({@code Rollout.toByteBuffer})
+ * @param value        the rollout: the ORIGINAL record value as produced (Confluent wire format; format 2), or, in
+ *                     entries written by format 1, the Avro single-object encoding ({@code Rollout.toByteBuffer})
+ * @param original     whether {@code value} is the original record value (format 2)
  */
 record BufferedRollout(long arrivalMs, int tokens, String sourceTopic, int partition, long offset, String key,
-                       Headers headers, byte[] rolloutAvro) {
+                       Headers headers, byte[] value, boolean original) {
 
-    private static final byte FORMAT_VERSION = 1;
+    /** 1: re-serialized single-object Avro; 2: the producer's original bytes. Both are read. */
+    private static final byte FORMAT_VERSION = 2;
 
+    /** Always written in format 2 (original bytes). */
     byte[] toBytes() {
-        ByteArrayOutputStream bos = new ByteArrayOutputStream(rolloutAvro.length + 128);
+        if (!original) {
+            throw new IllegalStateException("format 1 entries are only read, never written");
+        }
+        ByteArrayOutputStream bos = new ByteArrayOutputStream(value.length + 128);
         try (DataOutputStream out = new DataOutputStream(bos)) {
             out.writeByte(FORMAT_VERSION);
             out.writeLong(arrivalMs);
@@ -46,7 +53,7 @@ record BufferedRollout(long arrivalMs, int tokens, String sourceTopic, int parti
                 writeString(out, h.key());
                 writeBytes(out, h.value());
             }
-            writeBytes(out, rolloutAvro);
+            writeBytes(out, value);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
@@ -57,7 +64,7 @@ record BufferedRollout(long arrivalMs, int tokens, String sourceTopic, int parti
     static BufferedRollout fromBytes(byte[] bytes) {
         try (DataInputStream in = new DataInputStream(new ByteArrayInputStream(bytes))) {
             byte v = in.readByte();
-            if (v != FORMAT_VERSION) {
+            if (v != 1 && v != FORMAT_VERSION) {
                 throw new IllegalArgumentException("rollout-buffer: unknown format version " + v);
             }
             long arrival = in.readLong();
@@ -75,7 +82,7 @@ record BufferedRollout(long arrivalMs, int tokens, String sourceTopic, int parti
             if (avro == null) {
                 throw new IllegalArgumentException("rollout-buffer: entry has no rollout bytes");
             }
-            return new BufferedRollout(arrival, tokens, topic, partition, offset, key, headers, avro);
+            return new BufferedRollout(arrival, tokens, topic, partition, offset, key, headers, avro, v == FORMAT_VERSION);
         } catch (IOException e) {
             throw new IllegalArgumentException("rollout-buffer: corrupt entry: " + e.getMessage(), e);
         }

@@ -30,13 +30,18 @@ import java.util.TreeSet;
  *   <li>as soon as {@code group_size} members are in (advantages over exactly those members);</li>
  *   <li>from a WALL_CLOCK_TIME punctuator, for groups whose first member arrived {@code group.timeout.ms} ago:
  *       flagged {@code INCOMPLETE_GROUP} when a group_size was promised and not reached;</li>
- *   <li>rollouts WITHOUT group_size are grouped by group_id and emitted only at the timeout, unflagged (no size was
- *       promised; emitting each alone would give GRPO advantages of 0).</li>
+ *   <li>rollouts WITHOUT group_size are not part of a group (schema: group_size null) and never reach this processor;
+ *       the batcher skips the group stage for them.</li>
  * </ul>
- * A member arriving after its group was emitted opens a new group (emitted at its timeout). The in-memory timeout
+ * A member arriving after its group was emitted opens a new group (emitted at its timeout). Rollouts without
+ * group_size never reach this processor (the batcher skips the group stage for them: not part of a group).
+ *
+ * <p>Writes: the batcher hands over all members of a group scored in one flush as one {@link GroupMember.Batch}; a group
+ * completed by that batch and never stored before is emitted without any {@code group-members} write (no put, no
+ * tombstone). Only groups that span flushes are stored, and deleted once emitted. The in-memory timeout
  * index is rebuilt from the store in {@link #init}. One instance per task; not thread-safe.
  */
-final class GroupAggregator implements Processor<String, GroupMember, String, GroupAdvantage> {
+final class GroupAggregator implements Processor<String, GroupMember.Batch, String, GroupAdvantage> {
     private static final Logger LOG = LoggerFactory.getLogger(GroupAggregator.class);
 
     private final ScorerConfig config;
@@ -91,20 +96,25 @@ final class GroupAggregator implements Processor<String, GroupMember, String, Gr
     }
 
     @Override
-    public void process(Record<String, GroupMember> record) {
-        GroupMember m = record.value();
-        String groupId = m.groupId();
+    public void process(Record<String, GroupMember.Batch> record) {
+        String groupId = record.value().groupId();
         byte[] raw = store.get(groupId);
+        boolean stored = raw != null;
         long now = context.currentSystemTimeMs();
-        GroupState state = raw == null ? new GroupState(now, m.groupSize(), List.of()) : GroupState.fromBytes(raw);
-        state = state.plus(m);
-        if (state.complete()) {
-            emit(groupId, state, false, now);
-            return;
+        GroupState state = stored ? GroupState.fromBytes(raw) : null;
+        for (GroupMember m : record.value().members()) {
+            state = (state == null ? new GroupState(now, m.groupSize(), List.of()) : state).plus(m);
+            if (state.complete()) {
+                emit(groupId, state, false, now, stored);
+                state = null;
+                stored = false;
+            }
         }
-        store.put(groupId, state.toBytes());
-        if (raw == null) {
-            track(groupId, state.firstArrivalMs());
+        if (state != null) {
+            store.put(groupId, state.toBytes());
+            if (!stored) {
+                track(groupId, state.firstArrivalMs());
+            }
         }
     }
 
@@ -123,11 +133,11 @@ final class GroupAggregator implements Processor<String, GroupMember, String, Gr
                 continue;
             }
             GroupState state = GroupState.fromBytes(raw);
-            emit(groupId, state, state.expectedSize() != null, now);
+            emit(groupId, state, state.expectedSize() != null, now, true);
         }
     }
 
-    private void emit(String groupId, GroupState state, boolean incomplete, long now) {
+    private void emit(String groupId, GroupState state, boolean incomplete, long now, boolean stored) {
         ShapingConfig shaping = config.shaping();
         List<GroupMember> members = state.members();
         double[] r = new double[members.size()];
@@ -162,7 +172,9 @@ final class GroupAggregator implements Processor<String, GroupMember, String, Gr
                     .build();
             context.forward(new Record<>(groupId, ga, now));
         }
-        store.delete(groupId);
+        if (stored) {
+            store.delete(groupId);   // a group never stored needs no tombstone
+        }
         untrack(groupId);
         metrics.groupEmitted(!incomplete);
     }

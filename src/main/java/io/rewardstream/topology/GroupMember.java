@@ -13,4 +13,20 @@ package io.rewardstream.topology;
  */
 public record GroupMember(String rolloutId, String groupId, String policyVersion, String modelVersion, double value,
                           Integer groupSize) {
+
+    /**
+     * The members of one group scored in one flush, handed over together so that a group completed within the flush
+     * is emitted without ever being written to {@code group-members}. Immutable.
+     *
+     * @param groupId the group
+     * @param members at least one member, in scoring order
+     */
+    public record Batch(String groupId, java.util.List<GroupMember> members) {
+        public Batch {
+            members = java.util.List.copyOf(members);
+            if (members.isEmpty()) {
+                throw new IllegalArgumentException("a group batch needs at least one member");
+            }
+        }
+    }
 }

@@ -15,6 +15,7 @@ import io.rewardstream.scoring.ScoringPipeline;
 import io.rewardstream.scoring.SequenceEncodingException;
 import io.rewardstream.scoring.ShapingState;
 import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.serialization.Deserializer;
 import org.apache.kafka.common.serialization.Serializer;
 import org.apache.kafka.streams.processor.Cancellable;
 import org.apache.kafka.streams.processor.PunctuationType;
@@ -31,7 +32,9 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 
 /**
@@ -43,19 +46,24 @@ import java.util.Optional;
  * thrown as {@link RejectedRolloutException}, so the KIP-1034 handler dead-letters the ORIGINAL bytes and headers.
  * A valid one is put into the buffer (key rollout_id). Flush when adding it would make the padded tokens exceed
  * {@code batch.max.tokens} (the buffer is flushed first), when {@code batch.max.size} are buffered, or from a
- * WALL_CLOCK_TIME punctuator when the oldest has waited {@code batch.max.delay.ms}.
+ * WALL_CLOCK_TIME punctuator when the oldest has waited {@code batch.max.delay.ms}. The buffer holds the record's
+ * ORIGINAL value bytes ({@link ReceivedRollout}): nothing is re-serialized, and a flush-time dead letter is
+ * byte-identical to what the trainer produced. A rollout whose rollout_id this task rewarded within
+ * {@code dedupe.window.ms} is not buffered again ({@link RewardedIds}; counted in {@code rewardstream.duplicates}).
  *
  * <p>Flush: one {@link ModelHolder} lease for the whole flush (every reward of a flush carries one model_version)
  * -> {@link ScoringPipeline#score} with the KL-controller state (store {@code kl-controller-state}, key
  * {@value #KL_KEY}) and running score stats (store {@code score-stats}, key = model version) -> one Reward to
- * {@code rewards-sink} and one {@link GroupMember} to {@code group-aggregator} per scored row -> delete from the
- * buffer. All inside the task's transaction. A row the pipeline refuses is dead-lettered through
+ * {@code rewards-sink} per scored row, one {@link GroupMember.Batch} per group to {@code group-aggregator} (rollouts
+ * without group_size skip the group stage) -> delete from the buffer -> one {@code rewarded-ids} entry for the
+ * flush. All inside the task's transaction (with {@code chaos.flush.pause.before.commit.ms} the thread then sleeps
+ * before the commit: crash tests only). A row the pipeline refuses is dead-lettered through
  * {@code dead-letters-sink}; a {@link BatchNotScoredException} keeps the whole batch buffered (retried after
  * {@code batch.max.delay.ms}, counted in {@code rewardstream.model.failures}).
  *
  * <p>Not thread-safe: one instance per task, as Kafka Streams uses it. Never owns the model.
  */
-final class RolloutBatcher implements Processor<String, Rollout, Object, Object> {
+final class RolloutBatcher implements Processor<String, ReceivedRollout, Object, Object> {
     private static final Logger LOG = LoggerFactory.getLogger(RolloutBatcher.class);
     /** Key of the single KL-controller entry: beta follows the policy's drift, not the reward model. */
     static final String KL_KEY = "kl";
@@ -64,23 +72,32 @@ final class RolloutBatcher implements Processor<String, Rollout, Object, Object>
     private final ModelHolder holder;
     private final ScorerMetrics metrics;
     private final Serializer<Rollout> deadLetterSerializer;
+    private final Deserializer<Rollout> bufferDeserializer;
     private final PipelineCache pipelines;
+    private final DeliveryConfig delivery;
 
     private ProcessorContext<Object, Object> context;
     private KeyValueStore<String, byte[]> buffer;
     private KeyValueStore<String, byte[]> klStore;
     private KeyValueStore<String, byte[]> statsStore;
+    private RewardedIds rewarded;
     private Cancellable punctuator;
     private final BufferIndex index = new BufferIndex();
     private long retryNotBefore;
 
+    /**
+     * @param deadLetterSerializer re-serializes rollouts buffered by an older version (format 1) for dead letters
+     * @param bufferDeserializer   decodes buffered original bytes after a restart (registry-aware)
+     */
     RolloutBatcher(ScorerConfig config, ModelHolder holder, ScorerMetrics metrics,
-                   Serializer<Rollout> deadLetterSerializer) {
+                   Serializer<Rollout> deadLetterSerializer, Deserializer<Rollout> bufferDeserializer) {
         this.config = config;
         this.holder = holder;
         this.metrics = metrics;
         this.deadLetterSerializer = deadLetterSerializer;
+        this.bufferDeserializer = bufferDeserializer;
         this.pipelines = new PipelineCache(config);
+        this.delivery = config.delivery();
     }
 
     @Override
@@ -89,6 +106,10 @@ final class RolloutBatcher implements Processor<String, Rollout, Object, Object>
         this.buffer = context.getStateStore(ScorerTopology.ROLLOUT_BUFFER);
         this.klStore = context.getStateStore(ScorerTopology.KL_CONTROLLER_STATE);
         this.statsStore = context.getStateStore(ScorerTopology.SCORE_STATS);
+        if (delivery.dedupe()) {
+            this.rewarded = new RewardedIds(context.getStateStore(ScorerTopology.REWARDED_IDS),
+                    delivery.dedupeWindowMs(), context.currentSystemTimeMs());
+        }
         rebuildIndex();
         long every = Math.max(1, config.batching().maxDelayMs() / 4);
         punctuator = context.schedule(Duration.ofMillis(every), PunctuationType.WALL_CLOCK_TIME, this::onWallClock);
@@ -108,8 +129,18 @@ final class RolloutBatcher implements Processor<String, Rollout, Object, Object>
     }
 
     @Override
-    public void process(Record<String, Rollout> record) {
-        Rollout rollout = record.value();
+    public void process(Record<String, ReceivedRollout> record) {
+        Rollout rollout = record.value() == null ? null : record.value().rollout();
+        long now = context.currentSystemTimeMs();
+        if (rollout != null && rewarded != null && rollout.getRolloutId() != null) {
+            Long at = rewarded.rewardedAt(rollout.getRolloutId(), now);
+            if (at != null) {
+                metrics.duplicate();
+                LOG.warn("rollout {} was already rewarded {} ms ago (within {}={}); not rewarding it again",
+                        rollout.getRolloutId(), now - at, DeliveryConfig.DEDUPE_WINDOW_MS, delivery.dedupeWindowMs());
+                return;
+            }
+        }
         ScoringPipeline p = currentPipeline();
         int tokens;
         try {
@@ -128,7 +159,6 @@ final class RolloutBatcher implements Processor<String, Rollout, Object, Object>
             tokens = Math.min(p.manifest().maxSeqLen(),
                     rollout.getPromptTokenIds().size() + rollout.getResponseTokenIds().size());
         }
-        long now = context.currentSystemTimeMs();
         String id = rollout.getRolloutId();
         BufferIndex.Pending previous = index.get(id);
         if (previous != null) {
@@ -143,9 +173,9 @@ final class RolloutBatcher implements Processor<String, Rollout, Object, Object>
         RecordMetadata meta = context.recordMetadata().orElse(null);
         BufferedRollout b = new BufferedRollout(previous == null ? now : previous.arrivalMs(), tokens,
                 meta == null ? null : meta.topic(), meta == null ? -1 : meta.partition(),
-                meta == null ? -1 : meta.offset(), record.key(), record.headers(), avro(rollout));
+                meta == null ? -1 : meta.offset(), record.key(), record.headers(), record.value().raw(), true);
         buffer.put(id, b.toBytes());
-        index.add(new BufferIndex.Pending(id, b.arrivalMs(), tokens));
+        index.add(new BufferIndex.Pending(id, b.arrivalMs(), tokens, b, rollout));
         if (index.size() >= config.batching().maxSize()) {
             flush("size");
         }
@@ -157,6 +187,9 @@ final class RolloutBatcher implements Processor<String, Rollout, Object, Object>
     }
 
     private void onWallClock(long now) {
+        if (rewarded != null) {
+            rewarded.expire(now);
+        }
         if (!index.isEmpty() && now - index.oldestArrivalMs() >= config.batching().maxDelayMs()) {
             flush("delay");
         }
@@ -179,17 +212,6 @@ final class RolloutBatcher implements Processor<String, Rollout, Object, Object>
                 throw new ScorerUnavailableException("model " + model.modelVersion()
                         + " cannot be used with this configuration: " + e.getMessage(), e);
             }
-        }
-    }
-
-    private static byte[] avro(Rollout r) {
-        try {
-            ByteBuffer bb = r.toByteBuffer();
-            byte[] out = new byte[bb.remaining()];
-            bb.get(out);
-            return out;
-        } catch (java.io.IOException e) {
-            throw new java.io.UncheckedIOException(e);
         }
     }
 
@@ -225,7 +247,7 @@ final class RolloutBatcher implements Processor<String, Rollout, Object, Object>
             List<Item> items = new ArrayList<>(index.size());
             List<ScoringInput> inputs = new ArrayList<>(index.size());
             for (BufferIndex.Pending pending : index.inArrivalOrder()) {
-                Item item = read(pending.rolloutId());
+                Item item = read(pending);
                 if (item == null) {
                     continue;
                 }
@@ -258,8 +280,15 @@ final class RolloutBatcher implements Processor<String, Rollout, Object, Object>
         }
     }
 
-    /** The buffered entry, or null when it is gone (or unreadable: then it is dead-lettered as raw bytes). */
-    private Item read(String id) {
+    /**
+     * The buffered entry (from the index; decoded from the store only after a restart), or null when it is unreadable:
+     * then it is dead-lettered as raw bytes.
+     */
+    private Item read(BufferIndex.Pending pending) {
+        String id = pending.rolloutId();
+        if (pending.buffered() != null && pending.rollout() != null) {
+            return new Item(id, pending.buffered(), pending.rollout());
+        }
         byte[] raw = buffer.get(id);
         if (raw == null) {
             index.remove(id);
@@ -267,7 +296,14 @@ final class RolloutBatcher implements Processor<String, Rollout, Object, Object>
         }
         try {
             BufferedRollout b = BufferedRollout.fromBytes(raw);
-            return new Item(id, b, Rollout.fromByteBuffer(ByteBuffer.wrap(b.rolloutAvro())));
+            Rollout r = b.original()
+                    ? bufferDeserializer.deserialize(b.sourceTopic() == null ? config.rolloutsTopic() : b.sourceTopic(),
+                    b.value())
+                    : Rollout.fromByteBuffer(ByteBuffer.wrap(b.value()));
+            if (r == null) {
+                throw new IllegalArgumentException("buffered value decodes to null");
+            }
+            return new Item(id, b, r);
         } catch (Exception e) {
             LOG.error("rollout-buffer entry {} is unreadable; dead-lettering its raw bytes", id, e);
             deadLetter(null, id.getBytes(StandardCharsets.UTF_8), raw, ScorerRejectReason.BUFFER_CORRUPT, e.getMessage(), e);
@@ -296,6 +332,8 @@ final class RolloutBatcher implements Processor<String, Rollout, Object, Object>
         double rewardSum = 0;
         double klSum = 0;
         int emitted = 0;
+        List<String> ids = new ArrayList<>(result.rows().size());
+        Map<String, List<GroupMember>> groups = new LinkedHashMap<>();
         for (ScoringPipeline.Row row : result.rows()) {
             Item it = items.get(row.index());
             if (row instanceof ScoringPipeline.Failed f) {
@@ -307,9 +345,12 @@ final class RolloutBatcher implements Processor<String, Rollout, Object, Object>
             context.forward(new Record<>(r.getGroupId(),
                     RewardRecords.reward(r, s, version, config.emitKlPerToken(), scoredAt), now),
                     ScorerTopology.REWARDS_SINK);
-            double value = withKl ? s.shaped().reward() : s.shaped().shapedScore();
-            context.forward(new Record<>(r.getGroupId(), new GroupMember(r.getRolloutId(), r.getGroupId(),
-                    r.getPolicyVersion(), version, value, r.getGroupSize()), now), ScorerTopology.GROUP_AGGREGATOR);
+            if (r.getGroupSize() != null) {   // not part of a group: no group stage
+                double value = withKl ? s.shaped().reward() : s.shaped().shapedScore();
+                groups.computeIfAbsent(r.getGroupId(), g -> new ArrayList<>()).add(new GroupMember(r.getRolloutId(),
+                        r.getGroupId(), r.getPolicyVersion(), version, value, r.getGroupSize()));
+            }
+            ids.add(r.getRolloutId());
             metrics.reward(s.shaped().reward(), s.shaped().klSum());
             metrics.queueDelay(now - it.buffered().arrivalMs());
             rewardSum += s.shaped().reward();
@@ -317,12 +358,32 @@ final class RolloutBatcher implements Processor<String, Rollout, Object, Object>
             emitted++;
             drop(it.id());
         }
+        // one hand-over per group: a group completed within this flush is never written to group-members
+        groups.forEach((g, members) -> context.forward(new Record<>(g, new GroupMember.Batch(g, members), now),
+                ScorerTopology.GROUP_AGGREGATOR));
         statsStore.put(version, result.state().stats().toBytes());
         klStore.put(KL_KEY, result.state().kl().toBytes());
+        if (rewarded != null) {
+            rewarded.record(ids, now);
+        }
         if (emitted > 0) {
             metrics.flushMeans(rewardSum / emitted, klSum / emitted);
         }
         LOG.debug("flushed {} rewards with model {}", emitted, version);
+        if (delivery.chaosPauseMs() > 0 && emitted > 0) {
+            chaosPause(emitted);
+        }
+    }
+
+    /** Chaos knob (tests only): the flush's records are sent, its transaction is not committed yet. */
+    private void chaosPause(int emitted) {
+        LOG.warn("chaos: flush of {} rewards sent, pausing {} ms before its commit ({})", emitted,
+                delivery.chaosPauseMs(), DeliveryConfig.CHAOS_PAUSE_MS);
+        try {
+            Thread.sleep(delivery.chaosPauseMs());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 
     private void drop(String id) {
@@ -334,13 +395,14 @@ final class RolloutBatcher implements Processor<String, Rollout, Object, Object>
     private void deadLetter(Item it, RejectReason reason, Exception e) {
         BufferedRollout b = it.buffered();
         Rollout r = it.rollout();
-        byte[] value;
-        try {
-            value = deadLetterSerializer.serialize(config.rolloutsTopic(), r);
-        } catch (RuntimeException se) {
-            LOG.warn("cannot re-serialize rollout {} for the dead-letter topic; using its buffered Avro bytes",
-                    r.getRolloutId(), se);
-            value = b.rolloutAvro();
+        byte[] value = b.value();   // the producer's bytes, unchanged
+        if (!b.original()) {
+            try {   // buffered by an older version as single-object Avro: re-serialize to the wire format
+                value = deadLetterSerializer.serialize(config.rolloutsTopic(), r);
+            } catch (RuntimeException se) {
+                LOG.warn("cannot re-serialize rollout {} for the dead-letter topic; using its buffered Avro bytes",
+                        r.getRolloutId(), se);
+            }
         }
         deadLetter(b, b.key() == null ? null : b.key().getBytes(StandardCharsets.UTF_8), value, reason, e.getMessage(), e);
         drop(it.id());

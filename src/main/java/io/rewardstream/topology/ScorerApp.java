@@ -33,6 +33,12 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * {@link ScorerTopology} on {@link KafkaStreams} with KIP-1034 dead letters, a Prometheus registry and a small HTTP
  * server ({@code /metrics}, {@code /health/live}, {@code /health/ready}) on {@code metrics.host:metrics.port}.
  *
+ * <p>Threads (why {@code num.stream.threads=2} by default): every stream thread leases the ONE model from the holder
+ * (a TF Session is thread-safe), so while one thread waits on the model (GPU, or TF's own CPU pool) another polls,
+ * buffers, sends and commits. A flush runs on the thread that owns its task and that task's transactional producer:
+ * a flush and its transaction stay together and exactly_once_v2 is unchanged (no hand-off queue, no second
+ * producer). Measured by the bench's device stand-in ({@code device_pipeline_efficiency}).
+ *
  * <p>Lifecycle: construct, {@link #start()}, {@link #close()} (idempotent): release hook handle, then
  * {@code KafkaStreams.close} with LEAVE_GROUP (a restart does not wait out the session timeout) bounded by
  * {@code shutdown.timeout.ms}, then the HTTP server, then the model holder. Thread-safe.

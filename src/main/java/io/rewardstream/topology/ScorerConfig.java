@@ -32,7 +32,7 @@ import java.util.TreeMap;
  *   <li>{@code topics.rollouts.name}, {@code topics.rewards.name}, {@code topics.group-advantages.name},
  *       {@code topics.rewardstream-dead-letters.name};</li>
  *   <li>{@code group.timeout.ms}, {@code metrics.host}, {@code metrics.port} (0 = ephemeral),
- *       {@code shutdown.timeout.ms}, {@code rewards.emit.kl.per.token};</li>
+ *       {@code shutdown.timeout.ms}, {@code rewards.emit.kl.per.token}, {@code dedupe.window.ms}, {@code chaos.*} ({@link DeliveryConfig});</li>
  *   <li>{@code validation.max.prompt.tokens}, {@code validation.max.response.tokens}, {@code validation.max.group.size};</li>
  *   <li>{@code scoring.*} ({@link ShapingConfig}; routing and verifiers {@link RouteConfig}), {@code batch.*}
  *       ({@link BatchingConfig}), {@code model.*} ({@link RuntimeConfig}).</li>
@@ -105,7 +105,7 @@ public record ScorerConfig(
 
     /** Prefixes of the scorer's own keys: never handed to KafkaStreams. */
     private static final List<String> OWN_PREFIXES = List.of("topics.", "shutdown.timeout.", "rewards.",
-            "validation.", "scoring.", "model.", "release.");
+            "validation.", "scoring.", "model.", "release.", "dedupe.", "chaos.");
     /** Own keys whose prefixes Kafka also uses (metrics.recording.level, batch.size, ...): matched exactly. */
     private static final java.util.Set<String> OWN_KEYS = java.util.Set.of(GROUP_TIMEOUT_MS, METRICS_HOST, METRICS_PORT,
             BatchingConfig.MAX_SIZE, BatchingConfig.MAX_TOKENS, BatchingConfig.PAD_MULTIPLE, BatchingConfig.MAX_DELAY_MS);
@@ -151,6 +151,12 @@ public record ScorerConfig(
         Objects.requireNonNull(shaping, "shaping");
         Objects.requireNonNull(batching, "batching");
         Objects.requireNonNull(runtime, "runtime");
+        DeliveryConfig.from(raw);   // fail fast, naming the key
+    }
+
+    /** {@code dedupe.*} and {@code chaos.*} keys ({@link DeliveryConfig}). */
+    public DeliveryConfig delivery() {
+        return DeliveryConfig.from(raw);
     }
 
     /**

@@ -31,6 +31,8 @@ public final class ScorerMetrics {
     public static final String REWARDS_EMITTED = "rewardstream.rewards.emitted";
     public static final String GROUPS_EMITTED = "rewardstream.groups.emitted";
     public static final String FLUSHES = "rewardstream.flushes";
+    /** Rollouts refused because their rollout_id was already rewarded within dedupe.window.ms. */
+    public static final String DUPLICATES = "rewardstream.duplicates";
 
     private final MeterRegistry registry;
     private final DistributionSummary batchSize;
@@ -40,6 +42,7 @@ public final class ScorerMetrics {
     private final DistributionSummary reward;
     private final DistributionSummary kl;
     private final Counter modelFailures;
+    private final Counter duplicates;
     private final Counter rewardsEmitted;
     // Micrometer summaries drop negative values and rewards/KL (k1) can be negative: the last flush's means as gauges.
     private final java.util.concurrent.atomic.AtomicLong lastRewardMean = new java.util.concurrent.atomic.AtomicLong();
@@ -61,6 +64,9 @@ public final class ScorerMetrics {
         modelFailures = Counter.builder(MODEL_FAILURES).description("flushes whose model call failed (records kept)")
                 .register(registry);
         rewardsEmitted = Counter.builder(REWARDS_EMITTED).register(registry);
+        duplicates = Counter.builder(DUPLICATES)
+                .description("rollouts not rewarded again: rollout_id already rewarded within dedupe.window.ms")
+                .register(registry);
         io.micrometer.core.instrument.Gauge.builder(REWARD + ".flush.mean", lastRewardMean,
                 a -> Double.longBitsToDouble(a.get())).description("mean reward of the last flush").register(registry);
         io.micrometer.core.instrument.Gauge.builder(KL + ".flush.mean", lastKlMean,
@@ -100,6 +106,10 @@ public final class ScorerMetrics {
 
     void deadLetter(String reason) {
         registry.counter(DEAD_LETTERS, "reason", reason).increment();
+    }
+
+    void duplicate() {
+        duplicates.increment();
     }
 
     void modelFailure() {

@@ -21,15 +21,18 @@ import java.util.Objects;
 /**
  * Builds the scorer's Processor API topology; every node and store is named:
  * <pre>
- *   rollouts-source (String group_id, Avro Rollout)
- *     -> rollout-batcher  [rollout-buffer, kl-controller-state, score-stats]
+ *   rollouts-source (String group_id, Avro Rollout + its original bytes)
+ *     -> rollout-batcher  [rollout-buffer, kl-controller-state, score-stats, rewarded-ids]
  *          -> rewards-sink           (String, Avro Reward)       topics.rewards.name
  *          -> dead-letters-sink      (byte[], byte[])            topics.dead-letters.name (flush-time failures)
  *          -> group-aggregator [group-members]
  *               -> group-advantages-sink (String, Avro GroupAdvantage) topics.group-advantages.name
  * </pre>
  * No repartitioning: rewards and groups keep the rollout key (group_id), so a group is always in one task.
- * All stores are persistent and change-logged. Stateless builder; thread-safe.
+ * All stores are persistent and change-logged, with Streams' record cache in front ({@link WriteCoalescing}): what is
+ * written and deleted again between two commits (a rollout buffered and scored, a group opened and emitted) never
+ * reaches the changelog, and repeated puts of one key (KL state, score stats) reach it once per commit. Stateless
+ * builder; thread-safe.
  */
 public final class ScorerTopology {
     public static final String ROLLOUTS_SOURCE = "rollouts-source";
@@ -42,6 +45,7 @@ public final class ScorerTopology {
     public static final String KL_CONTROLLER_STATE = "kl-controller-state";
     public static final String SCORE_STATS = "score-stats";
     public static final String GROUP_MEMBERS = "group-members";
+    public static final String REWARDED_IDS = "rewarded-ids";
 
     private ScorerTopology() {
     }
@@ -61,12 +65,14 @@ public final class ScorerTopology {
         AvroSerde<GroupAdvantage> advantages = serde(GroupAdvantage.class, config);
 
         Topology t = new Topology();
-        t.addSource(ROLLOUTS_SOURCE, new StringDeserializer(), rollouts.deserializer(), config.rolloutsTopic());
-        t.addProcessor(ROLLOUT_BATCHER, () -> new RolloutBatcher(config, holder, metrics, rollouts.serializer()),
-                ROLLOUTS_SOURCE);
+        t.addSource(ROLLOUTS_SOURCE, new StringDeserializer(), new ReceivedRollout.Deser(rollouts.deserializer()),
+                config.rolloutsTopic());
+        t.addProcessor(ROLLOUT_BATCHER, () -> new RolloutBatcher(config, holder, metrics, rollouts.serializer(),
+                rollouts.deserializer()), ROLLOUTS_SOURCE);
         t.addStateStore(store(ROLLOUT_BUFFER), ROLLOUT_BATCHER);
         t.addStateStore(store(KL_CONTROLLER_STATE), ROLLOUT_BATCHER);
         t.addStateStore(store(SCORE_STATS), ROLLOUT_BATCHER);
+        t.addStateStore(store(REWARDED_IDS), ROLLOUT_BATCHER);
         t.addProcessor(GROUP_AGGREGATOR, () -> new GroupAggregator(config, metrics), ROLLOUT_BATCHER);
         t.addStateStore(store(GROUP_MEMBERS), GROUP_AGGREGATOR);
         t.addSink(REWARDS_SINK, config.rewardsTopic(), new StringSerializer(), rewards.serializer(), ROLLOUT_BATCHER);
@@ -78,10 +84,10 @@ public final class ScorerTopology {
     }
 
     private static StoreBuilder<KeyValueStore<String, byte[]>> store(String name) {
-        // caching off: every put/delete goes to the changelog in the same transaction as the outputs
-        return Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(name), Serdes.String(), Serdes.ByteArray())
-                .withLoggingEnabled(Map.of())
-                .withCachingDisabled();
+        // cached: the cache is flushed to the store and its changelog before every commit (same transaction as the
+        // outputs), and put+delete of a new key between two commits is dropped (see WriteCoalescing)
+        return WriteCoalescing.of(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(name), Serdes.String(),
+                Serdes.ByteArray()).withLoggingEnabled(Map.of()).withCachingEnabled());
     }
 
     private static <T extends org.apache.avro.specific.SpecificRecord> AvroSerde<T> serde(Class<T> type,

@@ -111,6 +111,17 @@ public final class ScorerTraffic implements AutoCloseable {
         return new Reader<>(stack, topic, r -> d.deserialize(r.topic(), r.value()), r -> r.getRolloutId());
     }
 
+    /**
+     * A reader of rewards on any broker ({@code bootstrap}) with the given isolation level: {@code read_uncommitted}
+     * also shows records of open (and later aborted) transactions.
+     */
+    public Reader<Reward> rewards(String bootstrap, String isolation, String topic) {
+        AvroDeserializer<Reward> d = new AvroDeserializer<>(Reward.class);
+        d.configure(clientProps(stack), false);
+        return new Reader<>(bootstrap, isolation, topic, r -> d.deserialize(r.topic(), r.value()),
+                r -> r.getRolloutId());
+    }
+
     /** A reward with where it was read from. */
     public record Positioned<V>(int partition, long offset, V value) {
     }
@@ -165,9 +176,14 @@ public final class ScorerTraffic implements AutoCloseable {
 
         Reader(LocalStack stack, String topic, Function<ConsumerRecord<byte[], byte[]>, V> decode,
                Function<V, String> id) {
+            this(stack.bootstrapServers(), "read_committed", topic, decode, id);
+        }
+
+        Reader(String bootstrap, String isolation, String topic, Function<ConsumerRecord<byte[], byte[]>, V> decode,
+               Function<V, String> id) {
             Map<String, Object> p = new HashMap<>();
-            p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, stack.bootstrapServers());
-            p.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+            p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+            p.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, isolation);
             p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
             p.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
             consumer = new KafkaConsumer<>(p, new ByteArrayDeserializer(), new ByteArrayDeserializer());

@@ -191,6 +191,17 @@ class SchemaRegistryClientTest {
   }
 
   @Test
+  void shouldRegisterAgainOnceWhenTheRegistryAnswers409ToAConcurrentFirstRegistration() {
+    SchemaRegistryClient c = client();
+    fake.failNext(1, 409);   // Apicurio's answer to the loser of two concurrent first registrations
+    assertThat(c.register("race-value", V1)).isPositive();
+    assertThat(fake.count("POST /subjects/race-value/versions")).isEqualTo(2);
+    fake.refuseRegistrations(true);   // a real incompatibility: 409 again, thrown after one more try
+    assertThatThrownBy(() -> c.register("race-value", V2))
+        .isInstanceOfSatisfying(SchemaRegistryException.class, e -> assertThat(e.isIncompatible()).isTrue());
+  }
+
+  @Test
   void shouldReportCompatibilityWithConfluentMessages() {
     fake.preRegister("t-value", V2);
     SchemaRegistryClient c = client();

@@ -112,7 +112,7 @@ class BatchPlannerTest {
     void shouldReadBatchingConfigKeysAndNameBadOnes() {
         BatchingConfig cfg = BatchingConfig.from(Map.of("batch.max.size", "32", "batch.max.tokens", 8192,
                 "batch.max.delay.ms", "50"));
-        assertThat(cfg).isEqualTo(new BatchingConfig(32, 8192, 8, 50));
+        assertThat(cfg).isEqualTo(new BatchingConfig(32, 8192, 2, 50));
         assertThat(BatchingConfig.from(Map.of())).isEqualTo(BatchingConfig.DEFAULTS);
         assertThatThrownBy(() -> BatchingConfig.from(Map.of("batch.pad.multiple", "eight")))
                 .hasMessageContaining("batch.pad.multiple");
@@ -148,7 +148,9 @@ class BatchPlannerTest {
         for (int i = 0; i < 40; i++) {
             similar.add(seq(57 + i % 8, i));
         }
-        assertThat(new BatchPlanner(BatchingConfig.DEFAULTS, 128, 0).plan(similar).batches()).hasSize(1);
+        // padded to a multiple of 8 they are all 64 long: nothing to save
+        assertThat(new BatchPlanner(new BatchingConfig(64, 16384, 8, 200, 64), 128, 0).plan(similar).batches())
+                .hasSize(1);
     }
 
     private static final class FakeFirstTokenModel implements RewardModel {

@@ -40,7 +40,7 @@ class RolloutBatcherRestartTest {
                 "scoring.normalization", "running", "scoring.kl.controller", "adaptive", "scoring.kl.window", "2",
                 "scoring.kl.horizon", "10"));
         stores = List.of(store(ScorerTopology.ROLLOUT_BUFFER), store(ScorerTopology.KL_CONTROLLER_STATE),
-                store(ScorerTopology.SCORE_STATS));
+                store(ScorerTopology.SCORE_STATS), store(ScorerTopology.REWARDED_IDS));
     }
 
     @AfterEach
@@ -68,7 +68,15 @@ class RolloutBatcherRestartTest {
     }
 
     private RolloutBatcher newBatcher() {
-        return new RolloutBatcher(config, holder, new ScorerMetrics(new SimpleMeterRegistry()), (t, r) -> new byte[0]);
+        // "original bytes" here are the single-object encoding, decoded by the matching (registry-free) deserializer
+        return new RolloutBatcher(config, holder, new ScorerMetrics(new SimpleMeterRegistry()), (t, r) -> new byte[0],
+                (t, b) -> {
+                    try {
+                        return Rollout.fromByteBuffer(java.nio.ByteBuffer.wrap(b));
+                    } catch (java.io.IOException e) {
+                        throw new java.io.UncheckedIOException(e);
+                    }
+                });
     }
 
     private static void punctuate(MockProcessorContext<Object, Object> ctx, long now) {
@@ -82,7 +90,14 @@ class RolloutBatcherRestartTest {
     }
 
     private static void process(RolloutBatcher b, Rollout r, long ts) {
-        b.process(new Record<>(r.getGroupId(), r, ts));
+        try {
+            java.nio.ByteBuffer bb = r.toByteBuffer();
+            byte[] raw = new byte[bb.remaining()];
+            bb.get(raw);
+            b.process(new Record<>(r.getGroupId(), new ReceivedRollout(r, raw), ts));
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
     }
 
     @Test
@@ -113,7 +128,7 @@ class RolloutBatcherRestartTest {
     void shouldFlushAfterARestartOnceTheStoredArrivalIsOldEnough() {
         RolloutBatcher first = newBatcher();
         startInstance(first, 1_000);
-        process(first, ScorerTopologyTest.rollout("a", "g", null, 4, 5, true, true), 1_000);
+        process(first, ScorerTopologyTest.rollout("a", "g", 2, 4, 5, true, true), 1_000);
 
         RolloutBatcher second = newBatcher();
         MockProcessorContext<Object, Object> ctx = startInstance(second, 5_000);
@@ -121,6 +136,36 @@ class RolloutBatcherRestartTest {
 
         assertThat(rewards(ctx)).extracting(Reward::getRolloutId).containsExactly("a");
         assertThat(ctx.forwarded(ScorerTopology.GROUP_AGGREGATOR)).hasSize(1);
+    }
+
+    @Test
+    void shouldNotRewardARolloutIdAgainWithinTheDedupeWindowAcrossARestart() {
+        SimpleMeterRegistry meters = new SimpleMeterRegistry();
+        RolloutBatcher first = new RolloutBatcher(config, holder, new ScorerMetrics(meters), (t, r) -> new byte[0],
+                (t, b) -> null);
+        MockProcessorContext<Object, Object> c1 = startInstance(first, 1_000);
+        for (int i = 0; i < 4; i++) {
+            process(first, ScorerTopologyTest.rollout("d" + i, "g", null, 4, 5, true, true), 1_000);
+        }
+        assertThat(rewards(c1)).hasSize(4);
+
+        RolloutBatcher second = new RolloutBatcher(config, holder, new ScorerMetrics(meters), (t, r) -> new byte[0],
+                (t, b) -> null);
+        MockProcessorContext<Object, Object> c2 = startInstance(second, 2_000);   // restart: ids come from the store
+        process(second, ScorerTopologyTest.rollout("d1", "g", null, 4, 5, true, true), 2_000);
+        process(second, ScorerTopologyTest.rollout("new", "g", null, 4, 5, true, true), 2_000);
+        assertThat(second.buffered()).isEqualTo(1);
+        punctuate(c2, 2_200);
+        assertThat(rewards(c2)).extracting(Reward::getRolloutId).containsExactly("new");
+        assertThat(meters.counter(ScorerMetrics.DUPLICATES).count()).isEqualTo(1.0);
+
+        // past the window (default 10 min after the first flush) the id is scored again, and the old entry is gone
+        long later = 1_000 + DeliveryConfig.DEFAULTS.dedupeWindowMs() + 1;
+        punctuate(c2, later);
+        process(second, ScorerTopologyTest.rollout("d1", "g", null, 4, 5, true, true), later);
+        assertThat(second.buffered()).isEqualTo(1);
+        assertThat(meters.counter(ScorerMetrics.DUPLICATES).count()).isEqualTo(1.0);
+        assertThat(stores.get(3).approximateNumEntries()).isEqualTo(1);   // only the flush of "new"
     }
 
     @Test

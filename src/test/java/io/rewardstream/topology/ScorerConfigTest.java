@@ -34,7 +34,23 @@ class ScorerConfigTest {
         assertThat(c.metricsHost()).isEqualTo("127.0.0.1");
         assertThat(c.runtime().modelDir()).isNull();
         assertThat(c.streamsProperties()).containsEntry("transaction.timeout.ms", "60000")
-                .containsEntry("max.poll.records", "256").containsEntry("num.stream.threads", "1");
+                .containsEntry("max.poll.records", "256").containsEntry("num.stream.threads", "2")
+                .containsEntry("statestore.cache.max.bytes", "10485760");
+        assertThat(c.delivery()).isEqualTo(DeliveryConfig.DEFAULTS);
+        assertThat(c.streamsProperties()).doesNotContainKeys(DeliveryConfig.DEDUPE_WINDOW_MS,
+                DeliveryConfig.CHAOS_PAUSE_MS);
+    }
+
+    @Test
+    void shouldRefuseABadDeliveryKeyNamingIt() {
+        java.util.Map<String, Object> m = new java.util.HashMap<>(minimal());
+        m.put(DeliveryConfig.DEDUPE_WINDOW_MS, "-5");
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> ScorerConfig.from(m))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("dedupe.window.ms");
+        m.put(DeliveryConfig.DEDUPE_WINDOW_MS, "0");
+        m.put(DeliveryConfig.CHAOS_PAUSE_MS, "soon");
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> ScorerConfig.from(m))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("chaos.flush.pause.before.commit.ms");
     }
 
     @Test

@@ -306,7 +306,7 @@ class ScorerTopologyTest {
         driver.advanceWallClockTime(Duration.ofMillis(600));
 
         List<GroupAdvantage> ga = advantages.readValuesToList();
-        assertThat(ga).hasSize(3);
+        assertThat(ga).hasSize(2);   // "u" has no group_size: not part of a group, no group stage
         assertThat(ga.stream().filter(g -> g.getGroupId().equals("grp")))
                 .hasSize(2)
                 .allSatisfy(g -> {
@@ -315,10 +315,7 @@ class ScorerTopologyTest {
                     assertThat(g.getGroupSize()).isEqualTo(2);
                     assertThat(g.getExpectedGroupSize()).isEqualTo(3);
                 });
-        GroupAdvantage u = ga.stream().filter(g -> g.getGroupId().equals("unsized")).findFirst().orElseThrow();
-        assertThat(u.getFlags()).isEmpty();
-        assertThat(u.getExpectedGroupSize()).isNull();
-        assertThat(u.getAdvantage()).isEqualTo(0.0);
+        assertThat(rewards.readValuesToList()).extracting(Reward::getRolloutId).containsExactlyInAnyOrder("a", "b", "u");
         assertThat(meters.counter(ScorerMetrics.GROUPS_EMITTED, "complete", "false").count()).isEqualTo(1.0);
     }
 
@@ -403,12 +400,83 @@ class ScorerTopologyTest {
     }
 
     @Test
+    void shouldDeadLetterAFlushTimeFailureWithTheProducersExactBytes() throws Exception {
+        start(Map.of());
+        pipe(simple("small", "g", null));
+        // a NEWER producer schema (one extra field with a default): the scorer decodes it with its own schema, so
+        // re-serializing would drop the field; the dead letter must still be the producer's bytes, byte for byte
+        Rollout big = simple("big", "g", null);
+        big.setResponseTokenIds(List.of(1, 2, 3, 4, 5, 960));
+        org.apache.avro.Schema evolved = new org.apache.avro.Schema.Parser().parse(Rollout.getClassSchema().toString()
+                .replaceFirst("\\{\"name\": ?\"rollout_id\"",
+                        "{\"name\":\"trainer_note\",\"type\":\"string\",\"default\":\"\"},{\"name\":\"rollout_id\""));
+        assertThat(evolved.getField("trainer_note")).isNotNull();
+        org.apache.avro.generic.GenericRecord g = new org.apache.avro.generic.GenericData.Record(evolved);
+        for (org.apache.avro.Schema.Field f : Rollout.getClassSchema().getFields()) {
+            g.put(f.name(), org.apache.avro.generic.GenericData.get().deepCopy(f.schema(), big.get(f.pos())));
+        }
+        g.put("trainer_note", "from a newer trainer");
+        g.put("created_at", big.getCreatedAt().toEpochMilli());   // generic writer: the logical type's raw long
+        byte[] produced;
+        try (io.rewardstream.schema.AvroSerializer<org.apache.avro.generic.GenericRecord> ser =
+                     new io.rewardstream.schema.AvroSerializer<>()) {
+            ser.configure(config.serdeProperties(), false);
+            produced = ser.serialize("rollouts", g);
+        }
+        assertThat(new String(produced, java.nio.charset.StandardCharsets.ISO_8859_1)).contains("from a newer trainer");
+        rawRollouts.pipeInput(new TestRecord<>("g", produced,
+                new org.apache.kafka.common.header.internals.RecordHeaders().add("trace", "t-9".getBytes())));
+        holder.swap(new FakeRewardModel("fake", 2, 64, 950)); // id 960 is outside its vocabulary: fails at flush
+
+        driver.advanceWallClockTime(Duration.ofMillis(150));
+
+        assertThat(rewards.readValuesToList()).extracting(Reward::getRolloutId).containsExactly("small");
+        List<TestRecord<byte[], byte[]>> dl = deadLetters.readRecordsToList();
+        assertThat(dl).hasSize(1);
+        assertThat(dl.get(0).value()).isEqualTo(produced);   // the newer field survived: nothing re-serialized
+        assertThat(dl.get(0).key()).isEqualTo("g".getBytes());
+        assertThat(DeadLetters.header(dl.get(0).headers(), "trace")).isEqualTo("t-9");
+        assertThat(DeadLetters.header(dl.get(0).headers(), DeadLetters.REASON)).isEqualTo("TOKEN_OUT_OF_RANGE");
+    }
+
+    @Test
+    void shouldWriteNoGroupMembersForAGroupCompletedWithinOneFlushAndSkipRolloutsWithoutAGroup() {
+        start(Map.of("batch.max.size", "4"));
+        KeyValueStore<String, byte[]> members = driver.getKeyValueStore(ScorerTopology.GROUP_MEMBERS);
+        pipe(simple("a", "grp", 2));
+        pipe(simple("b", "grp", 2));
+        pipe(simple("c", "open", 3));
+        pipe(simple("u", "solo", null));   // fills the batch of 4: one flush
+
+        assertThat(rewards.readValuesToList()).hasSize(4);
+        assertThat(advantages.readValuesToList()).extracting(GroupAdvantage::getRolloutId)
+                .containsExactlyInAnyOrder("a", "b");
+        assertThat(members.get("grp")).isNull();
+        assertThat(members.get("open")).isNotNull();   // spans flushes: stored
+        assertThat(members.get("solo")).isNull();      // no group_size: no group stage
+        assertThat(count(members)).isEqualTo(1);
+    }
+
+    @Test
+    void shouldNotRewardARolloutIdTwiceWithinTheDedupeWindow() {
+        start(Map.of("batch.max.size", "2", "dedupe.window.ms", "60000"));
+        pipe(simple("x", "g", null));
+        pipe(simple("y", "g", null));
+        pipe(simple("x", "g", null));   // re-sent after it was rewarded
+        driver.advanceWallClockTime(Duration.ofMillis(150));
+
+        assertThat(rewards.readValuesToList()).extracting(Reward::getRolloutId).containsExactly("x", "y");
+        assertThat(meters.counter(ScorerMetrics.DUPLICATES).count()).isEqualTo(1.0);
+        assertThat(deadLetters.isEmpty()).isTrue();
+    }
+
+    @Test
     void shouldNameEveryNodeAndStore() {
         start(Map.of());
         String d = ScorerTopology.build(config, holder, meters).describe().toString();
         for (String name : List.of("rollouts-source", "rollout-batcher", "group-aggregator", "rewards-sink",
                 "group-advantages-sink", "dead-letters-sink", "rollout-buffer", "kl-controller-state", "score-stats",
-                "group-members")) {
+                "group-members", "rewarded-ids")) {
             assertThat(d).contains(name);
         }
     }

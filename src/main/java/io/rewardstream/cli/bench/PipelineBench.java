@@ -111,6 +111,19 @@ public final class PipelineBench {
             }
             double[] planned = modelAlonePlanned(model, rollouts, 64, 0);
             double[] aware = modelAlonePlanned(model, rollouts, 64, 0.85);
+            BatchingConfig pad8 = new BatchingConfig(64, 1 << 20, 8, 200, BatchingConfig.DEFAULTS.callOverheadTokens());
+            double[] planned8 = modelAlonePlanned(model, rollouts, pad8, 0);
+            // A/B again in the other order, best of two each: the two cores are often shared while this runs
+            double[] planned8b = modelAlonePlanned(model, rollouts, pad8, 0);
+            double[] plannedB = modelAlonePlanned(model, rollouts, 64, 0);
+            planned8[0] = Math.max(planned8[0], planned8b[0]);
+            planned[0] = Math.max(planned[0], plannedB[0]);
+            r.plannerModelAlone = planned[0];
+            r.pad8ModelAlone = planned8[0];
+            r.pad8Padding = planned8[1];
+            step(String.format(Locale.ROOT, "  flushes of 64, batch.pad.multiple=%d (default): %.0f seq/s, padding %.3f;"
+                    + " batch.pad.multiple=8: %.0f seq/s, padding %.3f", BatchingConfig.DEFAULTS.padMultiple(),
+                    planned[0], planned[1], planned8[0], planned8[1]));
             r.plannerPadding = planned[1];
             r.awarePadding = aware[1];
             r.awareModelAlone = aware[0];
@@ -128,16 +141,22 @@ public final class PipelineBench {
             r.serdeMicrosPerRecord = serdeCost(client, rollouts);
 
             step("warm-up: null-model topology, " + Math.min(1000, o.rollouts()) + " records");
-            topology(client, stack, "warm", rollouts.subList(0, Math.min(1000, rollouts.size())), "null",
+            topology(client, stack, "warm", rollouts.subList(0, Math.min(1000, rollouts.size())), nullModel(modelDir),
                     Map.of(), modelDir, runtime);
 
             step("passthrough: plain consumer -> producer of the same Avro bytes, " + bytes.size() + " records");
             r.passthrough = passthrough(client, "pass", bytes);
             step(String.format(Locale.ROOT, "  %.0f records/s", r.passthrough));
 
+            step("Kafka Streams passthrough (source -> sink of the same bytes), exactly_once_v2, the scorer's Streams "
+                    + "defaults, " + bytes.size() + " records");
+            r.streamsPassthrough = streamsPassthrough(client, stack, "eos", bytes);
+            step(String.format(Locale.ROOT, "  %.0f records/s", r.streamsPassthrough));
+
             step("topology with the null model (ConstantRewardModel), exactly_once_v2, " + rollouts.size() + " records");
-            Stage nul = topology(client, stack, "null", rollouts, "null", Map.of(), modelDir, runtime);
+            Stage nul = topology(client, stack, "null", rollouts, nullModel(modelDir), Map.of(), modelDir, runtime);
             r.nullModel = nul.throughput;
+            r.nullRecordsPerRollout = nul.recordsSent / rollouts.size();
             r.nullSplit = nul.threadSeconds();
             r.nullSeconds = nul.seconds();
             step(String.format(Locale.ROOT, "  %.0f rollouts/s; stream thread s: %s of %.1f s", r.nullModel,
@@ -146,6 +165,7 @@ public final class PipelineBench {
             step("full pipeline with " + r.modelVersion + ", exactly_once_v2, " + rollouts.size() + " records");
             Stage full = topology(client, stack, "full", rollouts, null, Map.of(), modelDir, runtime);
             r.pipeline = full.throughput;
+            r.recordsPerRollout = full.recordsSent / rollouts.size();
             r.padding = full.padding;
             r.meanBatch = full.meanBatch;
             r.p50 = full.p50;
@@ -155,8 +175,26 @@ public final class PipelineBench {
             r.pipelineSplit = full.threadSeconds();
             step(String.format(Locale.ROOT, "  %.0f rollouts/s, mean batch %.1f, padding %.3f, p50 %.0f ms, p99 %.0f ms",
                     full.throughput, full.meanBatch, full.padding, full.p50, full.p99));
-            step(String.format(Locale.ROOT, "  stream thread s: %s of %.1f s; model %.1f s", full.threadSeconds(),
-                    full.seconds(), full.modelSeconds()));
+            step(String.format(Locale.ROOT, "  stream thread s: %s of %.1f s; model %.1f s; %.2f records written per "
+                    + "rollout", full.threadSeconds(), full.seconds(), full.modelSeconds(), r.recordsPerRollout));
+
+            DeviceStandIn device = calibrateDevice(modelDir, rollouts, r.nullModel / 2);
+            r.deviceCallMicros = device.callNanos() / 1e3;
+            r.deviceNanosPerToken = device.nanosPerPaddedToken();
+            step(String.format(Locale.ROOT, "device stand-in: each call parks %.0f us + %.1f ns x padded tokens on one "
+                    + "device (calibrated: alone, on the planner's flushes of 64, half the null-model topology's %.0f/s)",
+                    r.deviceCallMicros, r.deviceNanosPerToken, r.nullModel));
+            r.deviceAloneAtCalibration = device.aloneRowsPerSecond(plannedShapes(device, rollouts, BatchingConfig.DEFAULTS));
+            step(String.format(Locale.ROOT, "  alone on flushes of 64: %.0f rollouts/s", r.deviceAloneAtCalibration));
+            step("full pipeline with the device stand-in, exactly_once_v2, " + rollouts.size() + " records");
+            Stage dev = topology(client, stack, "device", rollouts, device, Map.of(), modelDir, runtime);
+            r.devicePipeline = dev.throughput;
+            r.deviceMeanBatch = dev.meanBatch;
+            r.deviceRecordsPerRollout = dev.recordsSent / rollouts.size();
+            List<DeviceStandIn.Shape> shapes = device.calls();
+            r.deviceAlone = device.aloneRowsPerSecond(shapes);
+            step(String.format(Locale.ROOT, "  %.0f rollouts/s, mean batch %.1f; the stand-in alone at the same %d call "
+                    + "shapes: %.0f rollouts/s", dev.throughput, dev.meanBatch, shapes.size(), r.deviceAlone));
 
             List<Rollout> few = rollouts.subList(0, Math.min(o.perRecord(), rollouts.size()));
             step("per-record scoring (batch.max.size=1), " + few.size() + " records");
@@ -233,10 +271,87 @@ public final class PipelineBench {
         return done / ((System.nanoTime() - t0) / 1e9);
     }
 
-    /** The scorer's pipeline for {@code model} with flushes of {@code batch} rollouts (default shaping). */
+    /** The scorer's pipeline for {@code model} with flushes of {@code batch} rollouts (default shaping and padding). */
     static ScoringPipeline pipeline(RewardModel model, int batch) {
         return ScoringPipeline.forModel(model, ScoringPipeline.Settings.of(ShapingConfig.defaults(),
-                new BatchingConfig(batch, 1 << 20, 8, 200)));
+                new BatchingConfig(batch, 1 << 20, BatchingConfig.DEFAULTS.padMultiple(), 200,
+                        BatchingConfig.DEFAULTS.callOverheadTokens())));
+    }
+
+    /** The null model: the manifest of {@code modelDir}, a constant score, no TensorFlow call. */
+    private static RewardModel nullModel(Path modelDir) throws Exception {
+        return new ConstantRewardModel(io.rewardstream.scoring.ModelManifest.read(modelDir), 0.5f);
+    }
+
+    /** Call shapes the scorer's planner makes for {@code rollouts} in flushes of {@code batching.maxSize()}. */
+    static List<DeviceStandIn.Shape> plannedShapes(RewardModel model, List<Rollout> rollouts, BatchingConfig batching) {
+        ScoringPipeline pipeline = ScoringPipeline.forModel(model, ScoringPipeline.Settings.of(ShapingConfig.defaults(),
+                batching));
+        List<DeviceStandIn.Shape> out = new ArrayList<>();
+        for (int from = 0; from < rollouts.size(); from += batching.maxSize()) {
+            List<EncodedSequence> chunk = new ArrayList<>();
+            for (Rollout r : rollouts.subList(from, Math.min(rollouts.size(), from + batching.maxSize()))) {
+                chunk.add(pipeline.encode(ScoringInput.partsOf(r)));
+            }
+            for (PaddedBatch b : pipeline.planner().plan(chunk).batches()) {
+                out.add(new DeviceStandIn.Shape(b.rows(), b.paddedLength()));
+            }
+        }
+        return out;
+    }
+
+    /**
+     * A device stand-in whose time alone on the planner's flushes of 64 gives {@code targetPerSecond} rollouts/s:
+     * a quarter of that time is per-call overhead, three quarters proportional to padded tokens.
+     */
+    private static DeviceStandIn calibrateDevice(Path modelDir, List<Rollout> rollouts, double targetPerSecond)
+            throws Exception {
+        io.rewardstream.scoring.ModelManifest manifest = io.rewardstream.scoring.ModelManifest.read(modelDir);
+        List<DeviceStandIn.Shape> shapes;
+        try (RewardModel probe = new ConstantRewardModel(manifest, 0.5f)) {
+            shapes = plannedShapes(probe, rollouts, BatchingConfig.DEFAULTS);
+        }
+        double totalNanos = rollouts.size() / targetPerSecond * 1e9;
+        long padded = shapes.stream().mapToLong(DeviceStandIn.Shape::paddedTokens).sum();
+        long callNanos = Math.round(0.25 * totalNanos / shapes.size());
+        double perToken = 0.75 * totalNanos / padded;
+        return new DeviceStandIn(manifest, callNanos, perToken);
+    }
+
+    /**
+     * Records/s of a Kafka Streams application that only moves the bytes (source -> sink), exactly_once_v2, with the
+     * scorer's Streams defaults (threads, commit interval, poll size): the floor any Streams app pays.
+     */
+    private double streamsPassthrough(Map<String, Object> client, LocalStack stack, String prefix, List<byte[]> bytes)
+            throws Exception {
+        String in = prefix + "-in";
+        String out = prefix + "-out";
+        createTopics(client, in, "6", out, "6");
+        java.util.Properties p = new java.util.Properties();
+        p.putAll(ScorerConfig.from(Map.of(ScorerConfig.BOOTSTRAP_SERVERS, stack.bootstrapServers(),
+                ScorerConfig.SCHEMA_REGISTRY_URL, stack.schemaRegistryUrl())).streamsProperties());
+        p.put(ScorerConfig.APPLICATION_ID, "bench-" + prefix + "-" + UUID.randomUUID());
+        p.put("state.dir", Files.createDirectories(o.workDir().resolve("state-" + prefix)).toString());
+        org.apache.kafka.streams.Topology t = new org.apache.kafka.streams.Topology();
+        t.addSource("bytes-source", new ByteArrayDeserializer(), new ByteArrayDeserializer(), in);
+        t.addSink("bytes-sink", out, new ByteArraySerializer(), new ByteArraySerializer(), "bytes-source");
+        Counter reader = new Counter(client, out, bytes.size(), false);
+        try (org.apache.kafka.streams.KafkaStreams streams = new org.apache.kafka.streams.KafkaStreams(t, p)) {
+            streams.start();
+            long deadline = System.currentTimeMillis() + 120_000;
+            while (streams.state() != org.apache.kafka.streams.KafkaStreams.State.RUNNING) {
+                if (System.currentTimeMillis() > deadline) {
+                    throw new IllegalStateException("Streams passthrough not RUNNING after 120 s");
+                }
+                Thread.sleep(20);
+            }
+            reader.awaitAssigned();
+            long t0 = produceBytes(client, in, bytes);
+            long last = reader.await(Duration.ofMinutes(5));
+            return bytes.size() / ((last - t0) / 1000.0);
+        } finally {
+            reader.close();
+        }
     }
 
     /**
@@ -286,10 +401,19 @@ public final class PipelineBench {
 
     /** {seq/s, padding efficiency} of the model on flush-sized chunks planned by the planner or padding-aware. */
     static double[] modelAlonePlanned(RewardModel model, List<Rollout> rollouts, int flush, double minEfficiency) {
+        return modelAlonePlanned(model, rollouts, new BatchingConfig(flush, 1 << 20,
+                BatchingConfig.DEFAULTS.padMultiple(), 200, BatchingConfig.DEFAULTS.callOverheadTokens()), minEfficiency);
+    }
+
+    /** As above with explicit batching (flush = {@code batching.maxSize()}). */
+    static double[] modelAlonePlanned(RewardModel model, List<Rollout> rollouts, BatchingConfig batching,
+                                      double minEfficiency) {
+        int flush = batching.maxSize();
         List<PaddedBatch> batches = new ArrayList<>();
         int seqs = 0;
         {
-            ScoringPipeline pipeline = pipeline(model, flush);
+            ScoringPipeline pipeline = ScoringPipeline.forModel(model, ScoringPipeline.Settings.of(
+                    ShapingConfig.defaults(), batching));
             BatchPlanner planner = pipeline.planner();
             for (int from = 0; from < rollouts.size(); from += flush) {
                 List<EncodedSequence> chunk = new ArrayList<>();
@@ -448,7 +572,7 @@ public final class PipelineBench {
 
     /** What one topology stage measured. */
     record Stage(double throughput, double seconds, double meanBatch, double padding, double p50, double p99,
-                 double modelSeconds, Map<String, Double> threadSeconds) {
+                 double modelSeconds, Map<String, Double> threadSeconds, double recordsSent) {
     }
 
     /**
@@ -481,7 +605,7 @@ public final class PipelineBench {
     }
 
     private Stage topology(Map<String, Object> client, LocalStack stack, String prefix, List<Rollout> rollouts,
-                           String nullModel, Map<String, String> overrides, Path modelDir, RuntimeConfig runtime)
+                           RewardModel initial, Map<String, String> overrides, Path modelDir, RuntimeConfig runtime)
             throws Exception {
         String in = prefix + "-rollouts";
         String out = prefix + "-rewards";
@@ -500,10 +624,6 @@ public final class PipelineBench {
         p.put("model.dir", modelDir.toString());
         p.putAll(overrides);
         ScorerConfig cfg = ScorerConfig.from(p);
-        RewardModel initial = null;
-        if (nullModel != null) {
-            initial = new ConstantRewardModel(io.rewardstream.scoring.ModelManifest.read(modelDir), 0.5f);
-        }
         Counter reader = new Counter(client, out, rollouts.size(), true);
         try (ScorerApp app = new ScorerApp(cfg, ReleaseHook.none(), initial, null)) {
             app.start();
@@ -536,9 +656,11 @@ public final class PipelineBench {
             double modelSecs = app.registry().find(ScorerMetrics.INFERENCE_TIME).timers().stream()
                     .mapToDouble(t -> t.totalTime(java.util.concurrent.TimeUnit.NANOSECONDS) / 1e9).sum();
             double[] lat = reader.latencies();
+            // records the scorer wrote (rewards, advantages, dead letters, changelogs): its producers' own count
+            double sent = gauge(app.registry(), "kafka.producer.record.send.total");
             return new Stage(rollouts.size() / secs, secs, bs == null ? Double.NaN : bs.mean(),
                     pe == null ? Double.NaN : pe.mean(), DemoStats.percentile(lat, 50), DemoStats.percentile(lat, 99),
-                    modelSecs, threadSeconds(app.registry()));
+                    modelSecs, threadSeconds(app.registry()), sent);
         } finally {
             reader.close();
         }
@@ -679,6 +801,19 @@ public final class PipelineBench {
         public Map<String, Double> pipelineSplit = Map.of();
         public Map<String, Double> nullSplit = Map.of();
         public double nullSeconds;
+        public double streamsPassthrough;
+        public double recordsPerRollout;
+        public double nullRecordsPerRollout;
+        public double deviceRecordsPerRollout;
+        public double deviceCallMicros;
+        public double deviceNanosPerToken;
+        public double deviceAloneAtCalibration;
+        public double devicePipeline;
+        public double deviceMeanBatch;
+        public double deviceAlone;
+        public double plannerModelAlone;
+        public double pad8ModelAlone;
+        public double pad8Padding;
 
         public double modelAloneBest() {
             return modelAlone.values().stream().mapToDouble(Double::doubleValue).max().orElse(Double.NaN);
@@ -696,6 +831,16 @@ public final class PipelineBench {
             return nullModel / passthrough;
         }
 
+        /** Null-model topology / Kafka Streams EOS passthrough of the same bytes. */
+        public double topologyEfficiency() {
+            return nullModel / streamsPassthrough;
+        }
+
+        /** Pipeline with the device stand-in / the stand-in alone at the pipeline's own call shapes. */
+        public double devicePipelineEfficiency() {
+            return devicePipeline / deviceAlone;
+        }
+
         public Map<String, Object> toJson() {
             Map<String, Object> m = new LinkedHashMap<>();
             m.put("model", modelVersion);
@@ -711,6 +856,18 @@ public final class PipelineBench {
             m.put("passthrough_per_s", passthrough);
             m.put("null_model_topology_per_s", nullModel);
             m.put("kafka_efficiency", kafkaEfficiency());
+            m.put("streams_eos_passthrough_per_s", streamsPassthrough);
+            m.put("topology_efficiency", topologyEfficiency());
+            m.put("records_per_rollout", recordsPerRollout);
+            m.put("null_model_records_per_rollout", nullRecordsPerRollout);
+            m.put("device_stand_in", Map.of("call_us", deviceCallMicros, "ns_per_padded_token", deviceNanosPerToken,
+                    "calibration", "alone on the planner's flushes of 64 = null-model topology / 2",
+                    "alone_at_calibration_per_s", deviceAloneAtCalibration));
+            m.put("device_pipeline_per_s", devicePipeline);
+            m.put("device_alone_at_pipeline_shapes_per_s", deviceAlone);
+            m.put("device_pipeline_efficiency", devicePipelineEfficiency());
+            m.put("device_pipeline_mean_batch_size", deviceMeanBatch);
+            m.put("device_pipeline_records_per_rollout", deviceRecordsPerRollout);
             m.put("padding_efficiency", padding);
             m.put("mean_batch_size", meanBatch);
             m.put("p50_latency_ms", p50);
@@ -723,6 +880,9 @@ public final class PipelineBench {
             m.put("null_model_seconds", nullSeconds);
             m.put("null_model_stream_thread_seconds", nullSplit);
             m.put("model_alone_planner_padding", plannerPadding);
+            m.put("model_alone_planned_seq_per_s", plannerModelAlone);
+            m.put("model_alone_planned_pad8_padding", pad8Padding);
+            m.put("model_alone_planned_pad8_seq_per_s", pad8ModelAlone);
             m.put("what_if_padding_aware_padding", awarePadding);
             m.put("what_if_padding_aware_model_alone_seq_per_s", awareModelAlone);
             return m;
@@ -738,7 +898,11 @@ public final class PipelineBench {
             b.append(String.format(Locale.ROOT, "%-44s %12.0f%n", "full pipeline (rollouts)", pipeline));
             b.append(String.format(Locale.ROOT, "%-44s %12.0f%n", "per-record scoring, batch.max.size=1", perRecord));
             b.append(String.format(Locale.ROOT, "%-44s %12.0f%n", "Kafka passthrough (consumer->producer)", passthrough));
+            b.append(String.format(Locale.ROOT, "%-44s %12.0f%n", "Kafka Streams EOS passthrough", streamsPassthrough));
             b.append(String.format(Locale.ROOT, "%-44s %12.0f%n", "topology with the null model", nullModel));
+            b.append(String.format(Locale.ROOT, "%-44s %12.0f%n", "device stand-in alone, pipeline's shapes", deviceAlone));
+            b.append(String.format(Locale.ROOT, "%-44s %12.0f%n", "full pipeline with the device stand-in",
+                    devicePipeline));
             b.append(String.format(Locale.ROOT, "%-44s %12s%n", "ratio", "value"));
             b.append(String.format(Locale.ROOT, "%-44s %12.2f%n", "pipeline_efficiency (pipeline / model b64)",
                     pipelineEfficiency()));
@@ -746,7 +910,19 @@ public final class PipelineBench {
                     batchingGain()));
             b.append(String.format(Locale.ROOT, "%-44s %12.2f%n", "kafka_efficiency (null model / passthrough)",
                     kafkaEfficiency()));
+            b.append(String.format(Locale.ROOT, "%-44s %12.2f%n", "topology_efficiency (null / Streams EOS)",
+                    topologyEfficiency()));
+            b.append(String.format(Locale.ROOT, "%-44s %12.2f%n", "device_pipeline_efficiency (pipeline / alone)",
+                    devicePipelineEfficiency()));
+            b.append(String.format(Locale.ROOT, "%-44s %12.2f%n", "records_per_rollout (pipeline, measured)",
+                    recordsPerRollout));
             b.append(String.format(Locale.ROOT, "%-44s %12.3f%n", "padding efficiency (mean per batch)", padding));
+            b.append(String.format(Locale.ROOT, "%-44s %s%n", "device stand-in per call", String.format(Locale.ROOT,
+                    "%.0f us + %.1f ns x padded tokens", deviceCallMicros, deviceNanosPerToken)));
+            b.append(String.format(Locale.ROOT, "%-44s %12.0f%n", "model alone, planned flushes of 64 (seq)",
+                    plannerModelAlone));
+            b.append(String.format(Locale.ROOT, "%-44s %12.0f%n", "  same with batch.pad.multiple=8 (seq)",
+                    pad8ModelAlone));
             b.append(String.format(Locale.ROOT, "%-44s %12.1f%n", "mean batch size", meanBatch));
             b.append(String.format(Locale.ROOT, "%-44s %9.0f ms%n", "latency p50 (open loop, saturated)", p50));
             b.append(String.format(Locale.ROOT, "%-44s %9.0f ms%n", "latency p99", p99));

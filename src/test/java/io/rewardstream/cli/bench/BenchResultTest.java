@@ -35,6 +35,41 @@ class BenchResultTest {
     }
 
     @Test
+    void shouldDeriveTheTopologyAndDeviceRatiosAndPromiseTheirKeys() {
+        PipelineBench.BenchResult r = new PipelineBench.BenchResult();
+        r.nullModel = 3_000;
+        r.streamsPassthrough = 5_000;
+        r.devicePipeline = 1_350;
+        r.deviceAlone = 1_500;
+        r.recordsPerRollout = 2.4;
+        assertThat(r.topologyEfficiency()).isCloseTo(0.6, within(1e-12));
+        assertThat(r.devicePipelineEfficiency()).isCloseTo(0.9, within(1e-12));
+        assertThat(r.toJson()).containsKeys("topology_efficiency", "device_pipeline_efficiency", "records_per_rollout",
+                "streams_eos_passthrough_per_s", "device_stand_in", "device_alone_at_pipeline_shapes_per_s",
+                "padding_efficiency", "pipeline_efficiency", "kafka_efficiency", "batching_gain");
+        assertThat(r.table()).contains("topology_efficiency").contains("device_pipeline_efficiency")
+                .contains("records_per_rollout");
+    }
+
+    @Test
+    void shouldHoldTheDeviceForAPlusBTimesPaddedTokensWithoutCpuAndOneCallAtATime() throws Exception {
+        io.rewardstream.scoring.ModelManifest m = ConstantRewardModel.of(0f, 128, 260).manifest();
+        DeviceStandIn d = new DeviceStandIn(m, 2_000_000, 10_000);   // 2 ms + 10 us x padded tokens
+        DeviceStandIn.Shape s = new DeviceStandIn.Shape(10, 30);     // 300 padded tokens: 5 ms
+        long t0 = System.nanoTime();
+        Thread other = new Thread(() -> d.occupy(s));
+        other.start();
+        d.occupy(s);
+        other.join();
+        long both = System.nanoTime() - t0;
+        assertThat(both).as("two calls queue for the one device").isGreaterThanOrEqualTo(10_000_000L);
+        java.lang.management.ThreadMXBean mx = java.lang.management.ManagementFactory.getThreadMXBean();
+        long cpu0 = mx.getCurrentThreadCpuTime();
+        d.occupy(new DeviceStandIn.Shape(10, 100));   // 12 ms parked
+        assertThat(mx.getCurrentThreadCpuTime() - cpu0).as("no CPU while it computes").isLessThan(6_000_000L);
+    }
+
+    @Test
     void shouldSplitBimodalLengthsSoPaddingStaysAboveTheTarget() {
         java.util.List<io.rewardstream.scoring.EncodedSequence> seqs = new java.util.ArrayList<>();
         for (int i = 0; i < 60; i++) {

@@ -1,0 +1,51 @@
+package io.rewardstream.topology;
+
+import java.util.Map;
+
+/**
+ * Delivery at the edges of the scorer: duplicate suppression and a chaos knob for crash tests. Immutable; built by
+ * {@link #from(Map)} over the scorer's merged keys.
+ *
+ * @param dedupeWindowMs    {@value #DEDUPE_WINDOW_MS}: a rollout whose rollout_id was rewarded less than this long ago
+ *                          (wall clock, same task, i.e. same group_id key) gets no second reward; 0 = off
+ * @param chaosPauseMs      {@value #CHAOS_PAUSE_MS}: TESTS ONLY. After a flush has sent its rewards (inside the open
+ *                          transaction) the stream thread sleeps this long before the commit, so a test can kill the
+ *                          process there; 0 = off (default)
+ */
+public record DeliveryConfig(long dedupeWindowMs, long chaosPauseMs) {
+    public static final String DEDUPE_WINDOW_MS = "dedupe.window.ms";
+    public static final String CHAOS_PAUSE_MS = "chaos.flush.pause.before.commit.ms";
+    public static final DeliveryConfig DEFAULTS = new DeliveryConfig(600_000, 0);
+
+    public DeliveryConfig {
+        if (dedupeWindowMs < 0) {
+            throw new IllegalArgumentException(DEDUPE_WINDOW_MS + " must be >= 0 (0 = off), got " + dedupeWindowMs);
+        }
+        if (chaosPauseMs < 0 || chaosPauseMs > 600_000) {
+            throw new IllegalArgumentException(CHAOS_PAUSE_MS + " must be in [0, 600000] (0 = off), got "
+                    + chaosPauseMs);
+        }
+    }
+
+    /** @throws IllegalArgumentException naming the key when a value is malformed or out of range */
+    public static DeliveryConfig from(Map<String, String> m) {
+        return new DeliveryConfig(longValue(m, DEDUPE_WINDOW_MS, DEFAULTS.dedupeWindowMs),
+                longValue(m, CHAOS_PAUSE_MS, DEFAULTS.chaosPauseMs));
+    }
+
+    public boolean dedupe() {
+        return dedupeWindowMs > 0;
+    }
+
+    private static long longValue(Map<String, String> m, String key, long dflt) {
+        String v = m.get(key);
+        if (v == null || v.isBlank()) {
+            return dflt;
+        }
+        try {
+            return Long.parseLong(v.trim());
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException(key + " must be an integer, got '" + v + "'");
+        }
+    }
+}
