@@ -84,22 +84,32 @@ public final class Ensemble implements RewardModel {
 
     /**
      * @return mean reward per row, uncertainty = std across members; heads = the model's heads for an
-     *         ensemble over heads, null for an ensemble of separate models
+     *         ensemble over heads, null for an ensemble of separate models; token rewards = the model's for an
+     *         ensemble over heads, the per-position mean when every member has them, else null
      */
     @Override
     public ModelOutput score(PaddedBatch batch) {
         int rows = batch.rows();
         float[][] perMember;
+        float[][] tokenRewards = null;
         if (overHeads) {
             ModelOutput out = members.get(0).score(batch);
             if (!out.hasHeads()) {
                 throw new ModelScoringException("model " + members.get(0).modelVersion() + " returned no heads");
             }
             perMember = out.heads();
+            tokenRewards = out.tokenRewards();
         } else {
             perMember = new float[rows][members.size()];
+            boolean allTokens = true;
             for (int m = 0; m < members.size(); m++) {
-                float[] r = members.get(m).score(batch).reward();
+                ModelOutput out = members.get(m).score(batch);
+                float[] r = out.reward();
+                // process rewards: the per-position mean when every member has them
+                allTokens &= out.hasTokenRewards();
+                if (allTokens) {
+                    tokenRewards = addScaled(tokenRewards, out.tokenRewards(), 1f / members.size());
+                }
                 if (r.length != rows) {
                     throw new ModelScoringException("ensemble member " + members.get(m).modelVersion() + " returned "
                             + r.length + " rewards for " + rows + " rows");
@@ -107,6 +117,9 @@ public final class Ensemble implements RewardModel {
                 for (int i = 0; i < rows; i++) {
                     perMember[i][m] = r[i];
                 }
+            }
+            if (!allTokens) {
+                tokenRewards = null;
             }
         }
         float[] mean = new float[rows];
@@ -121,7 +134,20 @@ public final class Ensemble implements RewardModel {
             mean[i] = (float) (sum / v.length);
             std[i] = (float) ScoreCombiner.ensembleStd(v);
         }
-        return new ModelOutput(mean, overHeads ? perMember : null, std);
+        return new ModelOutput(mean, overHeads ? perMember : null, std, tokenRewards);
+    }
+
+    private static float[][] addScaled(float[][] acc, float[][] x, float f) {
+        float[][] out = acc == null ? new float[x.length][] : acc;
+        for (int r = 0; r < x.length; r++) {
+            if (out[r] == null) {
+                out[r] = new float[x[r].length];
+            }
+            for (int t = 0; t < x[r].length; t++) {
+                out[r][t] += f * x[r][t];
+            }
+        }
+        return out;
     }
 
     /** Closes every member. */

@@ -48,8 +48,9 @@ public final class ModelLoader {
     public static final String REWARDS = "rewards";
     /** Optional: the ensemble's per-row population std across members (the model's uncertainty). */
     public static final String REWARD_STD = "reward_std";
-    /** Optional outputs the runtime knows (token_rewards is known and not fetched). */
-    private static final Set<String> KNOWN_OPTIONAL_OUTPUTS = Set.of(REWARDS, REWARD_STD, "token_rewards");
+    public static final String TOKEN_REWARDS = "token_rewards";
+    /** Optional outputs the runtime knows (and fetches when present). */
+    private static final Set<String> KNOWN_OPTIONAL_OUTPUTS = Set.of(REWARDS, REWARD_STD, TOKEN_REWARDS);
     /** Sequence lengths warmed up (each rounded up to the pad multiple, capped at max_seq_len). */
     private static final int[] WARMUP_LENGTHS = {8, 64};
 
@@ -227,13 +228,29 @@ public final class ModelLoader {
                         + Arrays.toString(ss));
             }
         }
+        TensorInfo tokenRewards = out.get(TOKEN_REWARDS);
+        if (tokenRewards != null) {
+            checkDtype(tokenRewards, "output", TOKEN_REWARDS, DataType.DT_FLOAT);
+            long[] ts = dims(tokenRewards, "output", TOKEN_REWARDS);
+            if (ts.length != 2) {
+                throw signature(SIGNATURE + " output '" + TOKEN_REWARDS + "' must be rank 2 [B,T], found "
+                        + Arrays.toString(ts));
+            }
+            // per-position rewards line up with response_token_ids only when the model reads those ids as they are
+            if (!"ids".equals(manifest.tokenizer())) {
+                throw signature(SIGNATURE + " has a '" + TOKEN_REWARDS + "' output but the manifest's tokenizer is '"
+                        + manifest.tokenizer() + "'; per-token rewards need tokenizer 'ids' (model positions = "
+                        + "the rollout's token ids)");
+            }
+        }
         for (String o : out.keySet()) {
             if (!o.equals(REWARD) && !KNOWN_OPTIONAL_OUTPUTS.contains(o)) {
                 LOG.info("model {}: output '{}' is not part of the contract and is ignored", manifest.modelVersion(), o);
             }
         }
         return new SavedModelRewardModel.Binding(ids, mask, reward.getName(), rewards == null ? null
-                : rewards.getName(), rewardStd == null ? null : rewardStd.getName());
+                : rewards.getName(), rewardStd == null ? null : rewardStd.getName(),
+                tokenRewards == null ? null : tokenRewards.getName());
     }
 
     private static String checkInput(Map<String, TensorInfo> in, String name) {

@@ -9,8 +9,16 @@ import java.util.Objects;
  * @param heads       per-row head values {@code [rows][H]}, heads named and weighted by the manifest's
  *                    {@code heads}; null when the model has no {@code rewards} output
  * @param uncertainty per-row uncertainty (std across ensemble members / heads); null when not computed
+ * @param tokenRewards per-row, per-position process rewards {@code [rows][T]} of the optional {@code token_rewards}
+ *                    output, over the model's input positions (a row may be longer than its real length: padding
+ *                    columns are not trimmed); null when the model has no such output
  */
-public record ModelOutput(float[] reward, float[][] heads, float[] uncertainty) {
+public record ModelOutput(float[] reward, float[][] heads, float[] uncertainty, float[][] tokenRewards) {
+
+    /** Without per-token rewards. */
+    public ModelOutput(float[] reward, float[][] heads, float[] uncertainty) {
+        this(reward, heads, uncertainty, null);
+    }
 
     public ModelOutput {
         Objects.requireNonNull(reward, "reward");
@@ -19,6 +27,10 @@ public record ModelOutput(float[] reward, float[][] heads, float[] uncertainty) 
         }
         if (uncertainty != null && uncertainty.length != reward.length) {
             throw new IllegalArgumentException("uncertainty has " + uncertainty.length + " rows, reward "
+                    + reward.length);
+        }
+        if (tokenRewards != null && tokenRewards.length != reward.length) {
+            throw new IllegalArgumentException("tokenRewards has " + tokenRewards.length + " rows, reward "
                     + reward.length);
         }
     }
@@ -34,6 +46,10 @@ public record ModelOutput(float[] reward, float[][] heads, float[] uncertainty) 
 
     public boolean hasHeads() {
         return heads != null;
+    }
+
+    public boolean hasTokenRewards() {
+        return tokenRewards != null;
     }
 
     public boolean hasUncertainty() {

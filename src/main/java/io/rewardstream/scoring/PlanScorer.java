@@ -11,7 +11,7 @@ public final class PlanScorer {
      * Scores every batch of {@code plan} with {@code model} (the caller holds the lease, if any, for the
      * whole plan so every row is scored by the same model version).
      *
-     * @return output indexed like the sequence list given to the planner; heads/uncertainty present only
+     * @return output indexed like the sequence list given to the planner; heads/uncertainty/token rewards present only
      *         when every batch returned them
      * @throws ModelScoringException when a batch fails or returns the wrong number of rows
      */
@@ -20,6 +20,8 @@ public final class PlanScorer {
         float[] reward = new float[n];
         float[][] heads = new float[n][];
         float[] uncertainty = new float[n];
+        float[][] tokenRewards = new float[n][];
+        boolean allTokenRewards = true;
         boolean allHeads = true;
         boolean allUncertainty = true;
         for (PaddedBatch batch : plan.batches()) {
@@ -37,11 +39,16 @@ public final class PlanScorer {
                 if (out.hasUncertainty()) {
                     uncertainty[idx[r]] = out.uncertainty()[r];
                 }
+                if (out.hasTokenRewards()) {
+                    tokenRewards[idx[r]] = out.tokenRewards()[r];
+                }
             }
+            allTokenRewards &= out.hasTokenRewards();
             allHeads &= out.hasHeads();
             allUncertainty &= out.hasUncertainty();
         }
         boolean any = n > 0;
-        return new ModelOutput(reward, any && allHeads ? heads : null, any && allUncertainty ? uncertainty : null);
+        return new ModelOutput(reward, any && allHeads ? heads : null, any && allUncertainty ? uncertainty : null,
+                any && allTokenRewards ? tokenRewards : null);
     }
 }

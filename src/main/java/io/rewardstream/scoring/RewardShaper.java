@@ -20,6 +20,16 @@ import java.util.TreeSet;
  *   token_rewards[t] = -beta * kl[t];  token_rewards[L-1] += s'
  *   reward = s' - beta * sum(kl)
  * </pre>
+ * With process rewards p[t] (a model's {@code token_rewards} on the response tokens, see {@link ProcessRewards}):
+ * <pre>
+ *   p'[t] = clip(p[t] / scale, -score_clip, score_clip)   scale = std of the normalization (static: manifest std;
+ *                                                          running: std of the stats including s, 1 while it is 0;
+ *                                                          none: 1) -- the mean is NOT subtracted per token
+ *   token_rewards[t] = -beta * kl[t] + p'[t];  token_rewards[L-1] += s'
+ *   reward = s' - beta * sum(kl) + sum(p')                (still the sum of token_rewards)
+ * </pre>
+ * The per-token values are scaled like the sequence score but not shifted: subtracting the mean from every token
+ * would add {@code -L * mean} to the reward, a bias by response length.
  * Normalization {@code running} first adds the raw score s to the running stats (Welford, sample variance)
  * and then whitens s1 with the updated stats (so the current score is included; the first score of a model
  * version whitens to {@code s1 - s}, i.e. 0 without EOS penalty). {@code static} uses the manifest's mean/std.
@@ -80,6 +90,19 @@ public final class RewardShaper {
      */
     public ShapedReward shape(double score, double[] policyLogprobs, double[] referenceLogprobs, boolean stopped,
                               double beta, RunningStats runningStats) {
+        return shape(score, policyLogprobs, referenceLogprobs, stopped, beta, runningStats, null);
+    }
+
+    /**
+     * Shapes one response with optional process rewards (see the class comment).
+     *
+     * @param processRewards raw per-response-token rewards p[t] (length L, finite), or null for none
+     * @throws InvalidRolloutException as {@link #shape(double, double[], double[], boolean, double, RunningStats)};
+     *                                 NON_FINITE_SCORE on a non-finite p[t]
+     * @throws IllegalArgumentException also when processRewards has a length other than L
+     */
+    public ShapedReward shape(double score, double[] policyLogprobs, double[] referenceLogprobs, boolean stopped,
+                              double beta, RunningStats runningStats, double[] processRewards) {
         if (policyLogprobs == null) {
             throw new InvalidRolloutException(Reason.MISSING_FIELD, "policy_logprobs is null");
         }
@@ -140,8 +163,36 @@ public final class RewardShaper {
         }
         tokenRewards[n - 1] += s;
         double reward = s - beta * klSum;
+        if (processRewards != null) {
+            if (processRewards.length != n) {
+                throw new IllegalArgumentException(processRewards.length + " process rewards for " + n
+                        + " response tokens");
+            }
+            double scale = processScale(stats);
+            for (int t = 0; t < n; t++) {
+                if (!Double.isFinite(processRewards[t])) {
+                    throw new InvalidRolloutException(Reason.NON_FINITE_SCORE, "process reward [" + t + "] is "
+                            + processRewards[t]);
+                }
+                double p = processRewards[t] / scale;
+                if (config.scoreClipEnabled()) {
+                    p = Math.max(-config.scoreClip(), Math.min(config.scoreClip(), p));
+                }
+                tokenRewards[t] += p;
+                reward += p;
+            }
+        }
         return new ShapedReward(score, s, klSum, kl, beta, tokenRewards, reward,
                 Collections.unmodifiableSet(flags), stats);
+    }
+
+    /** The divisor of the normalization in use (1 when it does not scale). */
+    private double processScale(RunningStats stats) {
+        return switch (config.normalization()) {
+            case NONE -> 1.0;
+            case RUNNING -> stats.std() > 0 ? stats.std() : 1.0;
+            case STATIC -> staticNormalization.std();
+        };
     }
 
     /**

@@ -114,7 +114,17 @@ public final class RowStages {
      */
     public ScoringPipeline.Scored row(int index, ScoringInput in, EncodedSequence encoded, RowScore score,
                                       ShapingState state) {
-        ShapedReward sh = shape(in, score.score(), state);
+        return row(index, in, encoded, score, state, null);
+    }
+
+    /**
+     * As {@link #row(int, ScoringInput, EncodedSequence, RowScore, ShapingState)}, with the model's process rewards
+     * per response token ({@link ProcessRewards#align}), or null: shaped and added to the token rewards and the reward
+     * by {@link RewardShaper}.
+     */
+    public ScoringPipeline.Scored row(int index, ScoringInput in, EncodedSequence encoded, RowScore score,
+                                      ShapingState state, double[] processRewards) {
+        ShapedReward sh = shape(in, score.score(), state, processRewards);
         List<String> flags = new ArrayList<>(sh.flags());
         if (encoded != null && encoded.truncated()) {
             flags.add(RewardFlags.TRUNCATED);
@@ -129,13 +139,14 @@ public final class RowStages {
         return new ShapingState(klController.observe(state.kl(), shaped), shaped.runningStats());
     }
 
-    private ShapedReward shape(ScoringInput in, double score, ShapingState state) {
+    private ShapedReward shape(ScoringInput in, double score, ShapingState state, double[] processRewards) {
         int[] response = in.parts() == null ? null : in.parts().responseIds();
         double[] lp = in.policyLogprobs();
         if (response != null && lp != null && lp.length != response.length) {
             throw new InvalidRolloutException(InvalidRolloutException.Reason.LOGPROB_LENGTH_MISMATCH, "policy_logprobs has "
                     + lp.length + " values for " + response.length + " response tokens");
         }
-        return shaper.shape(score, lp, in.referenceLogprobs(), in.stopped(), state.kl().beta(), state.stats());
+        return shaper.shape(score, lp, in.referenceLogprobs(), in.stopped(), state.kl().beta(), state.stats(),
+                processRewards);
     }
 }

@@ -32,7 +32,11 @@ public final class SavedModelRewardModel implements RewardModel {
     private static final Logger LOG = LoggerFactory.getLogger(SavedModelRewardModel.class);
 
     /** Tensor names resolved from the SignatureDef, e.g. {@code input_ids:0}. */
-    record Binding(String inputIds, String attentionMask, String reward, String rewards, String rewardStd) {
+    record Binding(String inputIds, String attentionMask, String reward, String rewards, String rewardStd,
+                   String tokenRewards) {
+        Binding(String inputIds, String attentionMask, String reward, String rewards) {
+            this(inputIds, attentionMask, reward, rewards, null, null);
+        }
     }
 
     private final SavedModelBundle bundle;
@@ -100,6 +104,9 @@ public final class SavedModelRewardModel implements RewardModel {
             if (binding.rewardStd() != null) {
                 runner.fetch(binding.rewardStd());
             }
+            if (binding.tokenRewards() != null) {
+                runner.fetch(binding.tokenRewards());
+            }
             if (trace) {
                 runner.setOptions(RunOptions.newBuilder().setTraceLevel(RunOptions.TraceLevel.SOFTWARE_TRACE).build());
             }
@@ -110,8 +117,9 @@ public final class SavedModelRewardModel implements RewardModel {
                 float[] reward = readReward(result.get(0), rows);
                 int next = 1;
                 float[][] heads = binding.rewards() == null ? null : readHeads(result.get(next++), rows);
-                float[] std = binding.rewardStd() == null ? null : readStd(result.get(next), rows);
-                return new ModelOutput(reward, heads, std);
+                float[] std = binding.rewardStd() == null ? null : readStd(result.get(next++), rows);
+                float[][] tokens = binding.tokenRewards() == null ? null : readTokenRewards(result.get(next), rows, t);
+                return new ModelOutput(reward, heads, std, tokens);
             }
         } catch (ModelScoringException e) {
             throw e;
@@ -168,6 +176,22 @@ public final class SavedModelRewardModel implements RewardModel {
         float[][] out = new float[rows][h];
         for (int r = 0; r < rows; r++) {
             System.arraycopy(flat, r * h, out[r], 0, h);
+        }
+        return out;
+    }
+
+    private float[][] readTokenRewards(Tensor tensor, int rows, int t) {
+        Shape s = tensor.shape();
+        if (s.numDimensions() != 2 || s.size(0) != rows || s.size(1) != t || !(tensor instanceof TFloat32 f)) {
+            throw new ModelScoringException("model " + modelVersion() + " output 'token_rewards' is "
+                    + tensor.dataType() + " " + s + " for a [" + rows + "," + t + "] batch; the contract needs FLOAT ["
+                    + rows + "," + t + "]");
+        }
+        float[] flat = new float[rows * t];
+        f.copyTo(DataBuffers.of(flat, false, false));
+        float[][] out = new float[rows][t];
+        for (int r = 0; r < rows; r++) {
+            System.arraycopy(flat, r * t, out[r], 0, t);
         }
         return out;
     }

@@ -73,6 +73,24 @@ public final class ScoreRouter {
         return new RowStages.RowScore(sum, java.util.Collections.unmodifiableMap(scores), route.uses(RouteConfig.MODEL) ? model.uncertainty() : null);
     }
 
+    /**
+     * The weight of the served model's own score in the route of {@code in}: 1 for a model-only route, the weight of
+     * source {@code model} otherwise (0 when the route does not use it). Scales the model's process rewards.
+     */
+    public double modelWeight(ScoringInput in) {
+        RouteConfig.Route route = config.routeOf(in.metadata());
+        if (route.modelOnly()) {
+            return 1.0;
+        }
+        double w = 0;
+        for (RouteConfig.Source s : route.sources()) {
+            if (s.head() == null && RouteConfig.MODEL.equals(s.name())) {
+                w += s.weight();
+            }
+        }
+        return w;
+    }
+
     private double source(RouteConfig.Source s, ScoringInput in, RowStages.RowScore model) {
         String head = s.head();
         if (head != null) {

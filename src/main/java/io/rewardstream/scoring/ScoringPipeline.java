@@ -250,7 +250,7 @@ public final class ScoringPipeline {
             try {
                 // combine (model heads) -> route (score sources by task) -> shape + flags
                 RowStages.RowScore routed = router.route(in, stages.combine(out, k));
-                Scored scored = stages.row(i, in, seqs.get(k), routed, s);
+                Scored scored = stages.row(i, in, seqs.get(k), routed, s, processRewards(out, k, in, seqs.get(k)));
                 s = stages.next(s, scored.shaped());
                 rows[i] = scored;
             } catch (InvalidRolloutException e) {
@@ -258,5 +258,14 @@ public final class ScoringPipeline {
             }
         }
         return new Result(Collections.unmodifiableList(java.util.Arrays.asList(rows)), s, plan, inferenceNanos);
+    }
+
+    /** Row k's process rewards per response token, weighted by the route's model weight; null without them. */
+    private double[] processRewards(ModelOutput out, int k, ScoringInput in, EncodedSequence seq) {
+        if (!out.hasTokenRewards() || out.tokenRewards()[k] == null || in.parts() == null
+                || in.parts().responseIds() == null) {
+            return null;
+        }
+        return ProcessRewards.align(out.tokenRewards()[k], seq, in.parts().responseIds().length, router.modelWeight(in));
     }
 }

@@ -32,30 +32,44 @@ final class TinySavedModels {
 
     /** What to build; the defaults follow the contract, the other fields break it on purpose. */
     record Spec(String name, long version, long seed, List<ModelManifest.Head> heads, String rewardOutputName,
-                boolean floatInputIds, String tokenizer, boolean rewardAsColumn) {
+                boolean floatInputIds, String tokenizer, boolean rewardAsColumn, boolean tokenRewards) {
         static Spec valid(String name, long version, long seed) {
-            return new Spec(name, version, seed, List.of(), "reward", false, "ids", false);
+            return new Spec(name, version, seed, List.of(), "reward", false, "ids", false, false);
         }
 
         /** {@code reward} as [B,1] instead of [B] (both allowed by the contract). */
         Spec withRewardAsColumn() {
-            return new Spec(name, version, seed, heads, rewardOutputName, floatInputIds, tokenizer, true);
+            return new Spec(name, version, seed, heads, rewardOutputName, floatInputIds, tokenizer, true, tokenRewards);
         }
 
         Spec withHeads(List<ModelManifest.Head> h) {
-            return new Spec(name, version, seed, h, rewardOutputName, floatInputIds, tokenizer, rewardAsColumn);
+            return new Spec(name, version, seed, h, rewardOutputName, floatInputIds, tokenizer, rewardAsColumn, tokenRewards);
         }
 
         Spec withRewardOutputName(String n) {
-            return new Spec(name, version, seed, heads, n, floatInputIds, tokenizer, rewardAsColumn);
+            return new Spec(name, version, seed, heads, n, floatInputIds, tokenizer, rewardAsColumn, tokenRewards);
+        }
+
+        /** Adds output {@code token_rewards} [B,T] = {@link #tokenReward}(id) on real tokens, 0 on padding. */
+        Spec withTokenRewards() {
+            return new Spec(name, version, seed, heads, rewardOutputName, floatInputIds, tokenizer, rewardAsColumn, true);
+        }
+
+        Spec withTokenizer(String tok) {
+            return new Spec(name, version, seed, heads, rewardOutputName, floatInputIds, tok, rewardAsColumn, tokenRewards);
         }
 
         Spec withFloatInputIds() {
-            return new Spec(name, version, seed, heads, rewardOutputName, true, tokenizer, rewardAsColumn);
+            return new Spec(name, version, seed, heads, rewardOutputName, true, tokenizer, rewardAsColumn, tokenRewards);
         }
     }
 
     private TinySavedModels() {
+    }
+
+    /** The per-token reward of a model built {@link Spec#withTokenRewards()}: a fixed function of the token id. */
+    static float tokenReward(int id) {
+        return ((id % 7) - 3) * 0.25f;
     }
 
     /** A valid single-head model with its manifest and digests. */
@@ -113,6 +127,15 @@ final class TinySavedModels {
                 Operand<TFloat32> weighted = tf.linalg.matMul(dense, tf.constant(weights));  // [B,1]
                 sig.output(spec.rewardOutputName(), tf.withName("reward").reshape(weighted, tf.constant(new int[]{-1})));
                 sig.output("rewards", tf.withName("rewards").identity(dense));
+            }
+            if (spec.tokenRewards()) {
+                float[] table = new float[VOCAB];
+                for (int i = 0; i < VOCAB; i++) {
+                    table[i] = tokenReward(i);
+                }
+                Operand<TFloat32> perToken = tf.math.mul(tf.gather(tf.constant(table), ids, tf.constant(0)),
+                        tf.dtypes.cast(mask, TFloat32.class));                               // [B,T]
+                sig.output("token_rewards", tf.withName("token_rewards").identity(perToken));
             }
             for (org.tensorflow.op.Op init : inits) {
                 s.run(init);
