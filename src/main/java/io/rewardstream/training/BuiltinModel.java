@@ -151,25 +151,109 @@ public final class BuiltinModel implements Scorer, AutoCloseable {
                 m.loss(), m.accuracy(), m.meanMargin());
     }
 
-    /** One Bradley-Terry Adam step on a batch; returns the loss before the update. */
+    /**
+     * One Bradley-Terry Adam step on a batch; returns the loss before the update. A pair with an
+     * {@link PreferenceExample#objective() objective} trains that named head alone; a pair without one trains the
+     * combined score (the heads' weighted sum, as served). A model without named heads trains its one score on
+     * every pair.
+     *
+     * @throws IllegalArgumentException when an objective names no head of this model
+     */
     public double trainStep(List<PreferenceExample> batch) {
         List<int[]> c = new ArrayList<>();
         List<int[]> r = new ArrayList<>();
         float[] m = new float[batch.size()];
+        List<String> objectives = new ArrayList<>(batch.size());
         for (int i = 0; i < batch.size(); i++) {
             PreferenceExample e = batch.get(i);
             c.add(enc(e.prompt(), e.chosen()));
             r.add(enc(e.prompt(), e.rejected()));
             m[i] = (float) e.margin();
+            objectives.add(e.objective());
         }
         Batches.Padded pc = Batches.pad(c, 1);
         Batches.Padded pr = Batches.pad(r, 1);
         try (TInt32 ci = pc.idsTensor(); TInt32 cm = pc.maskTensor(); TInt32 ri = pr.idsTensor();
              TInt32 rm = pr.maskTensor(); TFloat32 mt = TFloat32.vectorOf(m);
-             Result res = session.runner().feed(g.chosenIds, ci).feed(g.chosenMask, cm).feed(g.rejectedIds, ri)
-                     .feed(g.rejectedMask, rm).feed(g.margin, mt).fetch(g.trainLoss).run()) {
-            return ((TFloat32) res.get(0)).getFloat();
+             TFloat32 hw = headWeights(objectives)) {
+            Session.Runner run = session.runner().feed(g.chosenIds, ci).feed(g.chosenMask, cm).feed(g.rejectedIds, ri)
+                    .feed(g.rejectedMask, rm).feed(g.margin, mt);
+            if (hw != null) {
+                run.feed(g.headWeights, hw);
+            }
+            try (Result res = run.fetch(g.trainLoss).run()) {
+                return ((TFloat32) res.get(0)).getFloat();
+            }
         }
+    }
+
+    /**
+     * [N,H] loss weights of the heads, one row per example (one-hot for an objective, the serving weights for
+     * none), or null when no example names an objective or the model has no named heads (the graph's default).
+     */
+    private TFloat32 headWeights(List<String> objectives) {
+        List<ModelManifest.Head> heads = cfg.heads();
+        if (heads.isEmpty() || objectives.stream().allMatch(java.util.Objects::isNull)) {
+            return null;
+        }
+        int h = heads.size();
+        float[] w = new float[objectives.size() * h];
+        for (int i = 0; i < objectives.size(); i++) {
+            String o = objectives.get(i);
+            if (o == null) {
+                for (int j = 0; j < h; j++) {
+                    w[i * h + j] = (float) heads.get(j).weight();
+                }
+            } else {
+                w[i * h + headIndex(o)] = 1f;
+            }
+        }
+        return TFloat32.tensorOf(org.tensorflow.ndarray.Shape.of(objectives.size(), h), DataBuffers.of(w, true, false));
+    }
+
+    /** @throws IllegalArgumentException when {@code name} is not one of this model's heads */
+    private int headIndex(String name) {
+        List<ModelManifest.Head> heads = cfg.heads();
+        for (int j = 0; j < heads.size(); j++) {
+            if (heads.get(j).name().equals(name)) {
+                return j;
+            }
+        }
+        throw new IllegalArgumentException("objective '" + name + "' is not a head of model " + cfg.name() + " (heads "
+                + heads.stream().map(ModelManifest.Head::name).toList() + ")");
+    }
+
+    /** The named head's own scores (not the combined reward). */
+    public float[] scoreHead(String head, List<String> prompts, List<String> responses) {
+        int j = headIndex(head);
+        int h = cfg.heads().size();
+        return scoreWith(prompts, responses, this::enc, EVAL_BATCH, (ids, mask) -> {
+            try (Result r = session.runner().feed(g.inputIds, ids).feed(g.attentionMask, mask)
+                    .fetch(g.serving.rewards()).run()) {
+                TFloat32 t = (TFloat32) r.get(0);
+                float[] all = new float[(int) t.shape().size()];
+                t.asRawTensor().data().asFloats().read(all);
+                float[] out = new float[all.length / h];
+                for (int i = 0; i < out.length; i++) {
+                    out[i] = all[i * h + j];
+                }
+                return out;
+            }
+        });
+    }
+
+    /**
+     * Held-out metrics of each named head on the pairs of its own objective (heads without such pairs are left out).
+     */
+    public Map<String, EvalMetrics> evaluatePerHead(List<PreferenceExample> pairs) {
+        Map<String, EvalMetrics> out = new LinkedHashMap<>();
+        for (ModelManifest.Head head : cfg.heads()) {
+            List<PreferenceExample> own = pairs.stream().filter(p -> head.name().equals(p.objective())).toList();
+            if (!own.isEmpty()) {
+                out.put(head.name(), EvalMetrics.evaluate((ps, rs) -> scoreHead(head.name(), ps, rs), own));
+            }
+        }
+        return out;
     }
 
     /** One Plackett-Luce Adam step on rankings that all have the same k; returns the loss before the update. */
@@ -273,6 +357,11 @@ public final class BuiltinModel implements Scorer, AutoCloseable {
         if (m != null) {
             metrics.putAll(m.asMap());
         }
+        // per-objective heads: each head on its own objective's held-out pairs
+        evaluatePerHead(eval).forEach((head, hm) -> {
+            metrics.put("head." + head + ".accuracy", hm.accuracy());
+            metrics.put("head." + head + ".pairs", (double) hm.pairs());
+        });
         metrics.put("parameters", (double) parameterCount());
         Map<String, String> lin = new LinkedHashMap<>(lineage);
         lin.put("seed", Long.toString(tc.seed()));

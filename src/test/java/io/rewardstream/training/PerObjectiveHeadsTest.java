@@ -1,0 +1,80 @@
+package io.rewardstream.training;
+
+import io.rewardstream.scoring.ModelManifest;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+/**
+ * Heads trained per objective on a real TensorFlow model (built-in tiny): two objectives with opposite preferences
+ * (brief: the short answer is better; verbose: the long one is) on the same kind of pairs train two heads that
+ * disagree, each right on its own objective's held-out pairs, and the release manifest records both accuracies.
+ */
+class PerObjectiveHeadsTest {
+    private static final String[] WORDS = {"alpha", "beta", "gamma", "delta", "omega", "sigma", "kappa", "zeta"};
+
+    /** n pairs short-vs-long; for "brief" the short one is chosen, for "verbose" the long one. */
+    private static List<PreferenceExample> pairs(String objective, int n, long seed, String idPrefix) {
+        Random rnd = new Random(seed);
+        List<PreferenceExample> out = new ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            String prompt = "Describe " + WORDS[rnd.nextInt(WORDS.length)] + ": ";
+            String shortAnswer = words(rnd, 1 + rnd.nextInt(2));
+            String longAnswer = words(rnd, 7 + rnd.nextInt(4));
+            boolean brief = objective.equals("brief");
+            out.add(new PreferenceExample(idPrefix + objective + "-" + i, prompt, brief ? shortAnswer : longAnswer,
+                    brief ? longAnswer : shortAnswer, 0.0, objective));
+        }
+        return out;
+    }
+
+    private static String words(Random rnd, int n) {
+        StringBuilder sb = new StringBuilder();
+        for (int i = 0; i < n; i++) {
+            sb.append(i == 0 ? "" : " ").append(WORDS[rnd.nextInt(WORDS.length)]);
+        }
+        return sb.toString();
+    }
+
+    @Test
+    void shouldTrainEachNamedHeadOnItsOwnObjectivesPairs(@TempDir Path tmp) throws Exception {
+        List<ModelManifest.Head> heads = List.of(new ModelManifest.Head("brief", 1.0),
+                new ModelManifest.Head("verbose", 1.0));
+        ModelConfig cfg = ModelConfig.of(ModelSize.TINY).withHeads(heads);
+        TrainConfig tc = TrainConfig.defaults(ModelSize.TINY).withSteps(120).withProgress(false);
+        List<PreferenceExample> train = new ArrayList<>(pairs("brief", 200, 1, "t"));
+        train.addAll(pairs("verbose", 200, 2, "t"));
+        List<PreferenceExample> heldBrief = pairs("brief", 60, 3, "h");
+        List<PreferenceExample> heldVerbose = pairs("verbose", 60, 4, "h");
+        List<PreferenceExample> heldOut = new ArrayList<>(heldBrief);
+        heldOut.addAll(heldVerbose);
+        Path dir = tmp.resolve("objectives");
+        try (BuiltinModel m = BuiltinModel.create(cfg, tc)) {
+            m.train(train, List.of());
+            Map<String, EvalMetrics> perHead = m.evaluatePerHead(heldOut);
+            System.out.printf("PerObjectiveHeadsTest: held-out accuracy brief head %.3f, verbose head %.3f%n",
+                    perHead.get("brief").accuracy(), perHead.get("verbose").accuracy());
+            assertThat(perHead.get("brief").accuracy()).isGreaterThan(0.9);
+            assertThat(perHead.get("verbose").accuracy()).isGreaterThan(0.9);
+            // the heads really disagree: the brief head ranks the verbose objective's pairs the other way round
+            double briefOnVerbose = EvalMetrics.evaluate((p, r) -> m.scoreHead("brief", p, r), heldVerbose).accuracy();
+            assertThat(briefOnVerbose).isLessThan(0.1);
+            m.export(dir, heldOut);
+            assertThatThrownBy(() -> m.trainStep(List.of(heldBrief.get(0).withObjective("harmless"))))
+                    .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("'harmless'")
+                    .hasMessageContaining("brief");
+        }
+        Map<String, Double> metrics = ModelManifest.read(dir).metrics();
+        assertThat(metrics.get("head.brief.accuracy")).isGreaterThan(0.9);
+        assertThat(metrics.get("head.verbose.accuracy")).isGreaterThan(0.9);
+        assertThat(metrics.get("head.brief.pairs")).isEqualTo(60.0);
+    }
+}
