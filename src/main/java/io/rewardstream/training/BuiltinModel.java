@@ -187,40 +187,14 @@ public final class BuiltinModel implements Scorer, AutoCloseable {
         }
     }
 
-    /**
-     * [N,H] loss weights of the heads, one row per example (one-hot for an objective, the serving weights for
-     * none), or null when no example names an objective or the model has no named heads (the graph's default).
-     */
     private TFloat32 headWeights(List<String> objectives) {
-        List<ModelManifest.Head> heads = cfg.heads();
-        if (heads.isEmpty() || objectives.stream().allMatch(java.util.Objects::isNull)) {
-            return null;
-        }
-        int h = heads.size();
-        float[] w = new float[objectives.size() * h];
-        for (int i = 0; i < objectives.size(); i++) {
-            String o = objectives.get(i);
-            if (o == null) {
-                for (int j = 0; j < h; j++) {
-                    w[i * h + j] = (float) heads.get(j).weight();
-                }
-            } else {
-                w[i * h + headIndex(o)] = 1f;
-            }
-        }
-        return TFloat32.tensorOf(org.tensorflow.ndarray.Shape.of(objectives.size(), h), DataBuffers.of(w, true, false));
+        float[] w = HeadWeights.rows(cfg.heads(), objectives, cfg.name());
+        return w == null ? null : TFloat32.tensorOf(org.tensorflow.ndarray.Shape.of(objectives.size(),
+                cfg.heads().size()), DataBuffers.of(w, true, false));
     }
 
-    /** @throws IllegalArgumentException when {@code name} is not one of this model's heads */
     private int headIndex(String name) {
-        List<ModelManifest.Head> heads = cfg.heads();
-        for (int j = 0; j < heads.size(); j++) {
-            if (heads.get(j).name().equals(name)) {
-                return j;
-            }
-        }
-        throw new IllegalArgumentException("objective '" + name + "' is not a head of model " + cfg.name() + " (heads "
-                + heads.stream().map(ModelManifest.Head::name).toList() + ")");
+        return HeadWeights.index(cfg.heads(), name, cfg.name());
     }
 
     /** The named head's own scores (not the combined reward). */
@@ -246,14 +220,7 @@ public final class BuiltinModel implements Scorer, AutoCloseable {
      * Held-out metrics of each named head on the pairs of its own objective (heads without such pairs are left out).
      */
     public Map<String, EvalMetrics> evaluatePerHead(List<PreferenceExample> pairs) {
-        Map<String, EvalMetrics> out = new LinkedHashMap<>();
-        for (ModelManifest.Head head : cfg.heads()) {
-            List<PreferenceExample> own = pairs.stream().filter(p -> head.name().equals(p.objective())).toList();
-            if (!own.isEmpty()) {
-                out.put(head.name(), EvalMetrics.evaluate((ps, rs) -> scoreHead(head.name(), ps, rs), own));
-            }
-        }
-        return out;
+        return HeadWeights.evaluate(cfg.heads(), pairs, head -> (ps, rs) -> scoreHead(head, ps, rs));
     }
 
     /** One Plackett-Luce Adam step on rankings that all have the same k; returns the loss before the update. */
@@ -358,10 +325,7 @@ public final class BuiltinModel implements Scorer, AutoCloseable {
             metrics.putAll(m.asMap());
         }
         // per-objective heads: each head on its own objective's held-out pairs
-        evaluatePerHead(eval).forEach((head, hm) -> {
-            metrics.put("head." + head + ".accuracy", hm.accuracy());
-            metrics.put("head." + head + ".pairs", (double) hm.pairs());
-        });
+        HeadWeights.putMetrics(metrics, evaluatePerHead(eval));
         metrics.put("parameters", (double) parameterCount());
         Map<String, String> lin = new LinkedHashMap<>(lineage);
         lin.put("seed", Long.toString(tc.seed()));

@@ -56,7 +56,7 @@ public final class PreferenceValidator {
             throw new InvalidPreferenceException(BAD_MARGIN, "pair " + id + ": margin must be finite and >= 0, got " + margin);
         }
         return new StoredPair(id, id, prompt, promptIds, chosen, chosenIds, rejected, rejectedIds, margin,
-                str(p.getAnnotatorId()), topic, partition, offset);
+                str(p.getAnnotatorId()), topic, partition, offset).withObjective(str(p.getObjective()));
     }
 
     /**

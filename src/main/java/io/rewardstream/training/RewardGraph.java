@@ -60,7 +60,11 @@ final class RewardGraph {
     Placeholder<TInt32> rejectedIds;
     Placeholder<TInt32> rejectedMask;
     Placeholder<TFloat32> margin;
-    /** [N,H] weights of each pair's heads in its loss: one-hot for an objective; defaults to the serving weights. */
+    /**
+     * [N,H] weights of each pair's heads in its loss: one-hot for an objective; defaults to the serving weights. Fed
+     * by tensor name ({@link #HEAD_WEIGHTS}), not a signature input: SessionFunction callers of {@code train_step}
+     * would have to pass it.
+     */
     Operand<TFloat32> headWeights;
     Operand<TFloat32> rankedHeadWeights;
     Operand<TFloat32> pairLoss;
@@ -131,7 +135,7 @@ final class RewardGraph {
         margin = tf.withName("margin").placeholder(TFloat32.class, Placeholder.shape(Shape.of(-1)));
         Forward c = forward(chosenIds, chosenMask);
         Forward r = forward(rejectedIds, rejectedMask);
-        headWeights = tf.withName("head_weights").placeholderWithDefault(servingHeadWeights(),
+        headWeights = tf.withName(HEAD_WEIGHTS).placeholderWithDefault(servingHeadWeights(),
                 Shape.of(-1, cfg.headCount()));
         pairLoss = bradleyTerryLoss(selectHeads(c.heads(), headWeights), selectHeads(r.heads(), headWeights));
         evalLoss = tf.withName("eval_loss").identity(pairLoss);
@@ -472,7 +476,7 @@ final class RewardGraph {
         return Signature.builder().key("train_step")
                 .input("chosen_ids", chosenIds).input("chosen_mask", chosenMask)
                 .input("rejected_ids", rejectedIds).input("rejected_mask", rejectedMask)
-                .input("margin", margin).input("head_weights", headWeights)
+                .input("margin", margin)
                 .output("loss", trainLoss).build();
     }
 
@@ -480,9 +484,10 @@ final class RewardGraph {
     Signature rankedTrainStepSignature() {
         return Signature.builder().key(RANKED_TRAIN_STEP)
                 .input("ranked_ids", rankedIds).input("ranked_mask", rankedMask)
-                .input("head_weights", rankedHeadWeights)
                 .output("loss", rankedTrainLoss).build();
     }
 
     static final String RANKED_TRAIN_STEP = "train_step_ranked";
+    /** Graph tensor of {@code train_step}'s optional per-pair head weights [N,H]. */
+    static final String HEAD_WEIGHTS = "head_weights";
 }

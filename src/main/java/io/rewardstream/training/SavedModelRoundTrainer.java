@@ -50,6 +50,7 @@ public final class SavedModelRoundTrainer implements RoundTrainer {
                 throw new IOException("model " + in.currentDir() + " has no train_step signature; it cannot be fine-tuned");
             }
             boolean lrFeed = b.graph().operation(LR_TENSOR) != null;
+            boolean headFeed = b.graph().operation(RewardGraph.HEAD_WEIGHTS) != null;
             if (!lrFeed) {
                 LOG.warn("model {} has no '{}' tensor: retrain.learning.rate is ignored, its own schedule applies",
                         in.currentDir(), LR_TENSOR);
@@ -112,7 +113,7 @@ public final class SavedModelRoundTrainer implements RoundTrainer {
                     plExamples += rb.size();
                 } else {
                     List<PreferenceExample> pb = batches.get(btDone++);
-                    loss = step(b.session(), sig, pb, old, lrFeed ? lr : -1);
+                    loss = step(b.session(), sig, pb, old, lrFeed ? lr : -1, headFeed);
                     btExamples += pb.size();
                 }
                 losses.add(loss);
@@ -157,6 +158,9 @@ public final class SavedModelRoundTrainer implements RoundTrainer {
             summary.putAll(in.summary());
             TrainingReport.write(target, tr, summary);
             Map<String, Double> metrics = new LinkedHashMap<>(candidate.asMap());
+            // per-objective heads: each head of the candidate on its own objective's held-out pairs
+            HeadWeights.putMetrics(metrics, HeadWeights.evaluate(old.heads(), in.heldOut(),
+                    head -> (ps, rs) -> model.scoreHead(head, ps, rs)));
             Map<String, String> lineage = new LinkedHashMap<>(old.lineage());
             lineage.put("fine_tuned_from", old.modelVersion());
             lineage.put("fine_tune_steps", Integer.toString(in.steps()));
@@ -228,11 +232,22 @@ public final class SavedModelRoundTrainer implements RoundTrainer {
 
     /** One train_step through the session, feeding the signature's tensors (and the learning rate if >= 0). */
     static double step(Session session, SignatureDef sig, List<PreferenceExample> batch, ModelManifest mf, double lr) {
+        return step(session, sig, batch, mf, lr, false);
+    }
+
+    /**
+     * As {@link #step(Session, SignatureDef, List, ModelManifest, double)}; with {@code headFeed} (the graph has the
+     * {@code head_weights} tensor) pairs with an objective train their named head alone.
+     */
+    static double step(Session session, SignatureDef sig, List<PreferenceExample> batch, ModelManifest mf, double lr,
+                       boolean headFeed) {
         List<int[]> c = new ArrayList<>();
         List<int[]> r = new ArrayList<>();
         float[] margin = new float[batch.size()];
+        List<String> objectives = new ArrayList<>(batch.size());
         for (int i = 0; i < batch.size(); i++) {
             PreferenceExample e = batch.get(i);
+            objectives.add(e.objective());
             c.add(Batches.encode(mf.tokenizer(), mf.vocabSize(), e.prompt(), e.chosen(), mf.maxSeqLen()));
             r.add(Batches.encode(mf.tokenizer(), mf.vocabSize(), e.prompt(), e.rejected(), mf.maxSeqLen()));
             margin[i] = (float) e.margin();
@@ -258,8 +273,16 @@ public final class SavedModelRoundTrainer implements RoundTrainer {
             if (lr >= 0) {
                 run.feed(LR_TENSOR, lrt);
             }
-            try (Result res = run.run()) {
-                return ((TFloat32) res.get(0)).getFloat();
+            // pairs with an objective train their head alone (models exported before head_weights: the combined score)
+            float[] hw = headFeed ? HeadWeights.rows(mf.heads(), objectives, mf.name()) : null;
+            try (TFloat32 hwt = hw == null ? null : TFloat32.tensorOf(org.tensorflow.ndarray.Shape.of(batch.size(),
+                    mf.heads().size()), org.tensorflow.ndarray.buffer.DataBuffers.of(hw, true, false))) {
+                if (hwt != null) {
+                    run.feed(RewardGraph.HEAD_WEIGHTS, hwt);
+                }
+                try (Result res = run.run()) {
+                    return ((TFloat32) res.get(0)).getFloat();
+                }
             }
         }
     }

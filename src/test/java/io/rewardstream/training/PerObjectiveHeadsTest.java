@@ -77,4 +77,44 @@ class PerObjectiveHeadsTest {
         assertThat(metrics.get("head.verbose.accuracy")).isGreaterThan(0.9);
         assertThat(metrics.get("head.brief.pairs")).isEqualTo(60.0);
     }
+
+    @Test
+    void shouldTrainHeadsPerObjectiveInARetrainingRoundAndRecordTheirAccuracyInTheRelease(@TempDir Path tmp)
+            throws Exception {
+        List<ModelManifest.Head> heads = List.of(new ModelManifest.Head("brief", 1.0),
+                new ModelManifest.Head("verbose", 1.0));
+        Path base = tmp.resolve("base");
+        try (BuiltinModel m = BuiltinModel.create(ModelConfig.of(ModelSize.TINY).withHeads(heads),
+                TrainConfig.defaults(ModelSize.TINY).withSteps(5).withProgress(false))) {
+            m.train(pairs("brief", 20, 9, "b"), List.of());
+            m.export(base, List.of());
+        }
+        List<PreferenceExample> fresh = new ArrayList<>(pairs("brief", 200, 1, "t"));
+        fresh.addAll(pairs("verbose", 200, 2, "t"));
+        List<PreferenceExample> held = new ArrayList<>(pairs("brief", 60, 3, "h"));
+        held.addAll(pairs("verbose", 60, 4, "h"));
+        Path out = tmp.resolve("candidate");
+        RoundTrainer.Output o = new SavedModelRoundTrainer().train(new RoundTrainer.Input(base, fresh, List.of(), held,
+                150, 16, 0, 1e-3, 3, Map.of()), out, () -> false);
+        Map<String, Double> metrics = ModelManifest.read(out).metrics();
+        System.out.printf("PerObjectiveHeadsTest: round held-out accuracy brief head %.3f, verbose head %.3f, "
+                + "combined %.3f%n", metrics.get("head.brief.accuracy"), metrics.get("head.verbose.accuracy"),
+                o.candidate().accuracy());
+        assertThat(metrics.get("head.brief.accuracy")).isGreaterThan(0.9);
+        assertThat(metrics.get("head.verbose.accuracy")).isGreaterThan(0.9);
+        assertThat(metrics.get("head.verbose.pairs")).isEqualTo(60.0);
+    }
+
+    @Test
+    void shouldCarryTheObjectiveFromTheAvroRecordToTheTrainingExample() throws Exception {
+        io.rewardstream.avro.PreferencePair p = io.rewardstream.avro.PreferencePair.newBuilder()
+                .setPairId("p-1").setPromptText("q").setChosenText("a").setRejectedText("b")
+                .setObjective("brief").setCreatedAt(java.time.Instant.EPOCH).build();
+        StoredPair stored = PreferenceValidator.validate(p, "preferences", 0, 7);
+        String json = new com.fasterxml.jackson.databind.ObjectMapper().writeValueAsString(stored);
+        StoredPair back = new com.fasterxml.jackson.databind.ObjectMapper().readValue(json, StoredPair.class);
+        assertThat(back.toExample().objective()).isEqualTo("brief");
+        p.setObjective(null);
+        assertThat(PreferenceValidator.validate(p, "preferences", 0, 8).toExample().objective()).isNull();
+    }
 }
