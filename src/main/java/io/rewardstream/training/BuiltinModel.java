@@ -227,7 +227,9 @@ public final class BuiltinModel implements Scorer, AutoCloseable {
     public double trainRankedStep(List<RankedExample> batch) {
         int k = batch.get(0).responsesBestFirst().size();
         List<int[]> rows = new ArrayList<>();
+        List<String> objectives = new ArrayList<>(batch.size());
         for (RankedExample e : batch) {
+            objectives.add(e.objective());
             if (e.responsesBestFirst().size() != k) {
                 throw new IllegalArgumentException("all rankings of a batch need the same k; got " + k + " and "
                         + e.responsesBestFirst().size() + " (" + e.id() + ")");
@@ -240,9 +242,14 @@ public final class BuiltinModel implements Scorer, AutoCloseable {
         org.tensorflow.ndarray.Shape s = org.tensorflow.ndarray.Shape.of(batch.size(), k, p.cols());
         try (TInt32 ids = TInt32.tensorOf(s, DataBuffers.of(p.ids(), true, false));
              TInt32 mask = TInt32.tensorOf(s, DataBuffers.of(p.mask(), true, false));
-             Result res = session.runner().feed(g.rankedIds, ids).feed(g.rankedMask, mask)
-                     .fetch(g.rankedTrainLoss).run()) {
-            return ((TFloat32) res.get(0)).getFloat();
+             TFloat32 hw = headWeights(objectives)) {
+            Session.Runner run = session.runner().feed(g.rankedIds, ids).feed(g.rankedMask, mask);
+            if (hw != null) {
+                run.feed(g.rankedHeadWeights, hw);
+            }
+            try (Result res = run.fetch(g.rankedTrainLoss).run()) {
+                return ((TFloat32) res.get(0)).getFloat();
+            }
         }
     }
 

@@ -119,7 +119,7 @@ public final class PreferenceValidator {
             anyIds |= bi != null;
         }
         return List.of(StoredPair.ranking(id, prompt, promptIds, anyText ? texts : null, anyIds ? idLists : null,
-                str(r.getAnnotatorId()), topic, partition, offset));
+                str(r.getAnnotatorId()), topic, partition, offset).withObjective(str(r.getObjective())));
     }
 
     private static boolean same(String at, int[] ai, String bt, int[] bi) {

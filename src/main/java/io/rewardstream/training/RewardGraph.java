@@ -152,7 +152,7 @@ final class RewardGraph {
         Operand<TInt32> rShape = tf.shape(rankedIds);
         Operand<TInt32> flat = tf.concat(List.of(tf.constant(new int[]{-1}), slice1(rShape, 2)), tf.constant(0));
         Forward pr = forward(tf.reshape(rankedIds, flat), tf.reshape(rankedMask, flat));
-        rankedHeadWeights = tf.withName("ranked_head_weights").placeholderWithDefault(servingHeadWeights(),
+        rankedHeadWeights = tf.withName(RANKED_HEAD_WEIGHTS).placeholderWithDefault(servingHeadWeights(),
                 Shape.of(-1, cfg.headCount()));
         // [N*K,E,H] -> [N,K,E,H]; each ranking's heads weighted by its own row, mean over the ensemble
         Operand<TFloat32> headsNk = tf.reshape(pr.heads(), tf.concat(List.of(tf.constant(new int[]{-1}),
@@ -490,4 +490,6 @@ final class RewardGraph {
     static final String RANKED_TRAIN_STEP = "train_step_ranked";
     /** Graph tensor of {@code train_step}'s optional per-pair head weights [N,H]. */
     static final String HEAD_WEIGHTS = "head_weights";
+    /** Graph tensor of {@code train_step_ranked}'s optional per-ranking head weights [N,H]. */
+    static final String RANKED_HEAD_WEIGHTS = "ranked_head_weights";
 }

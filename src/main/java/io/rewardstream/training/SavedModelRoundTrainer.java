@@ -215,12 +215,16 @@ public final class SavedModelRoundTrainer implements RoundTrainer {
             org.tensorflow.ndarray.Shape shape = org.tensorflow.ndarray.Shape.of(e.getValue().size(), k, p.cols());
             try (TInt32 ids = TInt32.tensorOf(shape, org.tensorflow.ndarray.buffer.DataBuffers.of(p.ids(), true, false));
                  TInt32 mask = TInt32.tensorOf(shape, org.tensorflow.ndarray.buffer.DataBuffers.of(p.mask(), true, false));
-                 TFloat32 lrt = TFloat32.scalarOf((float) Math.max(lr, 0))) {
+                 TFloat32 lrt = TFloat32.scalarOf((float) Math.max(lr, 0));
+                 TFloat32 hw = rankedHeadWeights(session, e.getValue(), mf)) {
                 Session.Runner run = session.runner().feed(ins.get("ranked_ids").getName(), ids)
                         .feed(ins.get("ranked_mask").getName(), mask)
                         .fetch(sig.getOutputsMap().get("loss").getName());
                 if (lr >= 0) {
                     run.feed(RANKED_LR_TENSOR, lrt);
+                }
+                if (hw != null) {
+                    run.feed(RewardGraph.RANKED_HEAD_WEIGHTS, hw);
                 }
                 try (Result res = run.run()) {
                     sum += ((TFloat32) res.get(0)).getFloat() * e.getValue().size();
@@ -228,6 +232,17 @@ public final class SavedModelRoundTrainer implements RoundTrainer {
             }
         }
         return sum / batch.size();
+    }
+
+    /** Per-ranking head weights, or null (no objective, no named heads, or a model without the tensor). */
+    private static TFloat32 rankedHeadWeights(Session session, List<RankedExample> batch, ModelManifest mf) {
+        List<String> objectives = batch.stream().map(RankedExample::objective).toList();
+        float[] w = HeadWeights.rows(mf.heads(), objectives, mf.name());
+        if (w == null || session.graph().operation(RewardGraph.RANKED_HEAD_WEIGHTS) == null) {
+            return null;
+        }
+        return TFloat32.tensorOf(org.tensorflow.ndarray.Shape.of(batch.size(), mf.heads().size()),
+                org.tensorflow.ndarray.buffer.DataBuffers.of(w, true, false));
     }
 
     /** One train_step through the session, feeding the signature's tensors (and the learning rate if >= 0). */

@@ -101,7 +101,7 @@ public record StoredPair(@JsonProperty("id") String id, @JsonProperty("split_key
             }
             out.add(r);
         }
-        return new RankedExample(id, p, out);
+        return new RankedExample(id, p, out, objective);
     }
 
     /** Text form for text-tokenized models; null when any of the three texts is missing. */
