@@ -37,11 +37,12 @@ public final class SavedModelRoundTrainer implements RoundTrainer {
     static final String RANKED_LR_TENSOR = "learning_rate_pl";
 
     @Override
-    public Output train(Input in, Path target, BooleanSupplier stop) throws IOException {
-        RoundTrainer.checkRound(in, target);
+    public Output train(Input given, Path target, BooleanSupplier stop) throws IOException {
+        RoundTrainer.checkRound(given, target);
         long t0 = System.nanoTime();
-        try (ExportedModel model = ExportedModel.load(in.currentDir())) {
+        try (ExportedModel model = ExportedModel.load(given.currentDir())) {
             ModelManifest old = model.manifest();
+            Input in = knownObjectivesOnly(given, old);
             SavedModelBundle b = model.bundle();
             EvalMetrics current = EvalMetrics.evaluate(model, in.heldOut());
             LOG.info("current model {} on {} held-out pairs: {}", old.modelVersion(), in.heldOut().size(), current);
@@ -232,6 +233,39 @@ public final class SavedModelRoundTrainer implements RoundTrainer {
             }
         }
         return sum / batch.size();
+    }
+
+    /**
+     * Leaves out examples whose objective names no head of the model (a model without named heads trains every
+     * example on its one score): one mislabelled record must not stop every round. Logged as a warning.
+     */
+    static Input knownObjectivesOnly(Input in, ModelManifest mf) {
+        if (mf.heads().isEmpty()) {
+            return in;
+        }
+        java.util.Set<String> names = new java.util.HashSet<>();
+        mf.heads().forEach(h -> names.add(h.name()));
+        java.util.function.Predicate<String> ok = o -> o == null || names.contains(o);
+        java.util.Set<String> unknown = new java.util.TreeSet<>();
+        java.util.function.Predicate<String> keep = o -> {
+            if (ok.test(o)) {
+                return true;
+            }
+            unknown.add(o);
+            return false;
+        };
+        java.util.function.Function<List<PreferenceExample>, List<PreferenceExample>> pairs = l -> l.stream()
+                .filter(e -> keep.test(e.objective())).toList();
+        java.util.function.Function<List<RankedExample>, List<RankedExample>> ranked = l -> l.stream()
+                .filter(e -> keep.test(e.objective())).toList();
+        Input out = new Input(in.currentDir(), pairs.apply(in.fresh()), pairs.apply(in.old()), pairs.apply(in.heldOut()),
+                in.steps(), in.batchSize(), in.mix(), in.learningRate(), in.seed(), in.summary(),
+                ranked.apply(in.freshRanked()), ranked.apply(in.oldRanked()));
+        if (!unknown.isEmpty()) {
+            LOG.warn("left out preferences whose objective names no head of {} (heads {}): objectives {}",
+                    mf.modelVersion(), names, unknown);
+        }
+        return out;
     }
 
     /** Per-ranking head weights, or null (no objective, no named heads, or a model without the tensor). */

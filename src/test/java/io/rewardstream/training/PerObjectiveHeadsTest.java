@@ -156,4 +156,17 @@ class PerObjectiveHeadsTest {
             assertThat(perHead.get("verbose").accuracy()).isGreaterThan(0.9);
         }
     }
+
+    @Test
+    void shouldLeaveOutRoundExamplesWhoseObjectiveNamesNoHead() {
+        ModelManifest mf = new ModelManifest("m", 1, 64, 0, 260, "bytes", null,
+                List.of(new ModelManifest.Head("brief", 1.0)), null, Map.of(), null, Map.of(), 0L, null);
+        List<PreferenceExample> fresh = List.of(new PreferenceExample("a", "p", "x", "y", 0, "brief"),
+                new PreferenceExample("b", "p", "x", "y", 0, "harmless"), new PreferenceExample("c", "p", "x", "y"));
+        RoundTrainer.Input in = new RoundTrainer.Input(Path.of("m"), fresh, List.of(), fresh, 10, 4, 0, 1e-3, 1,
+                Map.of());
+        RoundTrainer.Input out = SavedModelRoundTrainer.knownObjectivesOnly(in, mf);
+        assertThat(out.fresh()).extracting(PreferenceExample::id).containsExactly("a", "c");
+        assertThat(out.heldOut()).extracting(PreferenceExample::id).containsExactly("a", "c");
+    }
 }
