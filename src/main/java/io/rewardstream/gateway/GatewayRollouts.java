@@ -19,7 +19,7 @@ import java.util.Map;
  *   <li>token ids of the UTF-8 bytes ({@link ByteTokenizer}; a lone BOS for an empty prompt), which only a
  *       {@code tokenizer=ids} model with the byte vocabulary would read;</li>
  *   <li>policy log-probs of 0 and no reference log-probs: the KL terms are 0 and the reward is flagged NO_REFERENCE;</li>
- *   <li>finish reason STOP (OpenRLHF does not say; no missing-EOS penalty), {@code group_size} null;</li>
+ *   <li>finish reason STOP (OpenRLHF does not say; no missing-EOS penalty), {@code group_size} null (N for best-of-N);</li>
  *   <li>metadata {@code source=gateway}, {@code request}, {@code query.index}, {@code split} (prompt | whole) and the
  *       {@code label} when one was sent.</li>
  * </ul>
@@ -38,6 +38,18 @@ public final class GatewayRollouts {
      * @throws GatewayException 400 when a query has no response after its prompt
      */
     public static List<Rollout> toRollouts(RewardRequest request, String requestId, String policyVersion, Instant now) {
+        return toRollouts(request, requestId, policyVersion, now, null);
+    }
+
+    /**
+     * As {@link #toRollouts(RewardRequest, String, String, Instant)}, with {@code group_size} set on every rollout
+     * (best-of-N: the scorer's group aggregator then ranks the complete group).
+     *
+     * @param groupSize the group's promised size, or null for none
+     * @throws GatewayException 400 when a query has no response after its prompt
+     */
+    public static List<Rollout> toRollouts(RewardRequest request, String requestId, String policyVersion, Instant now,
+                                           Integer groupSize) {
         List<Rollout> out = new ArrayList<>(request.size());
         for (int i = 0; i < request.size(); i++) {
             RewardRequest.Split s = request.split(i);
@@ -58,7 +70,7 @@ public final class GatewayRollouts {
             out.add(Rollout.newBuilder()
                     .setRolloutId(rolloutId(requestId, i))
                     .setGroupId(requestId)
-                    .setGroupSize(null)
+                    .setGroupSize(groupSize)
                     .setPolicyVersion(policyVersion)
                     .setPromptTokenIds(prompt)
                     .setResponseTokenIds(response)

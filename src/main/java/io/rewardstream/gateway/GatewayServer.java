@@ -70,11 +70,15 @@ public final class GatewayServer implements AutoCloseable {
         this.tls = tls;
     }
 
-    /** The OpenRLHF remote reward-model endpoint: {@code POST /get_reward}. */
+    /**
+     * The gateway's endpoints: OpenRLHF's remote reward-model endpoint {@code POST /get_reward} and
+     * {@code POST /best_of_n} ({@link BestOfN}).
+     */
     public static Map<String, Endpoint> openRlhf(RewardGateway gateway) {
         Map<String, Endpoint> m = new LinkedHashMap<>();
         int max = gateway.config().maxQueries();
         m.put("/get_reward", body -> OpenRlhfResponse.of(gateway.score(RewardRequest.parse(body, max))));
+        m.put("/best_of_n", body -> BestOfN.serve(gateway, body));
         return m;
     }
 

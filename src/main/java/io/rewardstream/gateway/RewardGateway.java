@@ -81,9 +81,19 @@ public final class RewardGateway implements AutoCloseable {
      *                          its reason); 503 when the rollouts cannot be published; 504 on timeout
      */
     public Scored score(RewardRequest request) throws InterruptedException {
+        return score(request, null);
+    }
+
+    /**
+     * As {@link #score(RewardRequest)}, publishing the queries as one group of {@code groupSize} (best-of-N).
+     *
+     * @param groupSize {@code group_size} of every rollout, or null for none
+     */
+    public Scored score(RewardRequest request, Integer groupSize) throws InterruptedException {
         long t0 = System.nanoTime();
         String requestId = "gw-" + UUID.randomUUID();
-        List<Rollout> rollouts = GatewayRollouts.toRollouts(request, requestId, config.policyVersion(), Instant.now());
+        List<Rollout> rollouts = GatewayRollouts.toRollouts(request, requestId, config.policyVersion(), Instant.now(),
+                groupSize);
         List<String> ids = rollouts.stream().map(r -> r.getRolloutId()).toList();
         List<CompletableFuture<RewardOutcome>> futures = listener.expect(requestId, ids);
         try {

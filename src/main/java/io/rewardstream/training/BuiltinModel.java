@@ -151,32 +151,85 @@ public final class BuiltinModel implements Scorer, AutoCloseable {
                 m.loss(), m.accuracy(), m.meanMargin());
     }
 
-    /** One Bradley-Terry Adam step on a batch; returns the loss before the update. */
+    /**
+     * One Bradley-Terry Adam step on a batch; returns the loss before the update. A pair with an
+     * {@link PreferenceExample#objective() objective} trains that named head alone; a pair without one trains the
+     * combined score (the heads' weighted sum, as served). A model without named heads trains its one score on
+     * every pair.
+     *
+     * @throws IllegalArgumentException when an objective names no head of this model
+     */
     public double trainStep(List<PreferenceExample> batch) {
         List<int[]> c = new ArrayList<>();
         List<int[]> r = new ArrayList<>();
         float[] m = new float[batch.size()];
+        List<String> objectives = new ArrayList<>(batch.size());
         for (int i = 0; i < batch.size(); i++) {
             PreferenceExample e = batch.get(i);
             c.add(enc(e.prompt(), e.chosen()));
             r.add(enc(e.prompt(), e.rejected()));
             m[i] = (float) e.margin();
+            objectives.add(e.objective());
         }
         Batches.Padded pc = Batches.pad(c, 1);
         Batches.Padded pr = Batches.pad(r, 1);
         try (TInt32 ci = pc.idsTensor(); TInt32 cm = pc.maskTensor(); TInt32 ri = pr.idsTensor();
              TInt32 rm = pr.maskTensor(); TFloat32 mt = TFloat32.vectorOf(m);
-             Result res = session.runner().feed(g.chosenIds, ci).feed(g.chosenMask, cm).feed(g.rejectedIds, ri)
-                     .feed(g.rejectedMask, rm).feed(g.margin, mt).fetch(g.trainLoss).run()) {
-            return ((TFloat32) res.get(0)).getFloat();
+             TFloat32 hw = headWeights(objectives)) {
+            Session.Runner run = session.runner().feed(g.chosenIds, ci).feed(g.chosenMask, cm).feed(g.rejectedIds, ri)
+                    .feed(g.rejectedMask, rm).feed(g.margin, mt);
+            if (hw != null) {
+                run.feed(g.headWeights, hw);
+            }
+            try (Result res = run.fetch(g.trainLoss).run()) {
+                return ((TFloat32) res.get(0)).getFloat();
+            }
         }
+    }
+
+    private TFloat32 headWeights(List<String> objectives) {
+        float[] w = HeadWeights.rows(cfg.heads(), objectives, cfg.name());
+        return w == null ? null : TFloat32.tensorOf(org.tensorflow.ndarray.Shape.of(objectives.size(),
+                cfg.heads().size()), DataBuffers.of(w, true, false));
+    }
+
+    private int headIndex(String name) {
+        return HeadWeights.index(cfg.heads(), name, cfg.name());
+    }
+
+    /** The named head's own scores (not the combined reward). */
+    public float[] scoreHead(String head, List<String> prompts, List<String> responses) {
+        int j = headIndex(head);
+        int h = cfg.heads().size();
+        return scoreWith(prompts, responses, this::enc, EVAL_BATCH, (ids, mask) -> {
+            try (Result r = session.runner().feed(g.inputIds, ids).feed(g.attentionMask, mask)
+                    .fetch(g.serving.rewards()).run()) {
+                TFloat32 t = (TFloat32) r.get(0);
+                float[] all = new float[(int) t.shape().size()];
+                t.asRawTensor().data().asFloats().read(all);
+                float[] out = new float[all.length / h];
+                for (int i = 0; i < out.length; i++) {
+                    out[i] = all[i * h + j];
+                }
+                return out;
+            }
+        });
+    }
+
+    /**
+     * Held-out metrics of each named head on the pairs of its own objective (heads without such pairs are left out).
+     */
+    public Map<String, EvalMetrics> evaluatePerHead(List<PreferenceExample> pairs) {
+        return HeadWeights.evaluate(cfg.heads(), pairs, head -> (ps, rs) -> scoreHead(head, ps, rs));
     }
 
     /** One Plackett-Luce Adam step on rankings that all have the same k; returns the loss before the update. */
     public double trainRankedStep(List<RankedExample> batch) {
         int k = batch.get(0).responsesBestFirst().size();
         List<int[]> rows = new ArrayList<>();
+        List<String> objectives = new ArrayList<>(batch.size());
         for (RankedExample e : batch) {
+            objectives.add(e.objective());
             if (e.responsesBestFirst().size() != k) {
                 throw new IllegalArgumentException("all rankings of a batch need the same k; got " + k + " and "
                         + e.responsesBestFirst().size() + " (" + e.id() + ")");
@@ -189,9 +242,14 @@ public final class BuiltinModel implements Scorer, AutoCloseable {
         org.tensorflow.ndarray.Shape s = org.tensorflow.ndarray.Shape.of(batch.size(), k, p.cols());
         try (TInt32 ids = TInt32.tensorOf(s, DataBuffers.of(p.ids(), true, false));
              TInt32 mask = TInt32.tensorOf(s, DataBuffers.of(p.mask(), true, false));
-             Result res = session.runner().feed(g.rankedIds, ids).feed(g.rankedMask, mask)
-                     .fetch(g.rankedTrainLoss).run()) {
-            return ((TFloat32) res.get(0)).getFloat();
+             TFloat32 hw = headWeights(objectives)) {
+            Session.Runner run = session.runner().feed(g.rankedIds, ids).feed(g.rankedMask, mask);
+            if (hw != null) {
+                run.feed(g.rankedHeadWeights, hw);
+            }
+            try (Result res = run.fetch(g.rankedTrainLoss).run()) {
+                return ((TFloat32) res.get(0)).getFloat();
+            }
         }
     }
 
@@ -273,6 +331,8 @@ public final class BuiltinModel implements Scorer, AutoCloseable {
         if (m != null) {
             metrics.putAll(m.asMap());
         }
+        // per-objective heads: each head on its own objective's held-out pairs
+        HeadWeights.putMetrics(metrics, evaluatePerHead(eval));
         metrics.put("parameters", (double) parameterCount());
         Map<String, String> lin = new LinkedHashMap<>(lineage);
         lin.put("seed", Long.toString(tc.seed()));

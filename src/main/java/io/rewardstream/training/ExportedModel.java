@@ -64,6 +64,33 @@ public final class ExportedModel implements Scorer, AutoCloseable {
         return bundle;
     }
 
+    /**
+     * The named head's own scores ({@code rewards[:, head]} of {@code serving_default}).
+     *
+     * @throws IllegalArgumentException when the model has no such head
+     */
+    public float[] scoreHead(String head, java.util.List<String> prompts, java.util.List<String> responses) {
+        int j = HeadWeights.index(manifest.heads(), head, manifest.name());
+        int h = manifest.heads().size();
+        SessionFunction f = bundle.function("serving_default");
+        return BuiltinModel.scoreWith(prompts, responses, this::encode, wordPiece != null ? WORDPIECE_BATCH : BATCH, (ids, mask) -> {
+            Map<String, Tensor> in = new LinkedHashMap<>();
+            in.put("input_ids", ids);
+            in.put("attention_mask", mask);
+            try (Result r = f.call(in)) {
+                TFloat32 t = (TFloat32) r.get("rewards").orElseThrow(
+                        () -> new IllegalStateException("serving_default of " + dir + " has no 'rewards' output"));
+                float[] all = new float[(int) t.shape().size()];
+                t.asRawTensor().data().asFloats().read(all);
+                float[] out = new float[all.length / h];
+                for (int i = 0; i < out.length; i++) {
+                    out[i] = all[i * h + j];
+                }
+                return out;
+            }
+        });
+    }
+
     @Override
     public float[] score(java.util.List<String> prompts, java.util.List<String> responses) {
         SessionFunction f = bundle.function("serving_default");

@@ -7,9 +7,11 @@ import java.util.Objects;
  * optional preference strength {@code margin >= 0} used in the loss {@code -log sigmoid(r_c - r_r - margin)}.
  * Immutable.
  *
- * @param id stable identifier; its SHA-256 decides the held-out split (see {@link Splits})
+ * @param id        stable identifier; its SHA-256 decides the held-out split (see {@link Splits})
+ * @param objective the named head this pair trains, or null for the combined score (every head through it)
  */
-public record PreferenceExample(String id, String prompt, String chosen, String rejected, double margin) {
+public record PreferenceExample(String id, String prompt, String chosen, String rejected, double margin,
+                                String objective) {
     public PreferenceExample {
         Objects.requireNonNull(id, "id");
         Objects.requireNonNull(prompt, "prompt");
@@ -20,7 +22,16 @@ public record PreferenceExample(String id, String prompt, String chosen, String 
         }
     }
 
+    public PreferenceExample(String id, String prompt, String chosen, String rejected, double margin) {
+        this(id, prompt, chosen, rejected, margin, null);
+    }
+
     public PreferenceExample(String id, String prompt, String chosen, String rejected) {
         this(id, prompt, chosen, rejected, 0.0);
+    }
+
+    /** This pair for another objective (null: the combined score). */
+    public PreferenceExample withObjective(String objective) {
+        return new PreferenceExample(id, prompt, chosen, rejected, margin, objective);
     }
 }

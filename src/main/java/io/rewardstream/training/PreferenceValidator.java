@@ -56,7 +56,7 @@ public final class PreferenceValidator {
             throw new InvalidPreferenceException(BAD_MARGIN, "pair " + id + ": margin must be finite and >= 0, got " + margin);
         }
         return new StoredPair(id, id, prompt, promptIds, chosen, chosenIds, rejected, rejectedIds, margin,
-                str(p.getAnnotatorId()), topic, partition, offset);
+                str(p.getAnnotatorId()), topic, partition, offset).withObjective(str(p.getObjective()));
     }
 
     /**
@@ -119,7 +119,7 @@ public final class PreferenceValidator {
             anyIds |= bi != null;
         }
         return List.of(StoredPair.ranking(id, prompt, promptIds, anyText ? texts : null, anyIds ? idLists : null,
-                str(r.getAnnotatorId()), topic, partition, offset));
+                str(r.getAnnotatorId()), topic, partition, offset).withObjective(str(r.getObjective())));
     }
 
     private static boolean same(String at, int[] ai, String bt, int[] bi) {

@@ -6,8 +6,10 @@ import java.util.Objects;
 /**
  * A ranking of k >= 2 responses to one prompt, best first, trained with the Plackett-Luce loss.
  * Immutable.
+ *
+ * @param objective the named head this ranking trains, or null for the combined score
  */
-public record RankedExample(String id, String prompt, List<String> responsesBestFirst) {
+public record RankedExample(String id, String prompt, List<String> responsesBestFirst, String objective) {
     public RankedExample {
         Objects.requireNonNull(id, "id");
         Objects.requireNonNull(prompt, "prompt");
@@ -15,6 +17,10 @@ public record RankedExample(String id, String prompt, List<String> responsesBest
         if (responsesBestFirst.size() < 2) {
             throw new IllegalArgumentException("a ranking needs k >= 2 responses, got " + responsesBestFirst.size());
         }
+    }
+
+    public RankedExample(String id, String prompt, List<String> responsesBestFirst) {
+        this(id, prompt, responsesBestFirst, null);
     }
 
     /**
@@ -26,7 +32,7 @@ public record RankedExample(String id, String prompt, List<String> responsesBest
         for (int a = 0; a < responsesBestFirst.size(); a++) {
             for (int b = a + 1; b < responsesBestFirst.size(); b++) {
                 out.add(new PreferenceExample(id + "#" + a + ">" + b, prompt, responsesBestFirst.get(a),
-                        responsesBestFirst.get(b)));
+                        responsesBestFirst.get(b), 0.0, objective));
             }
         }
         return out;

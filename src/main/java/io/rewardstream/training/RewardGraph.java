@@ -60,6 +60,13 @@ final class RewardGraph {
     Placeholder<TInt32> rejectedIds;
     Placeholder<TInt32> rejectedMask;
     Placeholder<TFloat32> margin;
+    /**
+     * [N,H] weights of each pair's heads in its loss: one-hot for an objective; defaults to the serving weights. Fed
+     * by tensor name ({@link #HEAD_WEIGHTS}), not a signature input: SessionFunction callers of {@code train_step}
+     * would have to pass it.
+     */
+    Operand<TFloat32> headWeights;
+    Operand<TFloat32> rankedHeadWeights;
     Operand<TFloat32> pairLoss;
     Operand<TFloat32> trainLoss;  // identity of pairLoss with a control dependency on the optimiser step
     Operand<TFloat32> evalLoss;   // pairLoss without the step
@@ -74,7 +81,7 @@ final class RewardGraph {
 
     /** Outputs of one application of the model to ids/mask. */
     record Forward(Operand<TFloat32> reward, Operand<TFloat32> members, Operand<TFloat32> rewards,
-                   Operand<TFloat32> rewardStd) {
+                   Operand<TFloat32> rewardStd, Operand<TFloat32> heads) {
     }
 
     RewardGraph(ModelConfig cfg, TrainConfig tc) {
@@ -128,7 +135,9 @@ final class RewardGraph {
         margin = tf.withName("margin").placeholder(TFloat32.class, Placeholder.shape(Shape.of(-1)));
         Forward c = forward(chosenIds, chosenMask);
         Forward r = forward(rejectedIds, rejectedMask);
-        pairLoss = bradleyTerryLoss(c.members(), r.members());
+        headWeights = tf.withName(HEAD_WEIGHTS).placeholderWithDefault(servingHeadWeights(),
+                Shape.of(-1, cfg.headCount()));
+        pairLoss = bradleyTerryLoss(selectHeads(c.heads(), headWeights), selectHeads(r.heads(), headWeights));
         evalLoss = tf.withName("eval_loss").identity(pairLoss);
 
         // slots and step counter, then the two training ops
@@ -143,8 +152,14 @@ final class RewardGraph {
         Operand<TInt32> rShape = tf.shape(rankedIds);
         Operand<TInt32> flat = tf.concat(List.of(tf.constant(new int[]{-1}), slice1(rShape, 2)), tf.constant(0));
         Forward pr = forward(tf.reshape(rankedIds, flat), tf.reshape(rankedMask, flat));
-        Operand<TFloat32> scoresNk = tf.reshape(pr.reward(), tf.concat(List.of(tf.constant(new int[]{-1}),
-                tf.slice(rShape, tf.constant(new int[]{1}), tf.constant(new int[]{1}))), tf.constant(0)));
+        rankedHeadWeights = tf.withName(RANKED_HEAD_WEIGHTS).placeholderWithDefault(servingHeadWeights(),
+                Shape.of(-1, cfg.headCount()));
+        // [N*K,E,H] -> [N,K,E,H]; each ranking's heads weighted by its own row, mean over the ensemble
+        Operand<TFloat32> headsNk = tf.reshape(pr.heads(), tf.concat(List.of(tf.constant(new int[]{-1}),
+                tf.slice(rShape, tf.constant(new int[]{1}), tf.constant(new int[]{1})),
+                tf.constant(new int[]{cfg.ensemble(), cfg.headCount()})), tf.constant(0)));
+        Operand<TFloat32> wNk = tf.reshape(rankedHeadWeights, tf.constant(new int[]{-1, 1, 1, cfg.headCount()}));
+        Operand<TFloat32> scoresNk = tf.math.mean(tf.sum(tf.math.mul(headsNk, wNk), tf.constant(3)), tf.constant(2));
         Operand<TFloat32> plLoss = plackettLuceLoss(tf, scoresNk);
         Op plStep = adamStep(plLoss, "pl");
         rankedTrainLoss = tf.withControlDependencies(List.of(plStep)).withName("ranked_train_loss").identity(plLoss);
@@ -297,7 +312,22 @@ final class RewardGraph {
         Operand<TFloat32> dev = tf.math.sub(members, tf.expandDims(reward, tf.constant(1)));
         // population std over the E members (divide by E): the one definition, ScoreCombiner.ensembleStd
         Operand<TFloat32> rstd = tf.math.sqrt(tf.math.mean(tf.math.square(dev), tf.constant(1)));
-        return new Forward(reward, members, rewards, rstd);
+        return new Forward(reward, members, rewards, rstd, out);
+    }
+
+    /** The serving combination of the heads as one [1,H] row (all ones without named heads). */
+    private Operand<TFloat32> servingHeadWeights() {
+        float[][] w = new float[1][cfg.headCount()];
+        for (int i = 0; i < w[0].length; i++) {
+            w[0][i] = cfg.heads().isEmpty() ? 1f : (float) cfg.heads().get(i).weight();
+        }
+        return tf.constant(w);
+    }
+
+    /** [B,E,H] heads weighted per row by [B or 1,H] weights: [B,E]. */
+    private Operand<TFloat32> selectHeads(Operand<TFloat32> heads, Operand<TFloat32> weights) {
+        Operand<TFloat32> w = tf.reshape(weights, tf.constant(new int[]{-1, 1, cfg.headCount()}));
+        return tf.sum(tf.math.mul(heads, w), tf.constant(2));
     }
 
     /** Mean over pairs and ensemble members of softplus(-(r_c - r_r - m)), plus the centring term. */
@@ -459,4 +489,8 @@ final class RewardGraph {
     }
 
     static final String RANKED_TRAIN_STEP = "train_step_ranked";
+    /** Graph tensor of {@code train_step}'s optional per-pair head weights [N,H]. */
+    static final String HEAD_WEIGHTS = "head_weights";
+    /** Graph tensor of {@code train_step_ranked}'s optional per-ranking head weights [N,H]. */
+    static final String RANKED_HEAD_WEIGHTS = "ranked_head_weights";
 }

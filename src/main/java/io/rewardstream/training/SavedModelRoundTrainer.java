@@ -37,11 +37,12 @@ public final class SavedModelRoundTrainer implements RoundTrainer {
     static final String RANKED_LR_TENSOR = "learning_rate_pl";
 
     @Override
-    public Output train(Input in, Path target, BooleanSupplier stop) throws IOException {
-        RoundTrainer.checkRound(in, target);
+    public Output train(Input given, Path target, BooleanSupplier stop) throws IOException {
+        RoundTrainer.checkRound(given, target);
         long t0 = System.nanoTime();
-        try (ExportedModel model = ExportedModel.load(in.currentDir())) {
+        try (ExportedModel model = ExportedModel.load(given.currentDir())) {
             ModelManifest old = model.manifest();
+            Input in = knownObjectivesOnly(given, old);
             SavedModelBundle b = model.bundle();
             EvalMetrics current = EvalMetrics.evaluate(model, in.heldOut());
             LOG.info("current model {} on {} held-out pairs: {}", old.modelVersion(), in.heldOut().size(), current);
@@ -50,6 +51,7 @@ public final class SavedModelRoundTrainer implements RoundTrainer {
                 throw new IOException("model " + in.currentDir() + " has no train_step signature; it cannot be fine-tuned");
             }
             boolean lrFeed = b.graph().operation(LR_TENSOR) != null;
+            boolean headFeed = b.graph().operation(RewardGraph.HEAD_WEIGHTS) != null;
             if (!lrFeed) {
                 LOG.warn("model {} has no '{}' tensor: retrain.learning.rate is ignored, its own schedule applies",
                         in.currentDir(), LR_TENSOR);
@@ -112,7 +114,7 @@ public final class SavedModelRoundTrainer implements RoundTrainer {
                     plExamples += rb.size();
                 } else {
                     List<PreferenceExample> pb = batches.get(btDone++);
-                    loss = step(b.session(), sig, pb, old, lrFeed ? lr : -1);
+                    loss = step(b.session(), sig, pb, old, lrFeed ? lr : -1, headFeed);
                     btExamples += pb.size();
                 }
                 losses.add(loss);
@@ -157,6 +159,9 @@ public final class SavedModelRoundTrainer implements RoundTrainer {
             summary.putAll(in.summary());
             TrainingReport.write(target, tr, summary);
             Map<String, Double> metrics = new LinkedHashMap<>(candidate.asMap());
+            // per-objective heads: each head of the candidate on its own objective's held-out pairs
+            HeadWeights.putMetrics(metrics, HeadWeights.evaluate(old.heads(), in.heldOut(),
+                    head -> (ps, rs) -> model.scoreHead(head, ps, rs)));
             Map<String, String> lineage = new LinkedHashMap<>(old.lineage());
             lineage.put("fine_tuned_from", old.modelVersion());
             lineage.put("fine_tune_steps", Integer.toString(in.steps()));
@@ -211,12 +216,16 @@ public final class SavedModelRoundTrainer implements RoundTrainer {
             org.tensorflow.ndarray.Shape shape = org.tensorflow.ndarray.Shape.of(e.getValue().size(), k, p.cols());
             try (TInt32 ids = TInt32.tensorOf(shape, org.tensorflow.ndarray.buffer.DataBuffers.of(p.ids(), true, false));
                  TInt32 mask = TInt32.tensorOf(shape, org.tensorflow.ndarray.buffer.DataBuffers.of(p.mask(), true, false));
-                 TFloat32 lrt = TFloat32.scalarOf((float) Math.max(lr, 0))) {
+                 TFloat32 lrt = TFloat32.scalarOf((float) Math.max(lr, 0));
+                 TFloat32 hw = rankedHeadWeights(session, e.getValue(), mf)) {
                 Session.Runner run = session.runner().feed(ins.get("ranked_ids").getName(), ids)
                         .feed(ins.get("ranked_mask").getName(), mask)
                         .fetch(sig.getOutputsMap().get("loss").getName());
                 if (lr >= 0) {
                     run.feed(RANKED_LR_TENSOR, lrt);
+                }
+                if (hw != null) {
+                    run.feed(RewardGraph.RANKED_HEAD_WEIGHTS, hw);
                 }
                 try (Result res = run.run()) {
                     sum += ((TFloat32) res.get(0)).getFloat() * e.getValue().size();
@@ -226,13 +235,68 @@ public final class SavedModelRoundTrainer implements RoundTrainer {
         return sum / batch.size();
     }
 
+    /**
+     * Leaves out examples whose objective names no head of the model (a model without named heads trains every
+     * example on its one score): one mislabelled record must not stop every round. Logged as a warning.
+     */
+    static Input knownObjectivesOnly(Input in, ModelManifest mf) {
+        if (mf.heads().isEmpty()) {
+            return in;
+        }
+        java.util.Set<String> names = new java.util.HashSet<>();
+        mf.heads().forEach(h -> names.add(h.name()));
+        java.util.function.Predicate<String> ok = o -> o == null || names.contains(o);
+        java.util.Set<String> unknown = new java.util.TreeSet<>();
+        java.util.function.Predicate<String> keep = o -> {
+            if (ok.test(o)) {
+                return true;
+            }
+            unknown.add(o);
+            return false;
+        };
+        java.util.function.Function<List<PreferenceExample>, List<PreferenceExample>> pairs = l -> l.stream()
+                .filter(e -> keep.test(e.objective())).toList();
+        java.util.function.Function<List<RankedExample>, List<RankedExample>> ranked = l -> l.stream()
+                .filter(e -> keep.test(e.objective())).toList();
+        Input out = new Input(in.currentDir(), pairs.apply(in.fresh()), pairs.apply(in.old()), pairs.apply(in.heldOut()),
+                in.steps(), in.batchSize(), in.mix(), in.learningRate(), in.seed(), in.summary(),
+                ranked.apply(in.freshRanked()), ranked.apply(in.oldRanked()));
+        if (!unknown.isEmpty()) {
+            LOG.warn("left out preferences whose objective names no head of {} (heads {}): objectives {}",
+                    mf.modelVersion(), names, unknown);
+        }
+        return out;
+    }
+
+    /** Per-ranking head weights, or null (no objective, no named heads, or a model without the tensor). */
+    private static TFloat32 rankedHeadWeights(Session session, List<RankedExample> batch, ModelManifest mf) {
+        List<String> objectives = batch.stream().map(RankedExample::objective).toList();
+        float[] w = HeadWeights.rows(mf.heads(), objectives, mf.name());
+        if (w == null || session.graph().operation(RewardGraph.RANKED_HEAD_WEIGHTS) == null) {
+            return null;
+        }
+        return TFloat32.tensorOf(org.tensorflow.ndarray.Shape.of(batch.size(), mf.heads().size()),
+                org.tensorflow.ndarray.buffer.DataBuffers.of(w, true, false));
+    }
+
     /** One train_step through the session, feeding the signature's tensors (and the learning rate if >= 0). */
     static double step(Session session, SignatureDef sig, List<PreferenceExample> batch, ModelManifest mf, double lr) {
+        return step(session, sig, batch, mf, lr, false);
+    }
+
+    /**
+     * As {@link #step(Session, SignatureDef, List, ModelManifest, double)}; with {@code headFeed} (the graph has the
+     * {@code head_weights} tensor) pairs with an objective train their named head alone.
+     */
+    static double step(Session session, SignatureDef sig, List<PreferenceExample> batch, ModelManifest mf, double lr,
+                       boolean headFeed) {
         List<int[]> c = new ArrayList<>();
         List<int[]> r = new ArrayList<>();
         float[] margin = new float[batch.size()];
+        List<String> objectives = new ArrayList<>(batch.size());
         for (int i = 0; i < batch.size(); i++) {
             PreferenceExample e = batch.get(i);
+            objectives.add(e.objective());
             c.add(Batches.encode(mf.tokenizer(), mf.vocabSize(), e.prompt(), e.chosen(), mf.maxSeqLen()));
             r.add(Batches.encode(mf.tokenizer(), mf.vocabSize(), e.prompt(), e.rejected(), mf.maxSeqLen()));
             margin[i] = (float) e.margin();
@@ -258,8 +322,16 @@ public final class SavedModelRoundTrainer implements RoundTrainer {
             if (lr >= 0) {
                 run.feed(LR_TENSOR, lrt);
             }
-            try (Result res = run.run()) {
-                return ((TFloat32) res.get(0)).getFloat();
+            // pairs with an objective train their head alone (models exported before head_weights: the combined score)
+            float[] hw = headFeed ? HeadWeights.rows(mf.heads(), objectives, mf.name()) : null;
+            try (TFloat32 hwt = hw == null ? null : TFloat32.tensorOf(org.tensorflow.ndarray.Shape.of(batch.size(),
+                    mf.heads().size()), org.tensorflow.ndarray.buffer.DataBuffers.of(hw, true, false))) {
+                if (hwt != null) {
+                    run.feed(RewardGraph.HEAD_WEIGHTS, hwt);
+                }
+                try (Result res = run.run()) {
+                    return ((TFloat32) res.get(0)).getFloat();
+                }
             }
         }
     }

@@ -23,6 +23,7 @@ import java.util.Objects;
  * @param topic     source topic; {@code partition}/{@code offset} its position
  * @param ranked    a ranking's response texts, best first (entries null where only ids were given), or null
  * @param rankedIds a ranking's response token ids, best first (entries null where only text was given), or null
+ * @param objective the named head the pair trains ({@code PreferencePair.objective}), or null for the combined score
  */
 @JsonIgnoreProperties(ignoreUnknown = true)
 @JsonInclude(JsonInclude.Include.NON_NULL)
@@ -34,7 +35,8 @@ public record StoredPair(@JsonProperty("id") String id, @JsonProperty("split_key
                          @JsonProperty("topic") String topic, @JsonProperty("partition") int partition,
                          @JsonProperty("offset") long offset,
                          @JsonProperty("ranked") List<String> ranked,
-                         @JsonProperty("ranked_ids") List<int[]> rankedIds) {
+                         @JsonProperty("ranked_ids") List<int[]> rankedIds,
+                         @JsonProperty("objective") String objective) {
     @JsonCreator
     public StoredPair {
         Objects.requireNonNull(id, "id");
@@ -48,7 +50,13 @@ public record StoredPair(@JsonProperty("id") String id, @JsonProperty("split_key
                       String rejected, int[] rejectedIds, double margin, String annotator, String topic, int partition,
                       long offset) {
         this(id, splitKey, prompt, promptIds, chosen, chosenIds, rejected, rejectedIds, margin, annotator, topic,
-                partition, offset, null, null);
+                partition, offset, null, null, null);
+    }
+
+    /** This entry for a named head's objective (null: the combined score). */
+    public StoredPair withObjective(String objective) {
+        return new StoredPair(id, splitKey, prompt, promptIds, chosen, chosenIds, rejected, rejectedIds, margin,
+                annotator, topic, partition, offset, ranked, rankedIds, objective);
     }
 
     /** A ranking of k >= 2 responses, best first (texts and/or ids per response). */
@@ -56,7 +64,7 @@ public record StoredPair(@JsonProperty("id") String id, @JsonProperty("split_key
                                      List<int[]> idsBestFirst, String annotator, String topic, int partition,
                                      long offset) {
         return new StoredPair(id, id, prompt, promptIds, null, null, null, null, 0.0, annotator, topic, partition,
-                offset, textsBestFirst, idsBestFirst);
+                offset, textsBestFirst, idsBestFirst, null);
     }
 
     /** True for a whole ranking (trained with Plackett-Luce), false for a pair. */
@@ -93,7 +101,7 @@ public record StoredPair(@JsonProperty("id") String id, @JsonProperty("split_key
             }
             out.add(r);
         }
-        return new RankedExample(id, p, out);
+        return new RankedExample(id, p, out, objective);
     }
 
     /** Text form for text-tokenized models; null when any of the three texts is missing. */
@@ -101,7 +109,7 @@ public record StoredPair(@JsonProperty("id") String id, @JsonProperty("split_key
         if (isRanking() || prompt == null || chosen == null || rejected == null) {
             return null;
         }
-        return new PreferenceExample(id, prompt, chosen, rejected, margin);
+        return new PreferenceExample(id, prompt, chosen, rejected, margin, objective);
     }
 
     /**
@@ -115,7 +123,7 @@ public record StoredPair(@JsonProperty("id") String id, @JsonProperty("split_key
         if (isRanking() || promptIds == null || chosenIds == null || rejectedIds == null) {
             return null;
         }
-        return new PreferenceExample(id, join(promptIds), join(chosenIds), join(rejectedIds), margin);
+        return new PreferenceExample(id, join(promptIds), join(chosenIds), join(rejectedIds), margin, objective);
     }
 
     private static String join(int[] ids) {

@@ -3,6 +3,7 @@ package io.rewardstream.gateway;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.json.JsonMapper;
+import io.rewardstream.avro.GroupAdvantage;
 import io.rewardstream.avro.Reward;
 import io.rewardstream.avro.Rollout;
 import io.rewardstream.dev.LocalStack;
@@ -159,6 +160,63 @@ class GatewayIT {
         assertThat(body.get("rewards").get(0).asDouble()).as("different texts, different rewards")
                 .isNotEqualTo(body.get("rewards").get(1).asDouble());
         System.out.printf("GatewayIT: rewards %s = rewards topic%n", body.get("rewards"));
+    }
+
+    /** Group advantages on the group-advantages topic (read_committed, from the beginning) for these rollout ids. */
+    private static Map<String, GroupAdvantage> advantagesOnTopic(LocalStack stack, Set<String> ids) {
+        AvroDeserializer<GroupAdvantage> de = new AvroDeserializer<>(GroupAdvantage.class);
+        de.configure(Map.of("schema.registry.url", stack.schemaRegistryUrl()), false);
+        Map<String, GroupAdvantage> out = new HashMap<>();
+        try (KafkaConsumer<String, GroupAdvantage> c = new KafkaConsumer<>(Map.of("bootstrap.servers",
+                stack.bootstrapServers(), "group.id", "gateway-it-ga-" + UUID.randomUUID(), "auto.offset.reset",
+                "earliest", "isolation.level", "read_committed"), new StringDeserializer(), de)) {
+            c.subscribe(List.of(scorer.topic(TopicProvisioner.GROUP_ADVANTAGES)));
+            long until = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+            while (!out.keySet().containsAll(ids) && System.nanoTime() < until) {
+                for (ConsumerRecord<String, GroupAdvantage> r : c.poll(Duration.ofMillis(200))) {
+                    if (ids.contains(r.value().getRolloutId())) {
+                        out.put(r.value().getRolloutId(), r.value());
+                    }
+                }
+            }
+        }
+        return out;
+    }
+
+    @Test
+    void shouldRankBestOfNCandidatesInTheOrderOfTheirRewardsOnTheTopic(LocalStack stack) throws Exception {
+        List<String> candidates = List.of("42", "The answer is probably 41, let me double check...", "forty two",
+                "I do not know", "12 + 30 = 42");
+        HttpResponse<String> resp = postTo(server.url() + "/best_of_n", TOKEN,
+                Map.of("prompt", "What is 12 + 30? ", "candidates", candidates));
+        assertThat(resp.statusCode()).as(resp.body()).isEqualTo(200);
+        JsonNode body = JSON.readTree(resp.body());
+        List<String> ids = new ArrayList<>();
+        body.get("rollout_ids").forEach(n -> ids.add(n.asText()));
+        assertThat(ids).hasSize(5);
+        Map<String, Reward> onTopic = rewardsOnTopic(stack, new HashSet<>(ids));
+        assertThat(onTopic).hasSize(5);
+        // the expected ranking, from the rewards topic alone: indices by reward, best first
+        List<Integer> expected = new ArrayList<>(List.of(0, 1, 2, 3, 4));
+        expected.sort((a, b) -> Double.compare(onTopic.get(ids.get(b)).getReward(), onTopic.get(ids.get(a)).getReward()));
+        List<Integer> ranking = new ArrayList<>();
+        body.get("ranking").forEach(n -> ranking.add(n.asInt()));
+        assertThat(ranking).isEqualTo(expected);
+        assertThat(body.get("best_index").asInt()).isEqualTo(expected.get(0));
+        assertThat(body.get("best").asText()).isEqualTo(candidates.get(expected.get(0)));
+        for (int i = 0; i < 5; i++) {
+            assertThat(body.get("rewards").get(i).asDouble()).isEqualTo(onTopic.get(ids.get(i)).getReward());
+        }
+        assertThat(onTopic.values()).extracting(Reward::getGroupId).containsOnly(body.get("request_id").asText());
+        // the scorer saw a complete group of 5: its GroupAdvantage ranks agree with the gateway's
+        Map<String, GroupAdvantage> ga = advantagesOnTopic(stack, new HashSet<>(ids));
+        assertThat(ga).hasSize(5);
+        for (int i = 0; i < 5; i++) {
+            GroupAdvantage g = ga.get(ids.get(i));
+            assertThat(g.getExpectedGroupSize()).isEqualTo(5);
+            assertThat(g.getRank()).as("candidate %d", i).isEqualTo(body.get("ranks").get(i).asInt());
+        }
+        System.out.printf("GatewayIT: best_of_n rewards %s ranking %s%n", body.get("rewards"), ranking);
     }
 
     @Test
