@@ -83,6 +83,10 @@ public class RetrainJobIT {
     }
 
     RetrainConfig config(LocalStack stack, Topics t, int minNewPairs) {
+        return RetrainConfig.from(configMap(stack, t, minNewPairs));
+    }
+
+    Map<String, String> configMap(LocalStack stack, Topics t, int minNewPairs) {
         Map<String, String> m = new HashMap<>();
         m.put("bootstrap.servers", stack.bootstrapServers());
         m.put("schema.registry.url", stack.schemaRegistryUrl());
@@ -105,7 +109,7 @@ public class RetrainJobIT {
         m.put("retrain.base.model.dir", base.toString());
         m.put("retrain.signing.key", shared.resolve("release.key").toString());
         m.put("retrain.signing.key.id", "release");
-        return RetrainConfig.from(m);
+        return m;
     }
 
     public static void publish(LocalStack stack, String topic, List<PreferencePair> pairs, List<byte[]> raw) {
@@ -301,7 +305,11 @@ public class RetrainJobIT {
         }
         publish(stack, t.prefs(), more, List.of());
         SimpleMeterRegistry meters3 = new SimpleMeterRegistry();
-        RetrainJob third = new RetrainJob(cfg.withMinNewPairs(150), new SavedModelRoundTrainer(), meters3, null);
+        // this round checks the mechanics of a second release (parent, replay); its held-out set is 128 pairs, where
+        // 0.02 is under 3 pairs and a seeded but not bit-reproducible CPU run moves the candidate by about that much
+        Map<String, String> m3 = configMap(stack, t, 150);
+        m3.put("retrain.gate.tolerance", "0.05");
+        RetrainJob third = new RetrainJob(RetrainConfig.from(m3), new SavedModelRoundTrainer(), meters3, null);
         runUntil(third, () -> count(meters3, "rewardstream.retrain.rounds", "outcome", "released")
                 + count(meters3, "rewardstream.retrain.rounds", "outcome", "refused") >= 1, Duration.ofSeconds(40));
         try (ReleaseLog log = new ReleaseLog(Map.of("bootstrap.servers", stack.bootstrapServers(),
@@ -312,7 +320,7 @@ public class RetrainJobIT {
             assertThat(r2.getParentVersion()).isEqualTo(1L);
             assertThat(r2.getEvalMetrics().get("train_replayed_pairs")).isGreaterThan(300.0);
             assertThat(r2.getEvalMetrics().get("accuracy")).isGreaterThanOrEqualTo(
-                    r2.getEvalMetrics().get("current_accuracy") - 0.02);
+                    r2.getEvalMetrics().get("current_accuracy") - 0.05);
             assertThat(verifier.verify(r2, v.manifest()).manifest().parentVersion()).isEqualTo(1L);
         }
     }
