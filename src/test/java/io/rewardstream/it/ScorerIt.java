@@ -87,14 +87,16 @@ final class ScorerIt {
         }
     }
 
-    /** Members of the consumer group {@code appId} with the number of partitions each is assigned. */
+    /** Scorer instances of the consumer group {@code appId} (all stream threads of one process together) with the number of partitions of {@code topic} each is assigned. */
     static Map<String, Integer> assignments(LocalStack stack, String appId, String topic) throws Exception {
         try (Admin admin = Admin.create(Map.of("bootstrap.servers", stack.bootstrapServers()))) {
             ConsumerGroupDescription d = admin.describeConsumerGroups(List.of(appId)).all().get().get(appId);
             Map<String, Integer> out = new HashMap<>();
             for (MemberDescription m : d.members()) {
                 int n = (int) m.assignment().topicPartitions().stream().filter(tp -> tp.topic().equals(topic)).count();
-                out.put(m.host() + "/" + m.consumerId(), n);
+                // per instance, not per stream thread: a scorer runs num.stream.threads consumers
+                String instance = m.clientId().replaceAll("-StreamThread-\\d+-consumer$", "");
+                out.merge(m.host() + "/" + instance, n, Integer::sum);
             }
             return out;
         }
