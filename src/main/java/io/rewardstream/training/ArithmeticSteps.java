@@ -13,8 +13,9 @@ import java.util.Random;
  * is not the value of its own left-hand side; every step after the first wrong one is labelled wrong too (it is
  * built on a wrong value), even when its own arithmetic is right. Token ids are the answer's bytes + {@link
  * ByteTokenizer#OFFSET} (ids 4..259 of the byte vocabulary, as the demo's simulated policy writes them); the token
- * label is 1 on the tokens of correct steps (a step owns its text and the {@code ", "} before it) and 0 from the
- * first wrong step on. Stateless; every answer is a deterministic function of the Random.
+ * label is 1 up to the first wrong step's written result and 0 from its first character on (before it the
+ * tokens carry no evidence of the error: a causal reader cannot know yet), i.e. 0 on the rest of that step and on
+ * every later step. Stateless; every answer is a deterministic function of the Random.
  */
 public final class ArithmeticSteps {
     /** Operands of the first step and of every later step's right-hand side: 1..{@value}. */
@@ -37,17 +38,22 @@ public final class ArithmeticSteps {
      * (the right one off by 1..3); the steps after it compute correctly from the wrong value.
      */
     public static Answer generate(Random rnd, int steps, int wrongStep) {
+        return generate(rnd, steps, wrongStep, 3, MAX_OPERAND);
+    }
+
+    /** As {@link #generate(Random, int, int)} with the first {@code opCount} of '+', '-', '*' and operands 1..max. */
+    public static Answer generate(Random rnd, int steps, int wrongStep, int opCount, int maxOperand) {
         int[] ops = new int[steps];
         int[] rhs = new int[steps];
         for (int i = 0; i < steps; i++) {
-            ops[i] = rnd.nextInt(3);
-            rhs[i] = 1 + rnd.nextInt(MAX_OPERAND);
+            ops[i] = rnd.nextInt(opCount);
+            rhs[i] = 1 + rnd.nextInt(maxOperand);
         }
         int[] wrongBy = new int[steps];
         if (wrongStep >= 0) {
             wrongBy[wrongStep] = (rnd.nextBoolean() ? 1 : -1) * (1 + rnd.nextInt(3));
         }
-        return build(1 + rnd.nextInt(MAX_OPERAND), ops, rhs, wrongBy);
+        return build(1 + rnd.nextInt(maxOperand), ops, rhs, wrongBy);
     }
 
     /**
@@ -56,11 +62,10 @@ public final class ArithmeticSteps {
      */
     public static Answer build(int start, int[] ops, int[] rhs, int[] wrongBy) {
         StringBuilder text = new StringBuilder();
-        List<Integer> stepStarts = new ArrayList<>();
+        List<Integer> resultStarts = new ArrayList<>();
         int value = start;
         int firstWrong = -1;
         for (int i = 0; i < ops.length; i++) {
-            stepStarts.add(text.length());
             if (i > 0) {
                 text.append(", ");
             }
@@ -73,13 +78,15 @@ public final class ArithmeticSteps {
             if (written != result && firstWrong < 0) {
                 firstWrong = i;
             }
-            text.append(value).append("+-*".charAt(ops[i])).append(rhs[i]).append('=').append(written);
+            text.append(value).append("+-*".charAt(ops[i])).append(rhs[i]).append('=');
+            resultStarts.add(text.length());
+            text.append(written);
             value = written;
         }
         byte[] bytes = text.toString().getBytes(StandardCharsets.US_ASCII);
         int[] ids = new int[bytes.length];
         float[] labels = new float[bytes.length];
-        int firstWrongToken = firstWrong < 0 ? bytes.length : stepStarts.get(firstWrong);
+        int firstWrongToken = firstWrong < 0 ? bytes.length : resultStarts.get(firstWrong);
         for (int t = 0; t < bytes.length; t++) {
             ids[t] = (bytes[t] & 0xff) + ByteTokenizer.OFFSET;
             labels[t] = t < firstWrongToken ? 1f : 0f;

@@ -34,13 +34,18 @@ public final class ProcessRewardTrainer {
      * the rest with one wrong step at a uniform position; returns the loss of each batch.
      */
     public List<Double> train(int steps, int answerSteps, Random rnd) {
+        return train(steps, answerSteps, 3, ArithmeticSteps.MAX_OPERAND, rnd);
+    }
+
+    /** As {@link #train(int, int, Random)} with the first {@code opCount} of '+', '-', '*' and operands 1..max. */
+    public List<Double> train(int steps, int answerSteps, int opCount, int maxOperand, Random rnd) {
         List<Double> losses = new ArrayList<>(steps);
         ProgressBar bar = new ProgressBar(steps, model.trainConfig().progress());
         for (int s = 1; s <= steps; s++) {
             List<ArithmeticSteps.Answer> batch = new ArrayList<>();
             for (int i = 0; i < model.trainConfig().batchSize(); i++) {
                 int wrong = rnd.nextInt(3) == 0 ? -1 : rnd.nextInt(answerSteps);
-                batch.add(ArithmeticSteps.generate(rnd, answerSteps, wrong));
+                batch.add(ArithmeticSteps.generate(rnd, answerSteps, wrong, opCount, maxOperand));
             }
             double loss = step(batch);
             losses.add(loss);

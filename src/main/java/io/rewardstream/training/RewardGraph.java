@@ -46,6 +46,7 @@ final class RewardGraph {
     private final Map<String, float[]> initValues = new LinkedHashMap<>();
     private final Map<String, Shape> shapes = new LinkedHashMap<>();
     private final List<Variable<TFloat32>> slots = new ArrayList<>();
+    private final Map<String, Variable<TFloat32>> slotsByParam = new LinkedHashMap<>();
     private Variable<TFloat32> stepVar;
     private final SplittableRandom rng;
     private final int hd;
@@ -412,6 +413,10 @@ final class RewardGraph {
     /** One Adam step on {@code loss} over all parameters, with global-norm clipping and the lr schedule. */
     private Op adamStep(Operand<TFloat32> loss, String tag) {
         List<String> names = new ArrayList<>(params.keySet());
+        // the C API refuses a gradient for an unreachable parameter: the process head trains only on its own loss,
+        // the sequence heads only on theirs
+        boolean prm = "prm".equals(tag);
+        names.removeIf(n -> prm ? n.startsWith("head_") : n.startsWith("token_head_"));
         List<Operand<?>> xs = new ArrayList<>();
         for (String n : names) {
             xs.add(read(n));
@@ -420,10 +425,6 @@ final class RewardGraph {
         var g = tf.gradients(loss, xs);
         for (int i = 0; i < names.size(); i++) {
             Operand<TFloat32> gi = g.dy(i);
-            if (gi == null) {
-                // a loss that does not reach this parameter (the process head vs. the sequence heads)
-                gi = tf.zerosLike(read(names.get(i)));
-            }
             // IndexedSlices are densified by the C API; an unused parameter would give a null gradient
             grads.add(gi);
         }
@@ -452,19 +453,11 @@ final class RewardGraph {
         float b2 = 0.999f;
         Operand<TFloat32> b1p = tf.math.pow(f(b1), t);
         Operand<TFloat32> b2p = tf.math.pow(f(b2), t);
-        boolean first = slots.isEmpty();
         List<Op> updates = new ArrayList<>();
         for (int i = 0; i < names.size(); i++) {
             String n = names.get(i);
-            Variable<TFloat32> m;
-            Variable<TFloat32> v;
-            if (first) {
-                m = slot(n + "_adam_m");
-                v = slot(n + "_adam_v");
-            } else {
-                m = slots.get(2 * i);
-                v = slots.get(2 * i + 1);
-            }
+            Variable<TFloat32> m = slotsByParam.computeIfAbsent(n + "_adam_m", this::slot);
+            Variable<TFloat32> v = slotsByParam.computeIfAbsent(n + "_adam_v", this::slot);
             updates.add(tf.train.applyAdam(params.get(n), m, v, b1p, b2p, lr, f(b1), f(b2), f(1e-8),
                     tf.math.mul(grads.get(i), scale)));
         }
