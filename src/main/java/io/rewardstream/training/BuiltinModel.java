@@ -45,10 +45,10 @@ public final class BuiltinModel implements Scorer, AutoCloseable {
     private List<PreferenceExample> lastHeldOut = List.of();
     private final Map<String, String> lineage = new LinkedHashMap<>();
 
-    private BuiltinModel(ModelConfig cfg, TrainConfig tc) {
+    private BuiltinModel(ModelConfig cfg, TrainConfig tc, boolean process) {
         this.cfg = cfg;
         this.tc = tc;
-        this.g = new RewardGraph(cfg, tc);
+        this.g = new RewardGraph(cfg, tc, process);
         this.session = new Session(g.graph);
         Session.Runner init = session.runner().addTarget(g.initOp);
         List<Tensor> feeds = new ArrayList<>();
@@ -66,7 +66,27 @@ public final class BuiltinModel implements Scorer, AutoCloseable {
 
     /** A freshly initialised model (seeded by {@code tc.seed()}); the schedule length is {@code tc.steps()}. */
     public static BuiltinModel create(ModelConfig cfg, TrainConfig tc) {
-        return new BuiltinModel(cfg, tc);
+        return new BuiltinModel(cfg, tc, false);
+    }
+
+    /**
+     * Like {@link #create} plus a per-token process head: the export gains the {@code token_rewards} output
+     * [B,T]; train it with {@link ProcessRewardTrainer}.
+     */
+    public static BuiltinModel createWithProcessHead(ModelConfig cfg, TrainConfig tc) {
+        return new BuiltinModel(cfg, tc, true);
+    }
+
+    RewardGraph graph() {
+        return g;
+    }
+
+    Session session() {
+        return session;
+    }
+
+    TrainConfig trainConfig() {
+        return tc;
     }
 
     public ModelConfig config() {

@@ -46,6 +46,7 @@ final class RewardGraph {
     private final Map<String, float[]> initValues = new LinkedHashMap<>();
     private final Map<String, Shape> shapes = new LinkedHashMap<>();
     private final List<Variable<TFloat32>> slots = new ArrayList<>();
+    private final Map<String, Variable<TFloat32>> slotsByParam = new LinkedHashMap<>();
     private Variable<TFloat32> stepVar;
     private final SplittableRandom rng;
     private final int hd;
@@ -81,10 +82,29 @@ final class RewardGraph {
 
     /** Outputs of one application of the model to ids/mask. */
     record Forward(Operand<TFloat32> reward, Operand<TFloat32> members, Operand<TFloat32> rewards,
-                   Operand<TFloat32> rewardStd, Operand<TFloat32> heads) {
+                   Operand<TFloat32> rewardStd, Operand<TFloat32> heads, Operand<TFloat32> hidden) {
     }
 
+    /** With a per-token process head (see {@link #process}). */
+    final boolean process;
+    // process reward training: ids/mask [B,T], per-token labels [B,T] in {0,1}
+    Placeholder<TInt32> prmIds;
+    Placeholder<TInt32> prmMask;
+    Placeholder<TFloat32> prmLabels;
+    Operand<TFloat32> prmTrainLoss;
+    Operand<TFloat32> servingTokenRewards;  // [B,T]: 2*sigmoid(logit)-1 on real tokens, 0 on padding
+
     RewardGraph(ModelConfig cfg, TrainConfig tc) {
+        this(cfg, tc, false);
+    }
+
+    /**
+     * @param process adds a per-token head ({@code token_head_w/b}, created after every other parameter so the
+     *                seeded initial values of the others are unchanged), its per-token binary cross-entropy
+     *                training op and the {@code token_rewards} serving output
+     */
+    RewardGraph(ModelConfig cfg, TrainConfig tc, boolean process) {
+        this.process = process;
         this.cfg = cfg;
         this.tc = tc;
         this.graph = new Graph();
@@ -123,6 +143,10 @@ final class RewardGraph {
         int outs = cfg.ensemble() * cfg.headCount();
         param("head_w", Shape.of(d, outs), Init.normal(std));
         param("head_b", Shape.of(outs), Init.zeros());
+        if (process) {
+            param("token_head_w", Shape.of(d, 1), Init.normal(std));
+            param("token_head_b", Shape.of(1), Init.zeros());
+        }
 
         inputIds = tf.withName("input_ids").placeholder(TInt32.class, Placeholder.shape(Shape.of(-1, -1)));
         attentionMask = tf.withName("attention_mask").placeholder(TInt32.class, Placeholder.shape(Shape.of(-1, -1)));
@@ -163,6 +187,23 @@ final class RewardGraph {
         Operand<TFloat32> plLoss = plackettLuceLoss(tf, scoresNk);
         Op plStep = adamStep(plLoss, "pl");
         rankedTrainLoss = tf.withControlDependencies(List.of(plStep)).withName("ranked_train_loss").identity(plLoss);
+
+        if (process) {
+            servingTokenRewards = tf.withName("token_rewards").math.mul(tf.math.sub(tf.math.mul(f(2),
+                    tf.math.sigmoid(tokenLogits(serving.hidden()))), f(1)), tf.dtypes.cast(attentionMask, TFloat32.class));
+            prmIds = tf.withName("prm_ids").placeholder(TInt32.class, Placeholder.shape(Shape.of(-1, -1)));
+            prmMask = tf.withName("prm_mask").placeholder(TInt32.class, Placeholder.shape(Shape.of(-1, -1)));
+            prmLabels = tf.withName("prm_labels").placeholder(TFloat32.class, Placeholder.shape(Shape.of(-1, -1)));
+            Operand<TFloat32> logits = tokenLogits(forward(prmIds, prmMask).hidden());
+            Operand<TFloat32> m = tf.dtypes.cast(prmMask, TFloat32.class);
+            // binary cross-entropy with logits: softplus(z) - y*z, masked mean over real tokens
+            Operand<TFloat32> bce = tf.math.sub(tf.math.softplus(logits), tf.math.mul(prmLabels, logits));
+            Operand<TInt32> all = tf.constant(new int[]{0, 1});
+            Operand<TFloat32> prmLoss = tf.math.div(tf.sum(tf.math.mul(bce, m), all),
+                    tf.math.maximum(tf.sum(m, all), f(1)));
+            Op prmStep = adamStep(prmLoss, "prm");
+            prmTrainLoss = tf.withControlDependencies(List.of(prmStep)).withName("prm_train_loss").identity(prmLoss);
+        }
 
         buildInit();
     }
@@ -312,7 +353,15 @@ final class RewardGraph {
         Operand<TFloat32> dev = tf.math.sub(members, tf.expandDims(reward, tf.constant(1)));
         // population std over the E members (divide by E): the one definition, ScoreCombiner.ensembleStd
         Operand<TFloat32> rstd = tf.math.sqrt(tf.math.mean(tf.math.square(dev), tf.constant(1)));
-        return new Forward(reward, members, rewards, rstd, out);
+        return new Forward(reward, members, rewards, rstd, out, x3);
+    }
+
+    /** Per-token logits [B,T] of the process head on hidden states [B,T,d]. */
+    private Operand<TFloat32> tokenLogits(Operand<TFloat32> hidden) {
+        Operand<TInt32> hs = tf.shape(hidden);
+        Operand<TFloat32> flat = tf.reshape(hidden, tf.constant(new int[]{-1, cfg.dModel()}));
+        return tf.reshape(dense(flat, "token_head_w", "token_head_b"), tf.slice(hs, tf.constant(new int[]{0}),
+                tf.constant(new int[]{2})));
     }
 
     /** The serving combination of the heads as one [1,H] row (all ones without named heads). */
@@ -364,6 +413,10 @@ final class RewardGraph {
     /** One Adam step on {@code loss} over all parameters, with global-norm clipping and the lr schedule. */
     private Op adamStep(Operand<TFloat32> loss, String tag) {
         List<String> names = new ArrayList<>(params.keySet());
+        // the C API refuses a gradient for an unreachable parameter: the process head trains only on its own loss,
+        // the sequence heads only on theirs
+        boolean prm = "prm".equals(tag);
+        names.removeIf(n -> prm ? n.startsWith("head_") : n.startsWith("token_head_"));
         List<Operand<?>> xs = new ArrayList<>();
         for (String n : names) {
             xs.add(read(n));
@@ -400,19 +453,11 @@ final class RewardGraph {
         float b2 = 0.999f;
         Operand<TFloat32> b1p = tf.math.pow(f(b1), t);
         Operand<TFloat32> b2p = tf.math.pow(f(b2), t);
-        boolean first = slots.isEmpty();
         List<Op> updates = new ArrayList<>();
         for (int i = 0; i < names.size(); i++) {
             String n = names.get(i);
-            Variable<TFloat32> m;
-            Variable<TFloat32> v;
-            if (first) {
-                m = slot(n + "_adam_m");
-                v = slot(n + "_adam_v");
-            } else {
-                m = slots.get(2 * i);
-                v = slots.get(2 * i + 1);
-            }
+            Variable<TFloat32> m = slotsByParam.computeIfAbsent(n + "_adam_m", this::slot);
+            Variable<TFloat32> v = slotsByParam.computeIfAbsent(n + "_adam_v", this::slot);
             updates.add(tf.train.applyAdam(params.get(n), m, v, b1p, b2p, lr, f(b1), f(b2), f(1e-8),
                     tf.math.mul(grads.get(i), scale)));
         }
@@ -469,6 +514,9 @@ final class RewardGraph {
         }
         if (cfg.ensemble() > 1) {
             b.output("reward_std", serving.rewardStd());
+        }
+        if (process) {
+            b.output("token_rewards", servingTokenRewards);
         }
         return b.build();
     }
