@@ -29,23 +29,11 @@ public record DeliveryConfig(long dedupeWindowMs, long chaosPauseMs) {
 
     /** @throws IllegalArgumentException naming the key when a value is malformed or out of range */
     public static DeliveryConfig from(Map<String, String> m) {
-        return new DeliveryConfig(longValue(m, DEDUPE_WINDOW_MS, DEFAULTS.dedupeWindowMs),
-                longValue(m, CHAOS_PAUSE_MS, DEFAULTS.chaosPauseMs));
+        return new DeliveryConfig(ScorerConfig.longValue(m, DEDUPE_WINDOW_MS, DEFAULTS.dedupeWindowMs),
+                ScorerConfig.longValue(m, CHAOS_PAUSE_MS, DEFAULTS.chaosPauseMs));
     }
 
     public boolean dedupe() {
         return dedupeWindowMs > 0;
-    }
-
-    private static long longValue(Map<String, String> m, String key, long dflt) {
-        String v = m.get(key);
-        if (v == null || v.isBlank()) {
-            return dflt;
-        }
-        try {
-            return Long.parseLong(v.trim());
-        } catch (NumberFormatException e) {
-            throw new IllegalArgumentException(key + " must be an integer, got '" + v + "'");
-        }
     }
 }

@@ -286,7 +286,7 @@ public record ScorerConfig(
         }
     }
 
-    private static long longValue(Map<String, String> m, String key, long dflt) {
+    static long longValue(Map<String, String> m, String key, long dflt) {
         String v = m.get(key);
         if (v == null || v.isBlank()) {
             return dflt;

@@ -224,14 +224,7 @@ public final class BuiltinModel implements Scorer, AutoCloseable {
         return scoreWith(prompts, responses, this::enc, EVAL_BATCH, (ids, mask) -> {
             try (Result r = session.runner().feed(g.inputIds, ids).feed(g.attentionMask, mask)
                     .fetch(g.serving.rewards()).run()) {
-                TFloat32 t = (TFloat32) r.get(0);
-                float[] all = new float[(int) t.shape().size()];
-                t.asRawTensor().data().asFloats().read(all);
-                float[] out = new float[all.length / h];
-                for (int i = 0; i < out.length; i++) {
-                    out[i] = all[i * h + j];
-                }
-                return out;
+                return HeadWeights.column((TFloat32) r.get(0), h, j);
             }
         });
     }

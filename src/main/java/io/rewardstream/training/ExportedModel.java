@@ -72,38 +72,29 @@ public final class ExportedModel implements Scorer, AutoCloseable {
     public float[] scoreHead(String head, java.util.List<String> prompts, java.util.List<String> responses) {
         int j = HeadWeights.index(manifest.heads(), head, manifest.name());
         int h = manifest.heads().size();
-        SessionFunction f = bundle.function("serving_default");
-        return BuiltinModel.scoreWith(prompts, responses, this::encode, wordPiece != null ? WORDPIECE_BATCH : BATCH, (ids, mask) -> {
-            Map<String, Tensor> in = new LinkedHashMap<>();
-            in.put("input_ids", ids);
-            in.put("attention_mask", mask);
-            try (Result r = f.call(in)) {
-                TFloat32 t = (TFloat32) r.get("rewards").orElseThrow(
-                        () -> new IllegalStateException("serving_default of " + dir + " has no 'rewards' output"));
-                float[] all = new float[(int) t.shape().size()];
-                t.asRawTensor().data().asFloats().read(all);
-                float[] out = new float[all.length / h];
-                for (int i = 0; i < out.length; i++) {
-                    out[i] = all[i * h + j];
-                }
-                return out;
-            }
-        });
+        return serve(prompts, responses, "rewards", t -> HeadWeights.column(t, h, j));
     }
 
     @Override
     public float[] score(java.util.List<String> prompts, java.util.List<String> responses) {
+        return serve(prompts, responses, "reward", t -> {
+            float[] out = new float[(int) t.shape().size(0)];
+            t.asRawTensor().data().asFloats().read(out);
+            return out;
+        });
+    }
+
+    /** Runs {@code serving_default} in batches and reads one output per batch. */
+    private float[] serve(java.util.List<String> prompts, java.util.List<String> responses, String output,
+                          java.util.function.Function<TFloat32, float[]> read) {
         SessionFunction f = bundle.function("serving_default");
         return BuiltinModel.scoreWith(prompts, responses, this::encode, wordPiece != null ? WORDPIECE_BATCH : BATCH, (ids, mask) -> {
             Map<String, Tensor> in = new LinkedHashMap<>();
             in.put("input_ids", ids);
             in.put("attention_mask", mask);
             try (Result r = f.call(in)) {
-                TFloat32 t = (TFloat32) r.get("reward").orElseThrow(
-                        () -> new IllegalStateException("serving_default of " + dir + " has no 'reward' output"));
-                float[] out = new float[(int) t.shape().size(0)];
-                t.asRawTensor().data().asFloats().read(out);
-                return out;
+                return read.apply((TFloat32) r.get(output).orElseThrow(() -> new IllegalStateException(
+                        "serving_default of " + dir + " has no '" + output + "' output")));
             }
         });
     }

@@ -1,6 +1,7 @@
 package io.rewardstream.training;
 
 import io.rewardstream.scoring.ModelManifest;
+import org.tensorflow.types.TFloat32;
 
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -41,6 +42,17 @@ final class HeadWeights {
     }
 
     /** @throws IllegalArgumentException when {@code name} is not one of {@code heads} */
+    /** Column {@code head} of a [B, heads] {@code rewards} tensor: that head's score per row. */
+    static float[] column(TFloat32 rewards, int heads, int head) {
+        float[] all = new float[(int) rewards.shape().size()];
+        rewards.asRawTensor().data().asFloats().read(all);
+        float[] out = new float[all.length / heads];
+        for (int i = 0; i < out.length; i++) {
+            out[i] = all[i * heads + head];
+        }
+        return out;
+    }
+
     static int index(List<ModelManifest.Head> heads, String name, String model) {
         for (int j = 0; j < heads.size(); j++) {
             if (heads.get(j).name().equals(name)) {
