@@ -98,7 +98,8 @@ final class GroupAggregator implements Processor<String, GroupMember.Batch, Stri
     @Override
     public void process(Record<String, GroupMember.Batch> record) {
         String groupId = record.value().groupId();
-        byte[] raw = store.get(groupId);
+        // the index tracks every stored group: a group it does not know was never stored (no store/cache lookup)
+        byte[] raw = firstArrival.containsKey(groupId) ? store.get(groupId) : null;
         boolean stored = raw != null;
         long now = context.currentSystemTimeMs();
         GroupState state = stored ? GroupState.fromBytes(raw) : null;

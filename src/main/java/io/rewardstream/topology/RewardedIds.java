@@ -13,7 +13,6 @@ import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 
 /**
@@ -63,7 +62,7 @@ final class RewardedIds {
         if (ids.isEmpty()) {
             return;
         }
-        String key = String.format(Locale.ROOT, "%013d/%s", now, ids.get(0));
+        String key = timeKey(now) + "/" + ids.get(0);
         store.put(key, encode(ids));
         add(new Flush(key, now, List.copyOf(ids)));
     }
@@ -88,6 +87,12 @@ final class RewardedIds {
         for (String id : f.ids()) {
             rewardedAt.put(id, f.atMs());
         }
+    }
+
+    /** {@code now} zero-padded to 13 digits, so keys sort by time (String.format cost more than the rest of a flush's write). */
+    static String timeKey(long now) {
+        String digits = Long.toString(Math.max(0, now));
+        return digits.length() >= 13 ? digits : "0".repeat(13 - digits.length()) + digits;
     }
 
     private static long timeOf(String key) {

@@ -2,21 +2,16 @@ package io.rewardstream.topology;
 
 import io.rewardstream.avro.KlCoefficient;
 import io.rewardstream.avro.Rollout;
-import io.rewardstream.schema.DeadLetters;
 import io.rewardstream.scoring.BatchNotScoredException;
 import io.rewardstream.scoring.InvalidRolloutException;
-import io.rewardstream.scoring.KlControllerState;
 import io.rewardstream.scoring.ModelHolder;
 import io.rewardstream.scoring.PaddedBatch;
 import io.rewardstream.scoring.RejectReason;
-import io.rewardstream.scoring.RewardFlags;
 import io.rewardstream.scoring.RewardModel;
-import io.rewardstream.scoring.RunningStats;
 import io.rewardstream.scoring.ScoringInput;
 import io.rewardstream.scoring.ScoringPipeline;
 import io.rewardstream.scoring.SequenceEncodingException;
 import io.rewardstream.scoring.ShapingState;
-import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.serialization.Deserializer;
 import org.apache.kafka.common.serialization.Serializer;
 import org.apache.kafka.streams.processor.Cancellable;
@@ -29,15 +24,9 @@ import org.apache.kafka.streams.state.KeyValueStore;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import java.nio.ByteBuffer;
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
-import java.time.Instant;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
-import java.util.Optional;
 
 /**
  * Processor {@code rollout-batcher}: validates rollouts, buffers them in the change-logged store
@@ -65,6 +54,9 @@ import java.util.Optional;
  * {@code dead-letters-sink}; a {@link BatchNotScoredException} keeps the whole batch buffered (retried after
  * {@code batch.max.delay.ms}, counted in {@code rewardstream.model.failures}).
  *
+ * <p>The buffer and its index are {@link RolloutBuffer}; what a flush writes is {@link FlushOutputs}; this class reads
+ * top-down: arrival ({@link #process}), triggers ({@link #onWallClock}), flush ({@link #flush}).
+ *
  * <p>Not thread-safe: one instance per task, as Kafka Streams uses it. Never owns the model.
  */
 final class RolloutBatcher implements Processor<String, ReceivedRollout, Object, Object> {
@@ -73,18 +65,16 @@ final class RolloutBatcher implements Processor<String, ReceivedRollout, Object,
     private final ScorerConfig config;
     private final ModelHolder holder;
     private final ScorerMetrics metrics;
-    private final Serializer<Rollout> deadLetterSerializer;
     private final Deserializer<Rollout> bufferDeserializer;
     private final PipelineCache pipelines;
     private final DeliveryConfig delivery;
     private final FlushBeta beta;
+    private final FlushOutputs outputs;
 
     private ProcessorContext<Object, Object> context;
-    private KeyValueStore<String, byte[]> buffer;
-    private KeyValueStore<String, byte[]> statsStore;
+    private RolloutBuffer buffer;
     private RewardedIds rewarded;
     private Cancellable punctuator;
-    private final BufferIndex index = new BufferIndex();
     private long retryNotBefore;
 
     /**
@@ -98,10 +88,10 @@ final class RolloutBatcher implements Processor<String, ReceivedRollout, Object,
         this.config = config;
         this.holder = holder;
         this.metrics = metrics;
-        this.deadLetterSerializer = deadLetterSerializer;
         this.bufferDeserializer = bufferDeserializer;
         this.delivery = config.delivery();
         this.beta = new FlushBeta(config, kl, coefficientDeserializer);
+        this.outputs = new FlushOutputs(config, metrics, beta, deadLetterSerializer);
         // a shared controller sets beta between flushes; inside the pipeline it is fixed for the flush
         this.pipelines = new PipelineCache(config, kl.shared());
     }
@@ -109,29 +99,26 @@ final class RolloutBatcher implements Processor<String, ReceivedRollout, Object,
     @Override
     public void init(ProcessorContext<Object, Object> context) {
         this.context = context;
-        this.buffer = context.getStateStore(ScorerTopology.ROLLOUT_BUFFER);
+        this.buffer = new RolloutBuffer(context.getStateStore(ScorerTopology.ROLLOUT_BUFFER), bufferDeserializer,
+                config.rolloutsTopic());
         beta.init(context);
-        this.statsStore = context.getStateStore(ScorerTopology.SCORE_STATS);
         if (delivery.dedupe()) {
             this.rewarded = new RewardedIds(context.getStateStore(ScorerTopology.REWARDED_IDS),
                     delivery.dedupeWindowMs(), context.currentSystemTimeMs());
         }
-        rebuildIndex();
+        outputs.init(context, buffer, rewarded);
+        int corrupt = buffer.rebuild();
+        if (!buffer.isEmpty()) {
+            LOG.info("task {}: rebuilt rollout-buffer index with {} buffered rollouts ({} unreadable)",
+                    context.taskId(), buffer.size(), corrupt);
+        }
         long every = Math.max(1, config.batching().maxDelayMs() / 4);
         punctuator = context.schedule(Duration.ofMillis(every), PunctuationType.WALL_CLOCK_TIME, this::onWallClock);
     }
 
-    private void rebuildIndex() {
-        int corrupt = index.rebuild(buffer);
-        if (!index.isEmpty()) {
-            LOG.info("task {}: rebuilt rollout-buffer index with {} buffered rollouts ({} unreadable)",
-                    context.taskId(), index.size(), corrupt);
-        }
-    }
-
     /** Number of rollouts buffered (tests). */
     int buffered() {
-        return index.size();
+        return buffer.size();
     }
 
     @Override
@@ -166,12 +153,12 @@ final class RolloutBatcher implements Processor<String, ReceivedRollout, Object,
                     rollout.getPromptTokenIds().size() + rollout.getResponseTokenIds().size());
         }
         String id = rollout.getRolloutId();
-        BufferIndex.Pending previous = index.get(id);
+        BufferIndex.Pending previous = buffer.get(id);
         if (previous != null) {
             LOG.warn("rollout {} arrived again while buffered; keeping the newer copy", id);
         }
-        if (previous == null && !index.isEmpty()) {
-            long cost = (long) (index.size() + 1) * p.planner().paddedLength(Math.max(index.longest(), tokens));
+        if (previous == null && !buffer.isEmpty()) {
+            long cost = (long) (buffer.size() + 1) * p.planner().paddedLength(Math.max(buffer.longest(), tokens));
             if (cost > config.batching().maxTokens()) {
                 flush("tokens");
             }
@@ -180,9 +167,8 @@ final class RolloutBatcher implements Processor<String, ReceivedRollout, Object,
         BufferedRollout b = new BufferedRollout(previous == null ? now : previous.arrivalMs(), tokens,
                 meta == null ? null : meta.topic(), meta == null ? -1 : meta.partition(),
                 meta == null ? -1 : meta.offset(), record.key(), record.headers(), record.value().raw(), true);
-        buffer.put(id, b.toBytes());
-        index.add(new BufferIndex.Pending(id, b.arrivalMs(), tokens, b, rollout));
-        if (index.size() >= config.batching().maxSize()) {
+        buffer.put(id, b, rollout);
+        if (buffer.size() >= config.batching().maxSize()) {
             flush("size");
         }
     }
@@ -196,7 +182,7 @@ final class RolloutBatcher implements Processor<String, ReceivedRollout, Object,
         if (rewarded != null) {
             rewarded.expire(now);
         }
-        if (!index.isEmpty() && now - index.oldestArrivalMs() >= config.batching().maxDelayMs()) {
+        if (!buffer.isEmpty() && now - buffer.oldestArrivalMs() >= config.batching().maxDelayMs()) {
             flush("delay");
         }
     }
@@ -221,13 +207,9 @@ final class RolloutBatcher implements Processor<String, ReceivedRollout, Object,
         }
     }
 
-    /** A buffered rollout read back for a flush. */
-    private record Item(String id, BufferedRollout buffered, Rollout rollout) {
-    }
-
     /** Scores everything buffered. Never throws for one record; a model failure leaves the batch buffered. */
     void flush(String trigger) {
-        if (index.isEmpty()) {
+        if (buffer.isEmpty()) {
             return;
         }
         long now = context.currentSystemTimeMs();
@@ -238,7 +220,7 @@ final class RolloutBatcher implements Processor<String, ReceivedRollout, Object,
         try {
             lease = holder.acquire();
         } catch (IllegalStateException e) {
-            LOG.warn("no model to score {} buffered rollouts ({}); they stay buffered", index.size(), e.getMessage());
+            LOG.warn("no model to score {} buffered rollouts ({}); they stay buffered", buffer.size(), e.getMessage());
             return;
         }
         try (lease) {
@@ -250,18 +232,22 @@ final class RolloutBatcher implements Processor<String, ReceivedRollout, Object,
                 failBatch(now, "model " + model.modelVersion() + " cannot be used with this configuration", e);
                 return;
             }
-            List<Item> items = new ArrayList<>(index.size());
-            List<ScoringInput> inputs = new ArrayList<>(index.size());
-            for (BufferIndex.Pending pending : index.inArrivalOrder()) {
-                Item item = read(pending);
-                if (item == null) {
-                    continue;
-                }
+            List<RolloutBuffer.Item> items = new ArrayList<>(buffer.size());
+            List<ScoringInput> inputs = new ArrayList<>(buffer.size());
+            for (BufferIndex.Pending pending : buffer.inArrivalOrder()) {
                 try {
-                    inputs.add(ScoringInput.of(item.rollout()));
-                    items.add(item);
-                } catch (InvalidRolloutException e) {
-                    deadLetter(item, e.reason(), e);
+                    RolloutBuffer.Item item = buffer.read(pending);
+                    if (item == null) {
+                        continue;
+                    }
+                    try {
+                        inputs.add(ScoringInput.of(item.rollout()));
+                        items.add(item);
+                    } catch (InvalidRolloutException e) {
+                        outputs.deadLetter(item, e.reason(), e);
+                    }
+                } catch (RolloutBuffer.UnreadableEntryException e) {
+                    outputs.deadLetterUnreadable(e);
                 }
             }
             if (items.isEmpty()) {
@@ -269,8 +255,9 @@ final class RolloutBatcher implements Processor<String, ReceivedRollout, Object,
             }
             String version = p.modelVersion();
             ScoringPipeline.Result result;
+            ShapingState before = outputs.loadState(p);
             try {
-                result = p.score(inputs, loadState(p));
+                result = p.score(inputs, before);
             } catch (BatchNotScoredException e) {
                 failBatch(now, e.getMessage(), e);
                 return;
@@ -282,158 +269,15 @@ final class RolloutBatcher implements Processor<String, ReceivedRollout, Object,
                     metrics.batch(pb.rows(), pb.paddedTokens(), pb.paddingEfficiency());
                 }
             }
-            emit(version, items, result, now);
+            outputs.emit(version, items, result, before, now);
         }
-    }
-
-    /**
-     * The buffered entry (from the index; decoded from the store only after a restart), or null when it is unreadable:
-     * then it is dead-lettered as raw bytes.
-     */
-    private Item read(BufferIndex.Pending pending) {
-        String id = pending.rolloutId();
-        if (pending.buffered() != null && pending.rollout() != null) {
-            return new Item(id, pending.buffered(), pending.rollout());
-        }
-        byte[] raw = buffer.get(id);
-        if (raw == null) {
-            index.remove(id);
-            return null;
-        }
-        try {
-            BufferedRollout b = BufferedRollout.fromBytes(raw);
-            Rollout r = b.original()
-                    ? bufferDeserializer.deserialize(b.sourceTopic() == null ? config.rolloutsTopic() : b.sourceTopic(),
-                    b.value())
-                    : Rollout.fromByteBuffer(ByteBuffer.wrap(b.value()));
-            if (r == null) {
-                throw new IllegalArgumentException("buffered value decodes to null");
-            }
-            return new Item(id, b, r);
-        } catch (Exception e) {
-            LOG.error("rollout-buffer entry {} is unreadable; dead-lettering its raw bytes", id, e);
-            deadLetter(null, id.getBytes(StandardCharsets.UTF_8), raw, ScorerRejectReason.BUFFER_CORRUPT, e.getMessage(), e);
-            drop(id);
-            return null;
-        }
-    }
-
-    private ShapingState loadState(ScoringPipeline p) {
-        byte[] statsBytes = statsStore.get(p.modelVersion());
-        return new ShapingState(KlControllerState.initial(beta.current()),
-                statsBytes == null ? RunningStats.EMPTY : RunningStats.fromBytes(statsBytes));
     }
 
     private void failBatch(long now, String what, RuntimeException e) {
         metrics.modelFailure();
         retryNotBefore = now + Math.max(1, config.batching().maxDelayMs());
-        LOG.error("{}; keeping {} rollouts buffered, retrying in {} ms", what, index.size(),
+        LOG.error("{}; keeping {} rollouts buffered, retrying in {} ms", what, buffer.size(),
                 Math.max(1, config.batching().maxDelayMs()), e);
-    }
-
-    private void emit(String version, List<Item> items, ScoringPipeline.Result result, long now) {
-        Instant scoredAt = Instant.ofEpochMilli(now);
-        boolean withKl = config.shaping().advantageIncludesKl();
-        double rewardSum = 0;
-        double klSum = 0;
-        int emitted = 0;
-        List<String> ids = new ArrayList<>(result.rows().size());
-        Map<String, List<GroupMember>> groups = new LinkedHashMap<>();
-        long observed = 0;
-        double observedKl = 0;
-        for (ScoringPipeline.Row row : result.rows()) {
-            Item it = items.get(row.index());
-            if (row instanceof ScoringPipeline.Failed f) {
-                deadLetter(it, f.reason(), f.cause());
-                continue;
-            }
-            ScoringPipeline.Scored s = (ScoringPipeline.Scored) row;
-            Rollout r = it.rollout();
-            context.forward(new Record<>(r.getGroupId(),
-                    RewardRecords.reward(r, s, version, config.emitKlPerToken(), scoredAt), now),
-                    ScorerTopology.REWARDS_SINK);
-            if (r.getGroupSize() != null) {   // not part of a group: no group stage
-                double value = withKl ? s.shaped().reward() : s.shaped().shapedScore();
-                groups.computeIfAbsent(r.getGroupId(), g -> new ArrayList<>()).add(new GroupMember(r.getRolloutId(),
-                        r.getGroupId(), r.getPolicyVersion(), version, value, r.getGroupSize()));
-            }
-            ids.add(r.getRolloutId());
-            metrics.reward(s.shaped().reward(), s.shaped().klSum());
-            metrics.monitor().reward(r.getPolicyVersion(), version, s.shaped().reward(), s.shaped().klSum(),
-                    r.getResponseTokenIds().size(), s.uncertainty());
-            metrics.queueDelay(now - it.buffered().arrivalMs());
-            rewardSum += s.shaped().reward();
-            klSum += s.shaped().klSum();
-            emitted++;
-            if (!s.shaped().flags().contains(RewardFlags.NO_REFERENCE)) {
-                observed++; // KL 0 without a reference is not a measurement
-                observedKl += s.shaped().klSum();
-            }
-            drop(it.id());
-        }
-        // one hand-over per group: a group completed within this flush is never written to group-members
-        groups.forEach((g, members) -> context.forward(new Record<>(g, new GroupMember.Batch(g, members), now),
-                ScorerTopology.GROUP_AGGREGATOR));
-        statsStore.put(version, result.state().stats().toBytes());
-        if (rewarded != null) {
-            rewarded.record(ids, now);
-        }
-        if (beta.shared() && observed > 0) {
-            context.forward(new Record<>(beta.controller(), beta.observation(observed, observedKl,
-                    result.state().kl().beta(), context.taskId().toString(), scoredAt), now),
-                    ScorerTopology.KL_OBSERVATIONS_SINK);
-        }
-        if (emitted > 0) {
-            metrics.flushMeans(rewardSum / emitted, klSum / emitted);
-        }
-        LOG.debug("flushed {} rewards with model {}", emitted, version);
-        if (delivery.chaosPauseMs() > 0 && emitted > 0) {
-            chaosPause(emitted);
-        }
-    }
-
-    /** Chaos knob (tests only): the flush's records are sent, its transaction is not committed yet. */
-    private void chaosPause(int emitted) {
-        LOG.warn("chaos: flush of {} rewards sent, pausing {} ms before its commit ({})", emitted,
-                delivery.chaosPauseMs(), DeliveryConfig.CHAOS_PAUSE_MS);
-        try {
-            Thread.sleep(delivery.chaosPauseMs());
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
-    }
-
-    private void drop(String id) {
-        buffer.delete(id);
-        index.remove(id);
-    }
-
-    /** Dead-letters a buffered rollout that failed during a flush, and drops it from the buffer. */
-    private void deadLetter(Item it, RejectReason reason, Exception e) {
-        BufferedRollout b = it.buffered();
-        Rollout r = it.rollout();
-        byte[] value = b.value();   // the producer's bytes, unchanged
-        if (!b.original()) {
-            try {   // buffered by an older version as single-object Avro: re-serialize to the wire format
-                value = deadLetterSerializer.serialize(config.rolloutsTopic(), r);
-            } catch (RuntimeException se) {
-                LOG.warn("cannot re-serialize rollout {} for the dead-letter topic; using its buffered Avro bytes",
-                        r.getRolloutId(), se);
-            }
-        }
-        deadLetter(b, b.key() == null ? null : b.key().getBytes(StandardCharsets.UTF_8), value, reason, e.getMessage(), e);
-        drop(it.id());
-    }
-
-    private void deadLetter(BufferedRollout b, byte[] key, byte[] value, RejectReason reason, String detail,
-                            Exception e) {
-        ProducerRecord<byte[], byte[]> dl = DeadLetters.deadLetter(config.deadLettersTopic(),
-                b == null ? null : b.sourceTopic(), b == null ? -1 : b.partition(), b == null ? -1 : b.offset(),
-                key, value, b == null ? null : b.headers(), reason.name(), detail, e);
-        metrics.deadLetter(reason.name());
-        LOG.warn("dead-lettering rollout (reason {}): {}", reason, detail);
-        context.forward(new Record<>(dl.key(), dl.value(), context.currentSystemTimeMs(), dl.headers()),
-                ScorerTopology.DEAD_LETTERS_SINK);
     }
 
     @Override

@@ -35,7 +35,8 @@ import java.util.Objects;
  *   global: kl-coefficients-source -> kl-coefficients-updater [kl-coefficients]             (adaptive only)
  * </pre>
  * No repartitioning: rewards and groups keep the rollout key (group_id), so a group is always in one task.
- * All stores are persistent and change-logged, with Streams' record cache in front ({@link WriteCoalescing}): what is
+ * All stores are in memory and change-logged (the changelog is the durable copy, restored on start), with Streams'
+ * record cache in front ({@link WriteCoalescing}): what is
  * written and deleted again between two commits (a rollout buffered and scored, a group opened and emitted) never
  * reaches the changelog, and repeated puts of one key (score stats) reach it once per commit. Under the adaptive KL controller every task sends its KL to the one
  * controller task and reads the one beta back (see {@link KlControllerProcessor} for why); a fixed beta needs neither.
@@ -123,8 +124,12 @@ public final class ScorerTopology {
 
     private static StoreBuilder<KeyValueStore<String, byte[]>> store(String name) {
         // cached: the cache is flushed to the store and its changelog before every commit (same transaction as the
-        // outputs), and put+delete of a new key between two commits is dropped (see WriteCoalescing)
-        return WriteCoalescing.of(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(name), Serdes.String(),
+        // outputs), and put+delete of a new key between two commits is dropped (see WriteCoalescing).
+        // In memory, not RocksDB: the changelog is the durable copy (restored on start, exactly as a RocksDB store is
+        // after a crash under EOS), the stores are small (buffered rollouts, open groups, a window of ids), and the
+        // cache's flush looks up every deleted key in the store below it: a JNI RocksDB get per scored rollout, the
+        // largest single cost of a commit in the profile (README "Benchmark").
+        return WriteCoalescing.of(Stores.keyValueStoreBuilder(Stores.inMemoryKeyValueStore(name), Serdes.String(),
                 Serdes.ByteArray()).withLoggingEnabled(Map.of()).withCachingEnabled());
     }
 
