@@ -13,6 +13,7 @@ import org.apache.avro.generic.GenericDatumReader;
 import org.apache.avro.generic.GenericRecord;
 import org.apache.avro.generic.IndexedRecord;
 import org.apache.avro.io.DatumReader;
+import org.apache.avro.io.FastReaderBuilder;
 import org.apache.avro.specific.SpecificData;
 import org.apache.avro.specific.SpecificDatumReader;
 import org.apache.avro.specific.SpecificRecord;
@@ -169,13 +170,27 @@ public class AvroDeserializer<T extends IndexedRecord> implements Deserializer<T
     }
     try {
       DatumReader<?> r = model instanceof SpecificData sd && genericReaderSchema == null
-          ? new SpecificDatumReader<>(writer, reader, sd)
+          ? specificReader(writer, reader, sd)
           : new GenericDatumReader<>(writer, reader, model);
       @SuppressWarnings("unchecked")
       DatumReader<T> typed = (DatumReader<T>) r;
       return typed;
     } catch (AvroRuntimeException e) {
       throw new WireFormatException(WireFormatException.Reason.SCHEMA_MISMATCH, topic, id, e.getMessage(), e);
+    }
+  }
+
+  /**
+   * Avro's FastReader (resolution planned once per writer schema instead of interpreted per record): about 3x faster
+   * than {@link SpecificDatumReader} on a rollout, and the decode is the largest per-record cost of the scorer's
+   * arrival path. Same records (checked by the serde tests), same decoder, so the same bounds checks on hostile input.
+   * Falls back to the classic reader if Avro cannot build one.
+   */
+  private static DatumReader<?> specificReader(Schema writer, Schema reader, SpecificData sd) {
+    try {
+      return new FastReaderBuilder(sd).createDatumReader(writer, reader);
+    } catch (IOException | RuntimeException e) {
+      return new SpecificDatumReader<>(writer, reader, sd);
     }
   }
 

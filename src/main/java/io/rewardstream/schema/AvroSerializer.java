@@ -117,7 +117,7 @@ public class AvroSerializer<T extends IndexedRecord> implements Serializer<T> {
       throw new SerializationException("topic " + topic + ": cannot obtain a schema id for subject " + subject
           + ": " + e.getMessage(), e);
     }
-    ByteArrayOutputStream out = new ByteArrayOutputStream(256);
+    Bytes out = new Bytes(256);
     out.write(0);
     out.write(id >>> 24);
     out.write(id >>> 16);
@@ -160,6 +160,40 @@ public class AvroSerializer<T extends IndexedRecord> implements Serializer<T> {
     } catch (IOException | RuntimeException e) {
       throw new SerializationException("cannot convert " + own.getFullName() + " to the subject's latest schema: "
           + e.getMessage(), e);
+    }
+  }
+
+  /**
+   * {@link ByteArrayOutputStream} without its lock: the direct encoder writes byte by byte, and an uncontended lock per
+   * byte was a visible share of the scorer's Reward encode. Confined to one {@link #serialize} call.
+   */
+  private static final class Bytes extends java.io.OutputStream {
+    private byte[] buf;
+    private int n;
+
+    Bytes(int capacity) {
+      buf = new byte[capacity];
+    }
+
+    @Override
+    public void write(int b) {
+      if (n == buf.length) {
+        buf = java.util.Arrays.copyOf(buf, buf.length * 2);
+      }
+      buf[n++] = (byte) b;
+    }
+
+    @Override
+    public void write(byte[] b, int off, int len) {
+      if (n + len > buf.length) {
+        buf = java.util.Arrays.copyOf(buf, Math.max(buf.length * 2, n + len));
+      }
+      System.arraycopy(b, off, buf, n, len);
+      n += len;
+    }
+
+    byte[] toByteArray() {
+      return java.util.Arrays.copyOf(buf, n);
     }
   }
 

@@ -47,6 +47,8 @@ public final class ScorerMetrics {
     private final Counter modelFailures;
     private final Counter duplicates;
     private final Counter rewardsEmitted;
+    private final Counter groupsComplete;
+    private final Counter groupsIncomplete;
     // Micrometer summaries drop negative values and rewards/KL (k1) can be negative: the last flush's means as gauges.
     private final java.util.concurrent.atomic.AtomicLong lastRewardMean = new java.util.concurrent.atomic.AtomicLong();
     private final java.util.concurrent.atomic.AtomicLong lastKlMean = new java.util.concurrent.atomic.AtomicLong();
@@ -77,6 +79,8 @@ public final class ScorerMetrics {
         modelFailures = Counter.builder(MODEL_FAILURES).description("flushes whose model call failed (records kept)")
                 .register(registry);
         rewardsEmitted = Counter.builder(REWARDS_EMITTED).register(registry);
+        groupsComplete = registry.counter(GROUPS_EMITTED, "complete", "true");   // looked up once, not per group
+        groupsIncomplete = registry.counter(GROUPS_EMITTED, "complete", "false");
         duplicates = Counter.builder(DUPLICATES)
                 .description("rollouts not rewarded again: rollout_id already rewarded within dedupe.window.ms")
                 .register(registry);
@@ -147,6 +151,6 @@ public final class ScorerMetrics {
     }
 
     void groupEmitted(boolean complete) {
-        registry.counter(GROUPS_EMITTED, "complete", Boolean.toString(complete)).increment();
+        (complete ? groupsComplete : groupsIncomplete).increment();
     }
 }
