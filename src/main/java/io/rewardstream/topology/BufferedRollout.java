@@ -5,11 +5,9 @@ import org.apache.kafka.common.header.Headers;
 import org.apache.kafka.common.header.internals.RecordHeaders;
 
 import java.io.ByteArrayInputStream;
-import java.io.ByteArrayOutputStream;
 import java.io.DataInputStream;
-import java.io.DataOutputStream;
 import java.io.IOException;
-import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
 
 /**
  * The value of store {@code rollout-buffer}: a rollout waiting for its batch plus what the processor needs to
@@ -33,31 +31,48 @@ record BufferedRollout(long arrivalMs, int tokens, String sourceTopic, int parti
     /** 1: re-serialized single-object Avro; 2: the producer's original bytes. Both are read. */
     private static final byte FORMAT_VERSION = 2;
 
-    /** Always written in format 2 (original bytes). */
+    /** Always written in format 2 (original bytes). Sized up front: one copy of the value, no stream (hot path). */
     byte[] toBytes() {
         if (!original) {
             throw new IllegalStateException("format 1 entries are only read, never written");
         }
-        ByteArrayOutputStream bos = new ByteArrayOutputStream(value.length + 128);
-        try (DataOutputStream out = new DataOutputStream(bos)) {
-            out.writeByte(FORMAT_VERSION);
-            out.writeLong(arrivalMs);
-            out.writeInt(tokens);
-            writeString(out, sourceTopic);
-            out.writeInt(partition);
-            out.writeLong(offset);
-            writeString(out, key);
-            Header[] hs = headers == null ? new Header[0] : headers.toArray();
-            out.writeInt(hs.length);
-            for (Header h : hs) {
-                writeString(out, h.key());
-                writeBytes(out, h.value());
-            }
-            writeBytes(out, value);
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
+        byte[] topic = utf8(sourceTopic);
+        byte[] k = utf8(key);
+        Header[] hs = headers == null ? new Header[0] : headers.toArray();
+        byte[][] headerKeys = new byte[hs.length][];
+        int size = 1 + 8 + 4 + sized(topic) + 4 + 8 + sized(k) + 4 + sized(value);
+        for (int i = 0; i < hs.length; i++) {
+            headerKeys[i] = utf8(hs[i].key());
+            size += sized(headerKeys[i]) + sized(hs[i].value());
         }
-        return bos.toByteArray();
+        ByteBuffer out = ByteBuffer.allocate(size);   // big-endian, as DataOutputStream (read by fromBytes)
+        out.put(FORMAT_VERSION).putLong(arrivalMs).putInt(tokens);
+        put(out, topic);
+        out.putInt(partition).putLong(offset);
+        put(out, k);
+        out.putInt(hs.length);
+        for (int i = 0; i < hs.length; i++) {
+            put(out, headerKeys[i]);
+            put(out, hs[i].value());
+        }
+        put(out, value);
+        return out.array();
+    }
+
+    private static byte[] utf8(String s) {
+        return s == null ? null : s.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+    }
+
+    private static int sized(byte[] b) {
+        return 4 + (b == null ? 0 : b.length);
+    }
+
+    private static void put(ByteBuffer out, byte[] b) {
+        if (b == null) {
+            out.putInt(-1);
+        } else {
+            out.putInt(b.length).put(b);
+        }
     }
 
     /** @throws IllegalArgumentException when the bytes are not a buffered rollout of a known format */
@@ -88,22 +103,9 @@ record BufferedRollout(long arrivalMs, int tokens, String sourceTopic, int parti
         }
     }
 
-    private static void writeString(DataOutputStream out, String s) throws IOException {
-        writeBytes(out, s == null ? null : s.getBytes(java.nio.charset.StandardCharsets.UTF_8));
-    }
-
     private static String readString(DataInputStream in) throws IOException {
         byte[] b = readBytes(in);
         return b == null ? null : new String(b, java.nio.charset.StandardCharsets.UTF_8);
-    }
-
-    private static void writeBytes(DataOutputStream out, byte[] b) throws IOException {
-        if (b == null) {
-            out.writeInt(-1);
-        } else {
-            out.writeInt(b.length);
-            out.write(b);
-        }
     }
 
     private static byte[] readBytes(DataInputStream in) throws IOException {
