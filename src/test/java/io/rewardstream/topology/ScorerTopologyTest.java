@@ -458,6 +458,27 @@ class ScorerTopologyTest {
     }
 
     @Test
+    void shouldWriteScoreStatsOnlyWhenRunningNormalizationMovesThem() {
+        start(Map.of("batch.max.size", "2"));   // normalization none: the stats never change, nothing to write
+        KeyValueStore<String, byte[]> stats = driver.getKeyValueStore(ScorerTopology.SCORE_STATS);
+        pipe(simple("a", "g", null));
+        pipe(simple("b", "g", null));
+        assertThat(rewards.readValuesToList()).hasSize(2);
+        assertThat(count(stats)).isZero();
+        driver.close();
+
+        driver = null;
+        start(Map.of("batch.max.size", "2", "scoring.normalization", "running", "application.id", "scorer-test-2"));
+        stats = driver.getKeyValueStore(ScorerTopology.SCORE_STATS);
+        pipe(simple("a", "g", null));
+        pipe(simple("b", "g", null));
+        assertThat(rewards.readValuesToList()).hasSize(2);
+        assertThat(count(stats)).isEqualTo(1);
+        assertThat(io.rewardstream.scoring.RunningStats.fromBytes(stats.get(model.modelVersion())).count())
+                .isEqualTo(2);
+    }
+
+    @Test
     void shouldNotRewardARolloutIdTwiceWithinTheDedupeWindow() {
         start(Map.of("batch.max.size", "2", "dedupe.window.ms", "60000"));
         pipe(simple("x", "g", null));
