@@ -127,7 +127,8 @@ class ProcessRewardTopologyIT {
         // per step: [0] before the wrong step's result, [1] from there to the end of the shorter answer
         double[] right = new double[2];
         double[] wrong = new double[2];
-        double[][] byStep = new double[ANSWER_STEPS][3];   // wrong step k: before, after (right), after (wrong)
+        // wrong step k: from the first differing token on (right, wrong); last token (right, wrong)
+        double[][] byStep = new double[ANSWER_STEPS][4];
         int[] perStep = new int[ANSWER_STEPS];
         double maxPrefixDiff = 0;
         try (RewardModel direct = ModelLoader.load(modelDir, RuntimeConfig.from(Map.of("model.warmup", "false")))) {
@@ -146,17 +147,20 @@ class ProcessRewardTopologyIT {
                     // causal model: the same prefix gets the same rewards, whatever follows
                     maxPrefixDiff = Math.max(maxPrefixDiff, Math.abs(p[0][t] - p[1][t]));
                 }
-                double before = mean(p[0], 0, err);
-                double afterRight = mean(p[0], err, common);
-                double afterWrong = mean(p[1], err, common);
-                right[0] += before / PROBLEMS;
-                right[1] += afterRight / PROBLEMS;
+                right[0] += mean(p[0], 0, err) / PROBLEMS;
+                right[1] += mean(p[0], err, common) / PROBLEMS;
                 wrong[0] += mean(p[1], 0, err) / PROBLEMS;
-                wrong[1] += afterWrong / PROBLEMS;
+                wrong[1] += mean(p[1], err, common) / PROBLEMS;
+                // per step: from the first token that differs (a result "13" written "12" differs only at the '2')
+                int diff = err;
+                while (pair[0].ids()[diff] == pair[1].ids()[diff]) {
+                    diff++;
+                }
                 int k = pair[1].firstWrongStep();
-                byStep[k][0] += before;
-                byStep[k][1] += afterRight;
-                byStep[k][2] += afterWrong;
+                byStep[k][0] += mean(p[0], diff, common);
+                byStep[k][1] += mean(p[1], diff, common);
+                byStep[k][2] += p[0][p[0].length - 1];
+                byStep[k][3] += p[1][p[1].length - 1];
                 perStep[k]++;
             }
         }
@@ -165,15 +169,21 @@ class ProcessRewardTopologyIT {
                 + "wrong step on: right %.3f, wrong %.3f | max |diff| before the error %.1e%n", rollouts.size(),
                 right[0], wrong[0], right[1], wrong[1], maxPrefixDiff);
         for (int k = 0; k < ANSWER_STEPS; k++) {
-            System.out.printf("  wrong step %d (%d problems): before %.3f | after: right %.3f, wrong %.3f%n", k,
-                    perStep[k], byStep[k][0] / perStep[k], byStep[k][1] / perStep[k], byStep[k][2] / perStep[k]);
+            for (int j = 0; j < 4; j++) {
+                byStep[k][j] /= perStep[k];
+            }
+            System.out.printf("  wrong step %d (%d problems): from the first differing token on: right %.3f, wrong "
+                    + "%.3f | last token (= score): right %.3f, wrong %.3f%n", k, perStep[k], byStep[k][0],
+                    byStep[k][1], byStep[k][2], byStep[k][3]);
         }
         assertThat(maxPrefixDiff).as("identical prefixes, identical rewards").isLessThan(1e-3);
         assertThat(wrong[1]).as("a wrong step lowers the rewards from that step on").isLessThan(wrong[0] - 0.3);
         assertThat(wrong[1]).as("below the right answer's rewards at the same positions").isLessThan(right[1] - 0.3);
         for (int k = 0; k < ANSWER_STEPS; k++) {
-            assertThat(byStep[k][2]).as("wrong step %d: after the error, wrong vs right", k)
-                    .isLessThan(byStep[k][1] - 0.2 * perStep[k]);
+            assertThat(byStep[k][1]).as("wrong step %d: from the error on, wrong vs right", k)
+                    .isLessThan(byStep[k][0] - 0.3);
+            assertThat(byStep[k][3]).as("wrong step %d: the last token's reward (the score), wrong vs right", k)
+                    .isLessThan(byStep[k][2] - 0.5);
         }
     }
 
