@@ -19,8 +19,8 @@ import java.util.concurrent.Callable;
 @Command(name = "train-prm", mixinStandardHelpOptions = true,
         description = "Train the built-in process reward model (per-token rewards, the `token_rewards` output) on "
                 + "step-labelled multi-step arithmetic and export it: serve it with model.dir=DIR; rollouts carry the "
-                + "problem and the answer as byte ids (UTF-8 byte + 4), e.g. prompt \"3+4+2=\", response "
-                + "\"3+4=7, 7+2=9\".")
+                + "problem and the answer as byte ids (UTF-8 byte + 4), e.g. prompt \"2+3+1=\", response "
+                + "\"2+3=5, 5+1=6\".")
 final class ModelTrainPrmCommand implements Callable<Integer> {
     private static final ProcessRewardModels.Recipe DEFAULTS = ProcessRewardModels.Recipe.defaults();
 
@@ -43,7 +43,7 @@ final class ModelTrainPrmCommand implements Callable<Integer> {
             + "with '-' the default budget does not learn to spot wrong steps).")
     int ops;
 
-    @Option(names = "--max-operand", defaultValue = "4", description = "Operands 1..N (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--max-operand", defaultValue = "3", description = "Operands 1..N (default: ${DEFAULT-VALUE}; 4 leaves the last step unlearnt in 2000 steps).")
     int maxOperand;
 
     @Option(names = "--seed", defaultValue = "11", description = "Initialisation and data seed (default: ${DEFAULT-VALUE}).")

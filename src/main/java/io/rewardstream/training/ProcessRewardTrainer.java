@@ -139,7 +139,8 @@ public final class ProcessRewardTrainer {
         return to > from ? s / (to - from) : 0;
     }
 
-    private float[][] tokenRewards(List<ArithmeticSteps.Answer> answers) {
+    /** Served token rewards [rows][T] of the answers' sequences (prompt ++ answer, right-padded). */
+    float[][] tokenRewards(List<ArithmeticSteps.Answer> answers) {
         List<int[]> ids = new ArrayList<>();
         for (ArithmeticSteps.Answer a : answers) {
             ids.add(a.sequence());

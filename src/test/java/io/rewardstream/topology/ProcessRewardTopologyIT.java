@@ -43,7 +43,7 @@ import static org.assertj.core.api.Assertions.within;
 
 /**
  * The built-in process reward model served by the scorer on the real broker and registry: the PRM is trained here
- * ({@link ProcessRewardModels}, ~1 min on 2 cores) on prompt ++ answer byte ids, the layout the scorer builds for
+ * ({@link ProcessRewardModels}, ~40 s on 2 shared cores) on prompt ++ answer byte ids, the layout the scorer builds for
  * tokenizer {@code ids}; the scorer ({@link ScorerApp}) serves it as {@code model.dir}. Each of {@value #PROBLEMS}
  * multi-step problems is produced twice as an Avro rollout, answered right and with step {@code i % 3} wrong, with
  * random log-probs (so the KL terms are not 0). Read back read_committed, every reward must carry the model's own
@@ -177,13 +177,15 @@ class ProcessRewardTopologyIT {
                     byStep[k][1], byStep[k][2], byStep[k][3]);
         }
         assertThat(maxPrefixDiff).as("identical prefixes, identical rewards").isLessThan(1e-3);
-        assertThat(wrong[1]).as("a wrong step lowers the rewards from that step on").isLessThan(wrong[0] - 0.3);
-        assertThat(wrong[1]).as("below the right answer's rewards at the same positions").isLessThan(right[1] - 0.3);
+        // measured: 1.000 before the error on both answers; from it on 0.953 right vs -0.939 wrong (the first digit of
+        // a two-digit result does not show the error yet, its label is 0 all the same)
+        assertThat(wrong[1]).as("a wrong step lowers the rewards from that step on").isLessThan(wrong[0] - 1.0);
+        assertThat(wrong[1]).as("below the right answer's rewards at the same positions").isLessThan(right[1] - 1.0);
         for (int k = 0; k < ANSWER_STEPS; k++) {
             assertThat(byStep[k][1]).as("wrong step %d: from the error on, wrong vs right", k)
-                    .isLessThan(byStep[k][0] - 0.3);
+                    .isLessThan(byStep[k][0] - 1.0);
             assertThat(byStep[k][3]).as("wrong step %d: the last token's reward (the score), wrong vs right", k)
-                    .isLessThan(byStep[k][2] - 0.5);
+                    .isLessThan(byStep[k][2] - 1.0);
         }
     }
 
