@@ -154,7 +154,8 @@ final class RoundRunner {
                 cfg.batchSize(), cfg.replayMix(), cfg.learningRate(), cfg.seed() + n, summary, freshRanked, oldRanked),
                 tmp, stopping);
 
-        Gate.Decision d = Gate.decide(out.current(), out.candidate(), cfg.gateTolerance());
+        Gate.Decision d = Gate.decide(out.current(), out.candidate(), cfg.gateTolerance(), out.currentHeads(),
+                out.candidateHeads());
         LOG.info("round {}: gate: {} -> {}", n, d.reason(), d.release() ? "release" : "refuse");
         Map<String, Double> metrics = new LinkedHashMap<>(out.candidate().asMap());
         metrics.put("score_gap", out.candidate().meanMargin());
@@ -166,6 +167,13 @@ final class RoundRunner {
         metrics.put("train_replayed_rankings", (double) oldRanked.size());
         metrics.put("heldout_rankings", (double) heldOutRanked);
         out.stats().forEach(metrics::put);
+        // per-objective heads: the release records each head's held-out accuracy (and the current model's)
+        HeadWeights.putMetrics(metrics, out.candidateHeads());
+        out.currentHeads().forEach((h, m) -> metrics.put("head." + h + ".current_accuracy", m.accuracy()));
+        Double combined = out.manifest().metrics().get(SavedModelRoundTrainer.COMBINED_ACCURACY);
+        if (combined != null) {
+            metrics.put(SavedModelRoundTrainer.COMBINED_ACCURACY, combined);
+        }
         ag.asMap().forEach(metrics::put);
         offsets.forEach((k, v) -> metrics.put(RecoveryPublisher.offsetKey(k), v.doubleValue()));
         heldOutAccuracy.set(out.candidate().accuracy());
