@@ -42,6 +42,8 @@ final class RoundRunner {
     private final Counter refused;
     private final AtomicReference<Double> heldOutAccuracy = new AtomicReference<>(Double.NaN);
     private final AtomicReference<Double> agreement = new AtomicReference<>(Double.NaN);
+    private final Map<String, AtomicReference<Double>> headAccuracy = new java.util.concurrent.ConcurrentHashMap<>();
+    private final MeterRegistry meters;
 
     RoundRunner(RetrainConfig cfg, RoundTrainer trainer, ReplayBuffer buffer, PreferenceIngest ingest,
                 RecoveryPublisher releases, MeterRegistry meters) {
@@ -50,6 +52,7 @@ final class RoundRunner {
         this.buffer = buffer;
         this.ingest = ingest;
         this.releases = releases;
+        this.meters = meters;
         refused = Counter.builder("rewardstream.retrain.rounds").tag("outcome", "refused")
                 .description("Retraining rounds by outcome").register(meters);
         meters.gauge("rewardstream.retrain.heldout.accuracy", heldOutAccuracy, AtomicReference::get);
@@ -177,6 +180,12 @@ final class RoundRunner {
         ag.asMap().forEach(metrics::put);
         offsets.forEach((k, v) -> metrics.put(RecoveryPublisher.offsetKey(k), v.doubleValue()));
         heldOutAccuracy.set(out.candidate().accuracy());
+        out.candidateHeads().forEach((h, m) -> headAccuracy.computeIfAbsent(h, k -> {
+            AtomicReference<Double> ref = new AtomicReference<>(Double.NaN);
+            meters.gauge("rewardstream.retrain.head.heldout.accuracy", io.micrometer.core.instrument.Tags.of("head", k), ref,
+                    AtomicReference::get);
+            return ref;
+        }).set(m.accuracy()));
 
         Outcome outcome;
         if (d.release()) {

@@ -291,6 +291,8 @@ class PerObjectiveRetrainIT {
         assertThat(em.get("head.correct.accuracy")).isGreaterThanOrEqualTo(MIN_HEAD_ACCURACY);
         assertThat(em.get("head.concise.accuracy")).isGreaterThanOrEqualTo(MIN_HEAD_ACCURACY);
         assertThat(em.get("head.correct.pairs")).isPositive();
+        assertThat(meters.find("rewardstream.retrain.head.heldout.accuracy").tag("head", CONCISE).gauge().value())
+                .isEqualTo(em.get("head.concise.accuracy"));
         assertThat(em.get("head.concise.pairs")).isPositive();
         // the gate compared each pair under its own head: well above what one combined label can reach here
         assertThat(em.get("accuracy")).isGreaterThanOrEqualTo(MIN_HEAD_ACCURACY)
