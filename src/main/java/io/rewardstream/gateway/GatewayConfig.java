@@ -31,6 +31,8 @@ import static io.rewardstream.config.ConfigValues.requiredLong;
  * @param maxQueries        most queries per request ({@value #MAX_QUERIES})
  * @param requestTimeoutMs  wait for a request's rewards before answering 504 ({@value #REQUEST_TIMEOUT_MS})
  * @param policyVersion     policy_version of the gateway's rollouts ({@value #POLICY_VERSION})
+ * @param metricsHost       address of the metrics server ({@value #METRICS_HOST})
+ * @param metricsPort       its port ({@value #METRICS_PORT}): 0 = ephemeral, -1 = no metrics server
  * @param keystore          TLS key store, or null for plain HTTP ({@value #TLS_KEYSTORE_LOCATION})
  * @param keystorePassword  its password (may be empty)
  * @param keystoreType      PKCS12 or JKS
@@ -41,7 +43,8 @@ import static io.rewardstream.config.ConfigValues.requiredLong;
  * @param serde             properties for the Avro serdes (schema.registry.url, basic.auth.*, ...)
  */
 public record GatewayConfig(String host, int port, String token, boolean queryTokenAllowed, int threads, long maxBodyBytes, int maxQueries,
-                            long requestTimeoutMs, String policyVersion, Path keystore, String keystorePassword,
+                            long requestTimeoutMs, String policyVersion, String metricsHost, int metricsPort,
+                            Path keystore, String keystorePassword,
                             String keystoreType, String rolloutsTopic, String rewardsTopic, String deadLettersTopic,
                             Map<String, Object> kafka, Map<String, Object> serde) {
 
@@ -55,6 +58,8 @@ public record GatewayConfig(String host, int port, String token, boolean queryTo
     public static final String MAX_QUERIES = "gateway.max.queries";
     public static final String REQUEST_TIMEOUT_MS = "gateway.request.timeout.ms";
     public static final String POLICY_VERSION = "gateway.policy.version";
+    public static final String METRICS_HOST = "gateway.metrics.host";
+    public static final String METRICS_PORT = "gateway.metrics.port";
     public static final String TLS_KEYSTORE_LOCATION = "gateway.tls.keystore.location";
     public static final String TLS_KEYSTORE_PASSWORD = "gateway.tls.keystore.password";
     public static final String TLS_KEYSTORE_TYPE = "gateway.tls.keystore.type";
@@ -80,6 +85,9 @@ public record GatewayConfig(String host, int port, String token, boolean queryTo
         require(maxQueries >= 1, MAX_QUERIES, "must be >= 1, got " + maxQueries);
         require(requestTimeoutMs >= 1, REQUEST_TIMEOUT_MS, "must be >= 1, got " + requestTimeoutMs);
         require(policyVersion != null && !policyVersion.isBlank(), POLICY_VERSION, "must not be blank");
+        require(metricsHost != null && !metricsHost.isBlank(), METRICS_HOST, "must not be blank");
+        require(metricsPort >= -1 && metricsPort <= 65535, METRICS_PORT,
+                "must be in [-1, 65535] (0 = ephemeral, -1 = off), got " + metricsPort);
         require(keystoreType != null && List.of("PKCS12", "JKS").contains(keystoreType), TLS_KEYSTORE_TYPE,
                 "must be PKCS12 or JKS, got '" + keystoreType + "'");
         require(keystore == null || Files.isReadable(keystore), TLS_KEYSTORE_LOCATION,
@@ -108,7 +116,8 @@ public record GatewayConfig(String host, int port, String token, boolean queryTo
                 && !k.startsWith("gateway.") && !k.startsWith("topics."));
         return new GatewayConfig(m.get(HOST), requiredInt(m, PORT), m.get(TOKEN), bool(m, QUERY_TOKEN_ENABLED, false),
                 requiredInt(m, THREADS), requiredLong(m, MAX_BODY_BYTES), requiredInt(m, MAX_QUERIES),
-                requiredLong(m, REQUEST_TIMEOUT_MS), m.get(POLICY_VERSION), path(m, TLS_KEYSTORE_LOCATION),
+                requiredLong(m, REQUEST_TIMEOUT_MS), m.get(POLICY_VERSION), m.get(METRICS_HOST),
+                requiredInt(m, METRICS_PORT), path(m, TLS_KEYSTORE_LOCATION),
                 m.getOrDefault(TLS_KEYSTORE_PASSWORD, ""), m.get(TLS_KEYSTORE_TYPE),
                 m.get(TOPIC_ROLLOUTS), m.get(TOPIC_REWARDS), m.get(TOPIC_DEAD_LETTERS), kafka, serde);
     }
@@ -142,7 +151,8 @@ public record GatewayConfig(String host, int port, String token, boolean queryTo
         return "GatewayConfig[host=" + host + ", port=" + port + ", token=[hidden], queryToken="
                 + queryTokenAllowed + ", threads=" + threads
                 + ", maxBodyBytes=" + maxBodyBytes + ", maxQueries=" + maxQueries + ", requestTimeoutMs="
-                + requestTimeoutMs + ", policyVersion=" + policyVersion + ", tls=" + tls() + ", rollouts="
+                + requestTimeoutMs + ", policyVersion=" + policyVersion + ", metrics=" + metricsHost + ":" + metricsPort
+                + ", tls=" + tls() + ", rollouts="
                 + rolloutsTopic + ", rewards=" + rewardsTopic + ", deadLetters=" + deadLettersTopic
                 + ", kafka=" + ConfigSecrets.redacted(stringMap(kafka)) + ", serde="
                 + ConfigSecrets.redacted(stringMap(serde)) + "]";
