@@ -340,7 +340,9 @@ public final class BuiltinModel implements Scorer, AutoCloseable {
         Files.createDirectories(dir);
         SavedModelBundle.exporter(dir.toString()).withSession(session)
                 .withSignatures(g.servingSignature(), g.trainStepSignature(), g.rankedTrainStepSignature()).export();
-        EvalMetrics m = eval.isEmpty() ? null : evaluate(eval);
+        // each pair judged by the score it trains (its objective's head, else the combined score), as the gate does
+        EvalMetrics m = eval.isEmpty() ? null : cfg.heads().isEmpty() ? evaluate(eval)
+                : EvalMetrics.evaluatePerObjective(this, head -> (ps, rs) -> scoreHead(head, ps, rs), eval);
         Map<String, Double> metrics = new LinkedHashMap<>();
         if (m != null) {
             metrics.putAll(m.asMap());
