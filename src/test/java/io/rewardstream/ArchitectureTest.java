@@ -51,6 +51,13 @@ class ArchitectureTest {
     }
 
     @Test
+    void shouldKeepConfigAtTheBottom() {
+        check(noClasses().that().resideInAPackage("io.rewardstream.config..")
+                .should().dependOnClassesThat().resideOutsideOfPackages("io.rewardstream.config..", "java..")
+                .because("every package reads its configuration through it, scoring and schema included"));
+    }
+
+    @Test
     void shouldKeepDevIndependentOfTopology() {
         check(noClasses().that().resideInAPackage("io.rewardstream.dev..")
                 .should().dependOnClassesThat().resideInAPackage("io.rewardstream.topology..")

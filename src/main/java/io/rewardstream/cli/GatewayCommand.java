@@ -1,5 +1,7 @@
 package io.rewardstream.cli;
 
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.rewardstream.cli.bench.GatewayBench;
 import io.rewardstream.cli.demo.ModelCache;
 import io.rewardstream.gateway.GatewayConfig;
@@ -27,6 +29,8 @@ import java.util.concurrent.CountDownLatch;
                 + "\"prompts\": [...], \"labels\": [...]} -> {\"rewards\": [...], \"scores\": [...], \"extra_logs\": {...}}.",
                 "Each query becomes a rollout on the rollouts topic; the answer is assembled from the rewards the "
                         + "scorer writes (read back read_committed). Needs a running scorer on the same topics.",
+                "Metrics: rewardstream.gateway.requests{endpoint,outcome,status} and rewardstream.gateway.latency "
+                        + "on http://gateway.metrics.host:gateway.metrics.port/metrics (default 127.0.0.1:9466; -1 = off).",
                 "Configuration: topology/gateway.properties (defaults) < --config FILE < flags < --set key=value.",
                 "--bench: starts its own broker, registry, scorer and gateway and prints gateway p50/p99 next to the "
                         + "scorer's own latency."})
@@ -108,7 +112,8 @@ public final class GatewayCommand implements Callable<Integer> {
         GatewayServer server;
         try {
             gateway.start(Duration.ofSeconds(60));
-            server = GatewayServer.start(cfg, GatewayServer.openRlhf(gateway));
+            server = GatewayServer.start(cfg, GatewayServer.openRlhf(gateway),
+                    new PrometheusMeterRegistry(PrometheusConfig.DEFAULT));
         } catch (Exception e) {
             gateway.close();
             throw e;
@@ -124,7 +129,7 @@ public final class GatewayCommand implements Callable<Integer> {
             closed.countDown();
         }, "gateway-shutdown"));
         String line = "READY " + server.url() + "/get_reward rollouts=" + cfg.rolloutsTopic() + " rewards="
-                + cfg.rewardsTopic();
+                + cfg.rewardsTopic() + " metrics=" + server.metricsUrl().map(u -> u + "/metrics").orElse("off");
         System.out.println(line);
         if (readyFile != null) {
             Files.writeString(readyFile, line + "\n", StandardCharsets.UTF_8);

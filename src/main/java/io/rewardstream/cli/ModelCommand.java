@@ -33,11 +33,14 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 
-/** {@code rewardstream model train|eval|inspect|finetune|package}: the built-in reward model; packaging of models made elsewhere. */
+/**
+ * {@code rewardstream model train|train-prm|eval|inspect|finetune|package}: the built-in reward model and process reward
+ * model; packaging of models made elsewhere.
+ */
 @Command(name = "model", mixinStandardHelpOptions = true,
         description = "Train, evaluate, inspect and fine-tune the built-in transformer reward model or a BERT-base reward head; package a SavedModel exported elsewhere.",
         subcommands = {ModelCommand.Train.class, ModelCommand.Eval.class, ModelCommand.Inspect.class,
-                ModelCommand.FineTune.class, ModelPackageCommand.class})
+                ModelCommand.FineTune.class, ModelPackageCommand.class, ModelTrainPrmCommand.class})
 public final class ModelCommand implements Runnable {
     static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 

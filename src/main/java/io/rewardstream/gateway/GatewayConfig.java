@@ -1,20 +1,21 @@
 package io.rewardstream.gateway;
 
+import io.rewardstream.config.ConfigFiles;
 import io.rewardstream.schema.ConfigSecrets;
+import io.rewardstream.schema.SchemaRegistryConfig;
 
-import java.io.IOException;
-import java.io.InputStream;
-import java.io.InputStreamReader;
-import java.io.Reader;
 import java.io.UncheckedIOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Properties;
 import java.util.TreeMap;
+
+import static io.rewardstream.config.ConfigValues.bool;
+import static io.rewardstream.config.ConfigValues.path;
+import static io.rewardstream.config.ConfigValues.requiredInt;
+import static io.rewardstream.config.ConfigValues.requiredLong;
 
 /**
  * Configuration of the reward gateway ({@code rewardstream gateway}): the defaults of {@value #DEFAULTS_RESOURCE}
@@ -30,6 +31,8 @@ import java.util.TreeMap;
  * @param maxQueries        most queries per request ({@value #MAX_QUERIES})
  * @param requestTimeoutMs  wait for a request's rewards before answering 504 ({@value #REQUEST_TIMEOUT_MS})
  * @param policyVersion     policy_version of the gateway's rollouts ({@value #POLICY_VERSION})
+ * @param metricsHost       address of the metrics server ({@value #METRICS_HOST})
+ * @param metricsPort       its port ({@value #METRICS_PORT}): 0 = ephemeral, -1 = no metrics server
  * @param keystore          TLS key store, or null for plain HTTP ({@value #TLS_KEYSTORE_LOCATION})
  * @param keystorePassword  its password (may be empty)
  * @param keystoreType      PKCS12 or JKS
@@ -40,7 +43,8 @@ import java.util.TreeMap;
  * @param serde             properties for the Avro serdes (schema.registry.url, basic.auth.*, ...)
  */
 public record GatewayConfig(String host, int port, String token, boolean queryTokenAllowed, int threads, long maxBodyBytes, int maxQueries,
-                            long requestTimeoutMs, String policyVersion, Path keystore, String keystorePassword,
+                            long requestTimeoutMs, String policyVersion, String metricsHost, int metricsPort,
+                            Path keystore, String keystorePassword,
                             String keystoreType, String rolloutsTopic, String rewardsTopic, String deadLettersTopic,
                             Map<String, Object> kafka, Map<String, Object> serde) {
 
@@ -54,6 +58,8 @@ public record GatewayConfig(String host, int port, String token, boolean queryTo
     public static final String MAX_QUERIES = "gateway.max.queries";
     public static final String REQUEST_TIMEOUT_MS = "gateway.request.timeout.ms";
     public static final String POLICY_VERSION = "gateway.policy.version";
+    public static final String METRICS_HOST = "gateway.metrics.host";
+    public static final String METRICS_PORT = "gateway.metrics.port";
     public static final String TLS_KEYSTORE_LOCATION = "gateway.tls.keystore.location";
     public static final String TLS_KEYSTORE_PASSWORD = "gateway.tls.keystore.password";
     public static final String TLS_KEYSTORE_TYPE = "gateway.tls.keystore.type";
@@ -65,9 +71,6 @@ public record GatewayConfig(String host, int port, String token, boolean queryTo
 
     /** Shortest token accepted: a guessable token is no authentication. */
     public static final int MIN_TOKEN_CHARS = 16;
-
-    private static final List<String> SERDE_PREFIXES = List.of("schema.registry.", "basic.auth.",
-            "auto.register.schemas", "use.latest.version", "latest.compatibility.strict");
 
     public GatewayConfig {
         require(host != null && !host.isBlank(), HOST, "must not be blank");
@@ -82,6 +85,9 @@ public record GatewayConfig(String host, int port, String token, boolean queryTo
         require(maxQueries >= 1, MAX_QUERIES, "must be >= 1, got " + maxQueries);
         require(requestTimeoutMs >= 1, REQUEST_TIMEOUT_MS, "must be >= 1, got " + requestTimeoutMs);
         require(policyVersion != null && !policyVersion.isBlank(), POLICY_VERSION, "must not be blank");
+        require(metricsHost != null && !metricsHost.isBlank(), METRICS_HOST, "must not be blank");
+        require(metricsPort >= -1 && metricsPort <= 65535, METRICS_PORT,
+                "must be in [-1, 65535] (0 = ephemeral, -1 = off), got " + metricsPort);
         require(keystoreType != null && List.of("PKCS12", "JKS").contains(keystoreType), TLS_KEYSTORE_TYPE,
                 "must be PKCS12 or JKS, got '" + keystoreType + "'");
         require(keystore == null || Files.isReadable(keystore), TLS_KEYSTORE_LOCATION,
@@ -104,30 +110,14 @@ public record GatewayConfig(String host, int port, String token, boolean queryTo
      * @throws IllegalArgumentException naming the key when a value is missing, malformed or out of range
      */
     public static GatewayConfig from(Map<String, ?> props) {
-        Map<String, String> m = new TreeMap<>(defaults());
-        props.forEach((k, v) -> {
-            if (v != null) {
-                m.put(k, v.toString().trim());
-            }
-        });
-        Map<String, Object> kafka = new TreeMap<>();
-        Map<String, Object> serde = new TreeMap<>();
-        m.forEach((k, v) -> {
-            if (SERDE_PREFIXES.stream().anyMatch(k::startsWith)) {
-                serde.put(k, v);
-            } else if (!k.startsWith("gateway.") && !k.startsWith("topics.")) {
-                kafka.put(k, v);
-            }
-        });
-        String keystore = m.get(TLS_KEYSTORE_LOCATION);
-        String q = m.getOrDefault(QUERY_TOKEN_ENABLED, "false");
-        if (!q.equals("true") && !q.equals("false")) {
-            throw new IllegalArgumentException(QUERY_TOKEN_ENABLED + " must be true or false, got '" + q + "'");
-        }
-        return new GatewayConfig(m.get(HOST), (int) number(m, PORT), m.get(TOKEN), Boolean.parseBoolean(q),
-                (int) number(m, THREADS),
-                number(m, MAX_BODY_BYTES), (int) number(m, MAX_QUERIES), number(m, REQUEST_TIMEOUT_MS),
-                m.get(POLICY_VERSION), keystore == null || keystore.isBlank() ? null : Path.of(keystore),
+        Map<String, String> m = ConfigFiles.overlay(defaults(), props);
+        Map<String, Object> serde = ConfigFiles.select(m, SchemaRegistryConfig::isSerdeKey);
+        Map<String, Object> kafka = ConfigFiles.select(m, k -> !SchemaRegistryConfig.isSerdeKey(k)
+                && !k.startsWith("gateway.") && !k.startsWith("topics."));
+        return new GatewayConfig(m.get(HOST), requiredInt(m, PORT), m.get(TOKEN), bool(m, QUERY_TOKEN_ENABLED, false),
+                requiredInt(m, THREADS), requiredLong(m, MAX_BODY_BYTES), requiredInt(m, MAX_QUERIES),
+                requiredLong(m, REQUEST_TIMEOUT_MS), m.get(POLICY_VERSION), m.get(METRICS_HOST),
+                requiredInt(m, METRICS_PORT), path(m, TLS_KEYSTORE_LOCATION),
                 m.getOrDefault(TLS_KEYSTORE_PASSWORD, ""), m.get(TLS_KEYSTORE_TYPE),
                 m.get(TOPIC_ROLLOUTS), m.get(TOPIC_REWARDS), m.get(TOPIC_DEAD_LETTERS), kafka, serde);
     }
@@ -140,34 +130,14 @@ public record GatewayConfig(String host, int port, String token, boolean queryTo
      * @throws IllegalArgumentException naming the key when a value is invalid or a placeholder cannot be resolved
      */
     public static GatewayConfig load(Path file, Map<String, String> overrides) {
-        Map<String, String> m = new LinkedHashMap<>();
-        if (file != null) {
-            Properties p = new Properties();
-            try (Reader r = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
-                p.load(r);
-            } catch (IOException e) {
-                throw new UncheckedIOException("cannot read gateway config " + file + ": " + e.getMessage(), e);
-            }
-            p.stringPropertyNames().forEach(k -> m.put(k, p.getProperty(k)));
-        }
+        Map<String, String> m = file == null ? new LinkedHashMap<>() : ConfigFiles.read(file, "gateway config");
         m.putAll(overrides);
         return from(ConfigSecrets.resolve(m));
     }
 
     /** The defaults from the classpath ({@value #DEFAULTS_RESOURCE}). */
     public static Map<String, String> defaults() {
-        Properties p = new Properties();
-        try (InputStream in = GatewayConfig.class.getClassLoader().getResourceAsStream(DEFAULTS_RESOURCE)) {
-            if (in == null) {
-                throw new IllegalStateException("classpath resource " + DEFAULTS_RESOURCE + " is missing");
-            }
-            p.load(new InputStreamReader(in, StandardCharsets.UTF_8));
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
-        Map<String, String> m = new TreeMap<>();
-        p.stringPropertyNames().forEach(k -> m.put(k, p.getProperty(k).trim()));
-        return m;
+        return ConfigFiles.classpathDefaults(DEFAULTS_RESOURCE);
     }
 
     /** Whether the gateway serves HTTPS. */
@@ -181,7 +151,8 @@ public record GatewayConfig(String host, int port, String token, boolean queryTo
         return "GatewayConfig[host=" + host + ", port=" + port + ", token=[hidden], queryToken="
                 + queryTokenAllowed + ", threads=" + threads
                 + ", maxBodyBytes=" + maxBodyBytes + ", maxQueries=" + maxQueries + ", requestTimeoutMs="
-                + requestTimeoutMs + ", policyVersion=" + policyVersion + ", tls=" + tls() + ", rollouts="
+                + requestTimeoutMs + ", policyVersion=" + policyVersion + ", metrics=" + metricsHost + ":" + metricsPort
+                + ", tls=" + tls() + ", rollouts="
                 + rolloutsTopic + ", rewards=" + rewardsTopic + ", deadLetters=" + deadLettersTopic
                 + ", kafka=" + ConfigSecrets.redacted(stringMap(kafka)) + ", serde="
                 + ConfigSecrets.redacted(stringMap(serde)) + "]";
@@ -191,18 +162,6 @@ public record GatewayConfig(String host, int port, String token, boolean queryTo
         Map<String, String> out = new TreeMap<>();
         m.forEach((k, v) -> out.put(k, String.valueOf(v)));
         return out;
-    }
-
-    private static long number(Map<String, String> m, String key) {
-        String v = m.get(key);
-        if (v == null || v.isBlank()) {
-            throw new IllegalArgumentException(key + " is required");
-        }
-        try {
-            return Long.parseLong(v);
-        } catch (NumberFormatException e) {
-            throw new IllegalArgumentException(key + " must be an integer, got '" + v + "'");
-        }
     }
 
     private static void require(boolean ok, String key, String message) {

@@ -6,6 +6,9 @@ import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
 import com.sun.net.httpserver.HttpsConfigurator;
 import com.sun.net.httpserver.HttpsServer;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.rewardstream.metrics.MetricsHttpServer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -20,6 +23,7 @@ import java.security.GeneralSecurityException;
 import java.security.KeyStore;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
@@ -63,6 +67,7 @@ public final class GatewayServer implements AutoCloseable {
     private final ExecutorService workers;
     private final boolean tls;
     private final AtomicBoolean closed = new AtomicBoolean();
+    private volatile MetricsHttpServer metricsHttp;
 
     private GatewayServer(HttpServer server, ExecutorService workers, boolean tls) {
         this.server = server;
@@ -83,13 +88,46 @@ public final class GatewayServer implements AutoCloseable {
     }
 
     /**
-     * Binds and starts serving.
+     * Binds and starts serving, with its meters kept in memory and not exposed (tests, benchmarks).
      *
      * @param endpoints POST endpoints by exact path
      * @throws IOException              when the address cannot be bound or the key store cannot be read
      * @throws GeneralSecurityException when the key store cannot be used for TLS
      */
     public static GatewayServer start(GatewayConfig config, Map<String, Endpoint> endpoints)
+            throws IOException, GeneralSecurityException {
+        return start(config, endpoints, new GatewayMetrics(new SimpleMeterRegistry(), endpoints.keySet()));
+    }
+
+    /**
+     * Binds and starts serving, counting every request into {@code meters} ({@link GatewayMetrics}) and serving them
+     * as the scorer does ({@link MetricsHttpServer}: {@code /metrics}, {@code /health/live}, {@code /health/ready})
+     * on {@code gateway.metrics.host:gateway.metrics.port} unless that port is -1. The server closes the metrics
+     * server; the registry stays the caller's.
+     *
+     * @throws IOException              when an address cannot be bound or the key store cannot be read
+     * @throws GeneralSecurityException when the key store cannot be used for TLS
+     */
+    public static GatewayServer start(GatewayConfig config, Map<String, Endpoint> endpoints,
+                                      PrometheusMeterRegistry meters) throws IOException, GeneralSecurityException {
+        GatewayServer g = start(config, endpoints, new GatewayMetrics(meters, endpoints.keySet()));
+        if (config.metricsPort() >= 0) {
+            try {
+                g.metricsHttp = MetricsHttpServer.start(config.metricsHost(), config.metricsPort(), meters::scrape,
+                        () -> g.closed.get() ? MetricsHttpServer.Health.down("not live: gateway closed")
+                                : MetricsHttpServer.Health.up("live"),
+                        () -> g.closed.get() ? MetricsHttpServer.Health.down("not ready: gateway closed")
+                                : MetricsHttpServer.Health.up("ready " + g.url()));
+            } catch (IOException | RuntimeException e) {
+                g.close();
+                throw e;
+            }
+            LOG.info("gateway metrics on {}", g.metricsHttp.url());
+        }
+        return g;
+    }
+
+    private static GatewayServer start(GatewayConfig config, Map<String, Endpoint> endpoints, GatewayMetrics metrics)
             throws IOException, GeneralSecurityException {
         InetSocketAddress addr = new InetSocketAddress(config.host(), config.port());
         HttpServer s;
@@ -110,7 +148,15 @@ public final class GatewayServer implements AutoCloseable {
         BearerAuth auth = new BearerAuth(config.token());
         Map<String, Endpoint> routes = Map.copyOf(endpoints);
         boolean queryToken = config.queryTokenAllowed();
-        s.createContext("/", ex -> dispatch(ex, routes, auth, queryToken, config.maxBodyBytes()));
+        s.createContext("/", ex -> {
+            long t0 = System.nanoTime();
+            String path = ex.getRequestURI().getPath();
+            dispatch(ex, routes, auth, queryToken, config.maxBodyBytes());
+            if (!path.equals("/health")) {
+                // getResponseCode: the status sent, -1 when the connection failed before an answer
+                metrics.record(path, ex.getResponseCode(), System.nanoTime() - t0);
+            }
+        });
         s.start();
         GatewayServer g = new GatewayServer(s, workers, config.tls());
         LOG.info("gateway listening on {} (endpoints {})", g.url(), routes.keySet());
@@ -220,10 +266,20 @@ public final class GatewayServer implements AutoCloseable {
         return (tls ? "https://" : "http://") + server.getAddress().getHostString() + ":" + port();
     }
 
-    /** Stops accepting, gives requests in flight up to 2 s, then stops the workers. Idempotent. */
+    /** {@code http://host:port} of the metrics server, empty when it is off (or not started by this server). */
+    public Optional<String> metricsUrl() {
+        MetricsHttpServer m = metricsHttp;
+        return m == null ? Optional.empty() : Optional.of(m.url());
+    }
+
+    /** Stops accepting, gives requests in flight up to 2 s, then stops the workers and the metrics server. Idempotent. */
     @Override
     public void close() {
         if (closed.compareAndSet(false, true)) {
+            MetricsHttpServer m = metricsHttp;
+            if (m != null) {
+                m.close();
+            }
             server.stop(2);
             workers.shutdownNow();
             try {

@@ -4,6 +4,12 @@ import java.nio.file.Path;
 import java.util.Map;
 import java.util.Objects;
 
+import static io.rewardstream.config.ConfigValues.bool;
+import static io.rewardstream.config.ConfigValues.longValue;
+import static io.rewardstream.config.ConfigValues.path;
+import static io.rewardstream.config.ConfigValues.requiredString;
+import static io.rewardstream.config.ConfigValues.string;
+
 /**
  * Configuration of the scorer's {@link ReleaseWatcher}. Immutable; validated on construction.
  *
@@ -53,52 +59,14 @@ public record ReleaseConfig(Path modelRoot, String topic, Path publicKeysDir, bo
 
     /** Reads the dotted keys above from {@code props}; errors name the key. */
     public static ReleaseConfig from(Map<String, ?> props) {
-        String root = string(props, MODEL_ROOT);
-        if (root == null) {
-            throw new IllegalArgumentException(MODEL_ROOT + " is required");
-        }
-        String keys = string(props, PUBLIC_KEYS_DIR);
-        String topic = string(props, TOPIC);
-        return new ReleaseConfig(Path.of(root), topic == null ? DEFAULT_TOPIC : topic,
-                keys == null ? null : Path.of(keys), bool(props, ALLOW_UNSIGNED), bool(props, ALLOW_ROLLBACK),
-                longValue(props, POLL_MS, 1000), string(props, MODEL_NAME),
+        return new ReleaseConfig(Path.of(requiredString(props, MODEL_ROOT)), string(props, TOPIC, DEFAULT_TOPIC),
+                path(props, PUBLIC_KEYS_DIR), bool(props, ALLOW_UNSIGNED, false), bool(props, ALLOW_ROLLBACK, false),
+                longValue(props, POLL_MS, 1000), string(props, MODEL_NAME, null),
                 longValue(props, STARTUP_TIMEOUT_MS, 60_000));
     }
 
     /** Whether releases of {@code name} are for this scorer. */
     public boolean accepts(String name) {
         return modelName == null || modelName.equals(name);
-    }
-
-    private static String string(Map<String, ?> props, String key) {
-        Object v = props.get(key);
-        if (v == null) {
-            return null;
-        }
-        String s = v.toString().trim();
-        return s.isEmpty() ? null : s;
-    }
-
-    private static boolean bool(Map<String, ?> props, String key) {
-        String s = string(props, key);
-        if (s == null) {
-            return false;
-        }
-        if (s.equalsIgnoreCase("true") || s.equalsIgnoreCase("false")) {
-            return Boolean.parseBoolean(s);
-        }
-        throw new IllegalArgumentException(key + " must be true or false, got '" + s + "'");
-    }
-
-    private static long longValue(Map<String, ?> props, String key, long dflt) {
-        String s = string(props, key);
-        if (s == null) {
-            return dflt;
-        }
-        try {
-            return Long.parseLong(s);
-        } catch (NumberFormatException e) {
-            throw new IllegalArgumentException(key + " must be an integer, got '" + s + "'");
-        }
     }
 }

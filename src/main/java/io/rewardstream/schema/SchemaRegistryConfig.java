@@ -11,6 +11,9 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 
+import static io.rewardstream.config.ConfigValues.bool;
+import static io.rewardstream.config.ConfigValues.longValue;
+
 /**
  * Connection and serde settings for a Confluent-API schema registry, read from the property names
  * Confluent's clients use, so a configuration written for {@code io.confluent...SpecificAvroSerde}
@@ -120,6 +123,18 @@ public record SchemaRegistryConfig(
     if (cacheCapacity < 1) {
       throw new IllegalArgumentException(CACHE_CAPACITY + " must be >= 1, got " + cacheCapacity);
     }
+  }
+
+  /** Key prefixes (and whole keys) that belong to the Avro serdes rather than to the Kafka clients. */
+  private static final List<String> SERDE_KEY_PREFIXES = List.of("schema.registry.", "basic.auth.",
+      AUTO_REGISTER, USE_LATEST_VERSION, LATEST_COMPATIBILITY_STRICT);
+
+  /**
+   * Whether {@code key} is a serde setting (registry connection, basic auth, serde flags): services hand these to
+   * the serdes and keep them away from Kafka clients, which warn on unknown keys.
+   */
+  public static boolean isSerdeKey(String key) {
+    return SERDE_KEY_PREFIXES.stream().anyMatch(key::startsWith);
   }
 
   /** A config for one URL with every other setting at its default. */
@@ -277,38 +292,5 @@ public record SchemaRegistryConfig(
   private static Path path(Map<String, ?> props, String key) {
     String s = string(props, key);
     return s == null ? null : Path.of(s);
-  }
-
-  private static boolean bool(Map<String, ?> props, String key, boolean dflt) {
-    Object raw = props.get(key);
-    if (raw == null) {
-      return dflt;
-    }
-    if (raw instanceof Boolean b) {
-      return b;
-    }
-    String s = raw.toString().trim();
-    if (s.equalsIgnoreCase("true")) {
-      return true;
-    }
-    if (s.equalsIgnoreCase("false")) {
-      return false;
-    }
-    throw new IllegalArgumentException(key + " must be true or false, got " + raw);
-  }
-
-  private static long longValue(Map<String, ?> props, String key, long dflt) {
-    Object raw = props.get(key);
-    if (raw == null) {
-      return dflt;
-    }
-    if (raw instanceof Number n) {
-      return n.longValue();
-    }
-    try {
-      return Long.parseLong(raw.toString().trim());
-    } catch (NumberFormatException e) {
-      throw new IllegalArgumentException(key + " must be an integer, got " + raw);
-    }
   }
 }

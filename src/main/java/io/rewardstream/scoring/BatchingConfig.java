@@ -1,5 +1,7 @@
 package io.rewardstream.scoring;
 
+import io.rewardstream.config.ConfigValues;
+
 import java.util.Map;
 
 /**
@@ -56,10 +58,10 @@ public record BatchingConfig(int maxSize, int maxTokens, int padMultiple, long m
      */
     public static BatchingConfig from(Map<String, ?> props) {
         return new BatchingConfig(
-                Configs.intValue(props, MAX_SIZE, DEFAULTS.maxSize),
-                Configs.intValue(props, MAX_TOKENS, DEFAULTS.maxTokens),
-                Configs.intValue(props, PAD_MULTIPLE, DEFAULTS.padMultiple),
-                Configs.longValue(props, MAX_DELAY_MS, DEFAULTS.maxDelayMs),
-                Configs.intValue(props, CALL_OVERHEAD_TOKENS, DEFAULTS.callOverheadTokens));
+                ConfigValues.intValue(props, MAX_SIZE, DEFAULTS.maxSize),
+                ConfigValues.intValue(props, MAX_TOKENS, DEFAULTS.maxTokens),
+                ConfigValues.intValue(props, PAD_MULTIPLE, DEFAULTS.padMultiple),
+                ConfigValues.longValue(props, MAX_DELAY_MS, DEFAULTS.maxDelayMs),
+                ConfigValues.intValue(props, CALL_OVERHEAD_TOKENS, DEFAULTS.callOverheadTokens));
     }
 }

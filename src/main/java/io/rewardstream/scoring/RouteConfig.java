@@ -1,5 +1,7 @@
 package io.rewardstream.scoring;
 
+import io.rewardstream.config.ConfigValues;
+
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -161,7 +163,7 @@ public record RouteConfig(String routeKey, Map<String, Route> routes, Route defa
         }
         Object route = props.get(ROUTE_KEY);
         return new RouteConfig(route == null ? "task" : route.toString().trim(), routes, dflt, pattern,
-                intValue(props, LENGTH_MAX_TOKENS, 512));
+                ConfigValues.intValue(props, LENGTH_MAX_TOKENS, 512));
     }
 
     /** Parses {@code source=weight,source=weight}. @throws IllegalArgumentException naming {@code key} */
@@ -201,18 +203,6 @@ public record RouteConfig(String routeKey, Map<String, Route> routes, Route defa
         List<Source> sources = new ArrayList<>();
         m.forEach((s, w) -> sources.add(new Source(s, w)));
         return new Route(key, sources);
-    }
-
-    private static int intValue(Map<String, ?> props, String key, int dflt) {
-        Object v = props.get(key);
-        if (v == null || v.toString().isBlank()) {
-            return dflt;
-        }
-        try {
-            return Integer.parseInt(v.toString().trim());
-        } catch (NumberFormatException e) {
-            throw new IllegalArgumentException(key + " must be an integer, got '" + v + "'");
-        }
     }
 
     @Override

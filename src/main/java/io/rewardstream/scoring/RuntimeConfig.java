@@ -1,5 +1,7 @@
 package io.rewardstream.scoring;
 
+import io.rewardstream.config.ConfigValues;
+
 import org.tensorflow.proto.ConfigProto;
 import org.tensorflow.proto.GPUOptions;
 
@@ -78,17 +80,17 @@ public record RuntimeConfig(Path modelDir, int intraOpThreads, int interOpThread
      * @throws IllegalArgumentException naming the key when a value is malformed or out of range
      */
     public static RuntimeConfig from(Map<String, ?> props) {
-        String dir = Configs.string(props, MODEL_DIR, null);
+        String dir = ConfigValues.string(props, MODEL_DIR, null);
         return new RuntimeConfig(
                 dir == null ? null : Path.of(dir),
-                Configs.intValue(props, INTRA_OP_THREADS, DEFAULTS.intraOpThreads),
-                Configs.intValue(props, INTER_OP_THREADS, DEFAULTS.interOpThreads),
-                Configs.bool(props, GPU_ALLOW_GROWTH, DEFAULTS.gpuAllowGrowth),
-                Configs.doubleValue(props, GPU_MEMORY_FRACTION, DEFAULTS.gpuMemoryFraction),
-                Configs.string(props, GPU_VISIBLE_DEVICES, DEFAULTS.gpuVisibleDevices),
-                Configs.bool(props, WARMUP, DEFAULTS.warmup),
-                Configs.bool(props, VERIFY_DIGESTS, DEFAULTS.verifyDigests),
-                paths(Configs.string(props, ENSEMBLE_DIRS, "")));
+                ConfigValues.intValue(props, INTRA_OP_THREADS, DEFAULTS.intraOpThreads),
+                ConfigValues.intValue(props, INTER_OP_THREADS, DEFAULTS.interOpThreads),
+                ConfigValues.bool(props, GPU_ALLOW_GROWTH, DEFAULTS.gpuAllowGrowth),
+                ConfigValues.doubleValue(props, GPU_MEMORY_FRACTION, DEFAULTS.gpuMemoryFraction),
+                ConfigValues.string(props, GPU_VISIBLE_DEVICES, DEFAULTS.gpuVisibleDevices),
+                ConfigValues.bool(props, WARMUP, DEFAULTS.warmup),
+                ConfigValues.bool(props, VERIFY_DIGESTS, DEFAULTS.verifyDigests),
+                paths(ConfigValues.string(props, ENSEMBLE_DIRS, "")));
     }
 
     private static java.util.List<Path> paths(String csv) {

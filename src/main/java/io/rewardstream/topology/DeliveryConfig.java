@@ -1,5 +1,7 @@
 package io.rewardstream.topology;
 
+import io.rewardstream.config.ConfigValues;
+
 import java.util.Map;
 
 /**
@@ -29,8 +31,8 @@ public record DeliveryConfig(long dedupeWindowMs, long chaosPauseMs) {
 
     /** @throws IllegalArgumentException naming the key when a value is malformed or out of range */
     public static DeliveryConfig from(Map<String, String> m) {
-        return new DeliveryConfig(ScorerConfig.longValue(m, DEDUPE_WINDOW_MS, DEFAULTS.dedupeWindowMs),
-                ScorerConfig.longValue(m, CHAOS_PAUSE_MS, DEFAULTS.chaosPauseMs));
+        return new DeliveryConfig(ConfigValues.longValue(m, DEDUPE_WINDOW_MS, DEFAULTS.dedupeWindowMs),
+                ConfigValues.longValue(m, CHAOS_PAUSE_MS, DEFAULTS.chaosPauseMs));
     }
 
     public boolean dedupe() {

@@ -1,5 +1,6 @@
 package io.rewardstream.topology;
 
+import io.rewardstream.config.ConfigValues;
 import io.rewardstream.scoring.ShapingConfig;
 
 import java.util.Map;
@@ -44,12 +45,7 @@ public record KlControlConfig(boolean shared, String controller, String observat
     /** @throws IllegalArgumentException naming the key on a bad value */
     public static KlControlConfig from(ScorerConfig config) {
         Map<String, String> raw = config.raw();
-        long period;
-        try {
-            period = Long.parseLong(raw.getOrDefault(PERIOD_MS, "5000").trim());
-        } catch (NumberFormatException e) {
-            throw new IllegalArgumentException(PERIOD_MS + ": invalid value '" + raw.get(PERIOD_MS) + "'", e);
-        }
+        long period = ConfigValues.longValue(raw, PERIOD_MS, 5000);
         return new KlControlConfig(config.shaping().klController() == ShapingConfig.ControllerType.ADAPTIVE,
                 config.applicationId(),
                 raw.getOrDefault(TOPIC_OBSERVATIONS, TopicProvisioner.KL_OBSERVATIONS).trim(),

@@ -1,5 +1,7 @@
 package io.rewardstream.topology;
 
+import io.rewardstream.config.ConfigValues;
+
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.Meter;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -66,22 +68,13 @@ public final class OveroptimizationMonitor {
 
     /** From {@code scoring.monitor.window.ms} (default 60000) and {@code scoring.monitor.window.max.rewards} (4096). */
     public static OveroptimizationMonitor from(Map<String, String> raw, MeterRegistry registry) {
-        long w = parse(raw, WINDOW_MS, 60_000);
-        long cap = parse(raw, WINDOW_MAX_REWARDS, 4096);
+        long w = ConfigValues.longValue(raw, WINDOW_MS, 60_000);
+        long cap = ConfigValues.longValue(raw, WINDOW_MAX_REWARDS, 4096);
         if (w < 1 || cap < 2 || cap > 1_000_000) {
             throw new IllegalArgumentException(WINDOW_MS + " must be >= 1 and " + WINDOW_MAX_REWARDS
                     + " in [2, 1000000], got " + w + " and " + cap);
         }
         return new OveroptimizationMonitor(registry, w, (int) cap, System::currentTimeMillis);
-    }
-
-    private static long parse(Map<String, String> raw, String key, long dflt) {
-        String v = raw.get(key);
-        try {
-            return v == null || v.isBlank() ? dflt : Long.parseLong(v.trim());
-        } catch (NumberFormatException e) {
-            throw new IllegalArgumentException(key + ": invalid value '" + v + "'", e);
-        }
     }
 
     /** One emitted reward. @param uncertainty null when the model has none */

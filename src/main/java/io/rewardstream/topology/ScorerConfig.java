@@ -1,24 +1,21 @@
 package io.rewardstream.topology;
 
+import io.rewardstream.config.ConfigFiles;
+import io.rewardstream.config.ConfigValues;
+import io.rewardstream.schema.SchemaRegistryConfig;
 import io.rewardstream.scoring.BatchingConfig;
 import io.rewardstream.scoring.RolloutValidator;
 import io.rewardstream.scoring.RouteConfig;
 import io.rewardstream.scoring.RuntimeConfig;
 import io.rewardstream.scoring.ShapingConfig;
 
-import java.io.IOException;
-import java.io.InputStream;
-import java.io.Reader;
 import java.io.UncheckedIOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
-import java.util.Properties;
 import java.util.TreeMap;
 
 /**
@@ -109,9 +106,6 @@ public record ScorerConfig(
     /** Own keys whose prefixes Kafka also uses (metrics.recording.level, batch.size, ...): matched exactly. */
     private static final java.util.Set<String> OWN_KEYS = java.util.Set.of(GROUP_TIMEOUT_MS, METRICS_HOST, METRICS_PORT,
             BatchingConfig.MAX_SIZE, BatchingConfig.MAX_TOKENS, BatchingConfig.PAD_MULTIPLE, BatchingConfig.MAX_DELAY_MS);
-    /** Confluent serde keys: handed to the serdes, kept away from KafkaStreams (it warns on unknown keys). */
-    private static final List<String> SERDE_PREFIXES = List.of("schema.registry.", "basic.auth.",
-            "auto.register.schemas", "use.latest.version", "latest.compatibility.strict");
 
     public ScorerConfig {
         raw = Collections.unmodifiableMap(new TreeMap<>(Objects.requireNonNull(raw, "raw")));
@@ -165,21 +159,10 @@ public record ScorerConfig(
      * @throws IllegalArgumentException naming the key when a value is missing, malformed or out of range
      */
     public static ScorerConfig from(Map<String, ?> props) {
-        Map<String, String> merged = new TreeMap<>(defaults());
-        props.forEach((k, v) -> {
-            if (v != null) {
-                merged.put(k, v.toString().trim());
-            }
-        });
-        Map<String, Object> streams = new TreeMap<>();
-        Map<String, Object> serde = new TreeMap<>();
-        merged.forEach((k, v) -> {
-            if (SERDE_PREFIXES.stream().anyMatch(k::startsWith)) {
-                serde.put(k, v);
-            } else if (!OWN_KEYS.contains(k) && OWN_PREFIXES.stream().noneMatch(k::startsWith)) {
-                streams.put(k, v);
-            }
-        });
+        Map<String, String> merged = ConfigFiles.overlay(defaults(), props);
+        Map<String, Object> serde = ConfigFiles.select(merged, SchemaRegistryConfig::isSerdeKey);
+        Map<String, Object> streams = ConfigFiles.select(merged, k -> !SchemaRegistryConfig.isSerdeKey(k)
+                && !OWN_KEYS.contains(k) && OWN_PREFIXES.stream().noneMatch(k::startsWith));
         // unknown own keys (typos, keys this version lacks) and bad routes stop start-up, naming the key
         OwnKeys.check(merged);
         RouteConfig.from(merged);
@@ -198,14 +181,14 @@ public record ScorerConfig(
                 merged.getOrDefault(TOPIC_REWARDS, "rewards"),
                 merged.getOrDefault(TOPIC_GROUP_ADVANTAGES, "group-advantages"),
                 merged.getOrDefault(TOPIC_DEAD_LETTERS, "rewardstream-dead-letters"),
-                longValue(merged, GROUP_TIMEOUT_MS, 60_000),
+                ConfigValues.longValue(merged, GROUP_TIMEOUT_MS, 60_000),
                 merged.getOrDefault(METRICS_HOST, "127.0.0.1"),
-                (int) longValue(merged, METRICS_PORT, 9464),
-                longValue(merged, SHUTDOWN_TIMEOUT_MS, 30_000),
-                bool(merged, EMIT_KL_PER_TOKEN, false),
-                (int) longValue(merged, MAX_PROMPT_TOKENS, RolloutValidator.Limits.DEFAULT_MAX_TOKENS),
-                (int) longValue(merged, MAX_RESPONSE_TOKENS, RolloutValidator.Limits.DEFAULT_MAX_TOKENS),
-                (int) longValue(merged, MAX_GROUP_SIZE, RolloutValidator.Limits.DEFAULT_MAX_GROUP_SIZE),
+                ConfigValues.intValue(merged, METRICS_PORT, 9464),
+                ConfigValues.longValue(merged, SHUTDOWN_TIMEOUT_MS, 30_000),
+                ConfigValues.bool(merged, EMIT_KL_PER_TOKEN, false),
+                ConfigValues.intValue(merged, MAX_PROMPT_TOKENS, RolloutValidator.Limits.DEFAULT_MAX_TOKENS),
+                ConfigValues.intValue(merged, MAX_RESPONSE_TOKENS, RolloutValidator.Limits.DEFAULT_MAX_TOKENS),
+                ConfigValues.intValue(merged, MAX_GROUP_SIZE, RolloutValidator.Limits.DEFAULT_MAX_GROUP_SIZE),
                 ShapingConfig.from(merged),
                 BatchingConfig.from(merged),
                 RuntimeConfig.from(merged));
@@ -219,16 +202,7 @@ public record ScorerConfig(
      * @throws IllegalArgumentException naming the key when a value is invalid
      */
     public static ScorerConfig load(Path file, Map<String, String> overrides) {
-        Map<String, String> m = new LinkedHashMap<>();
-        if (file != null) {
-            Properties p = new Properties();
-            try (Reader r = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
-                p.load(r);
-            } catch (IOException e) {
-                throw new UncheckedIOException("cannot read scorer config " + file + ": " + e.getMessage(), e);
-            }
-            p.stringPropertyNames().forEach(k -> m.put(k, p.getProperty(k)));
-        }
+        Map<String, String> m = file == null ? new LinkedHashMap<>() : ConfigFiles.read(file, "scorer config");
         m.putAll(overrides);
         // ${file:PATH} / ${env:NAME} secrets (SASL JAAS line, store passwords, registry user info) resolved here
         return from(io.rewardstream.schema.ConfigSecrets.resolve(m));
@@ -236,18 +210,7 @@ public record ScorerConfig(
 
     /** The defaults from the classpath ({@value #DEFAULTS_RESOURCE}). */
     public static Map<String, String> defaults() {
-        Properties p = new Properties();
-        try (InputStream in = ScorerConfig.class.getClassLoader().getResourceAsStream(DEFAULTS_RESOURCE)) {
-            if (in == null) {
-                throw new IllegalStateException("classpath resource " + DEFAULTS_RESOURCE + " is missing");
-            }
-            p.load(new java.io.InputStreamReader(in, StandardCharsets.UTF_8));
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
-        Map<String, String> m = new TreeMap<>();
-        p.stringPropertyNames().forEach(k -> m.put(k, p.getProperty(k).trim()));
-        return m;
+        return ConfigFiles.classpathDefaults(DEFAULTS_RESOURCE);
     }
 
     /** A copy with some keys replaced (tests, CLI). */
@@ -284,28 +247,5 @@ public record ScorerConfig(
         if (v == null || v.isBlank()) {
             throw new IllegalArgumentException(key + " is required");
         }
-    }
-
-    static long longValue(Map<String, String> m, String key, long dflt) {
-        String v = m.get(key);
-        if (v == null || v.isBlank()) {
-            return dflt;
-        }
-        try {
-            return Long.parseLong(v.trim());
-        } catch (NumberFormatException e) {
-            throw new IllegalArgumentException(key + " must be an integer, got '" + v + "'");
-        }
-    }
-
-    private static boolean bool(Map<String, String> m, String key, boolean dflt) {
-        String v = m.get(key);
-        if (v == null || v.isBlank()) {
-            return dflt;
-        }
-        if (v.equalsIgnoreCase("true") || v.equalsIgnoreCase("false")) {
-            return Boolean.parseBoolean(v);
-        }
-        throw new IllegalArgumentException(key + " must be true or false, got '" + v + "'");
     }
 }

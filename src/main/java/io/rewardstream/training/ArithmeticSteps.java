@@ -8,14 +8,18 @@ import java.util.List;
 import java.util.Random;
 
 /**
- * Multi-step arithmetic answers with step labels, for the process reward model: {@code "3+4=7, 7*2=14, 14-5=9"}.
+ * Multi-step arithmetic problems and answers with step labels, for the process reward model: the prompt
+ * {@code "(3+4)*2-5="} (the chain written left to right, parenthesised where precedence would reorder it) and the
+ * answer {@code "3+4=7, 7*2=14, 14-5=9"}.
  * Each step applies an operation to the previous step's written result. A step is wrong when its written result
  * is not the value of its own left-hand side; every step after the first wrong one is labelled wrong too (it is
  * built on a wrong value), even when its own arithmetic is right. Token ids are the answer's bytes + {@link
  * ByteTokenizer#OFFSET} (ids 4..259 of the byte vocabulary, as the demo's simulated policy writes them); the token
  * label is 1 up to the first wrong step's written result and 0 from its first character on (before it the
  * tokens carry no evidence of the error: a causal reader cannot know yet), i.e. 0 on the rest of that step and on
- * every later step. Stateless; every answer is a deterministic function of the Random.
+ * every later step. The prompt is written the same way (its bytes + {@link ByteTokenizer#OFFSET}), so
+ * {@link Answer#sequence()} is exactly what the scorer feeds a tokenizer-{@code ids} model for a rollout with these
+ * prompt and response token ids. Stateless; every answer is a deterministic function of the Random.
  */
 public final class ArithmeticSteps {
     /** Operands of the first step and of every later step's right-hand side: 1..{@value}. */
@@ -25,12 +29,25 @@ public final class ArithmeticSteps {
     }
 
     /**
-     * One labelled answer.
+     * One labelled answer to its problem.
      *
-     * @param firstWrongStep index of the first wrong step, or -1 when every step is right
-     * @param firstWrongToken index of the first token labelled 0, or {@code ids.length} when none is
+     * @param prompt          the problem, e.g. {@code "(3+4)*2-5="}
+     * @param promptIds       its token ids (bytes + {@link ByteTokenizer#OFFSET})
+     * @param text            the answer
+     * @param ids             the answer's token ids
+     * @param labels          per answer token: 1 while every step so far is right, 0 from the first wrong result on
+     * @param firstWrongStep  index of the first wrong step, or -1 when every step is right
+     * @param firstWrongToken index (in the answer) of the first token labelled 0, or {@code ids.length} when none is
      */
-    public record Answer(String text, int[] ids, float[] labels, int firstWrongStep, int firstWrongToken) {
+    public record Answer(String prompt, int[] promptIds, String text, int[] ids, float[] labels, int firstWrongStep,
+                         int firstWrongToken) {
+        /** Prompt ids followed by answer ids: the model input the scorer builds for tokenizer {@code ids}. */
+        public int[] sequence() {
+            int[] out = new int[promptIds.length + ids.length];
+            System.arraycopy(promptIds, 0, out, 0, promptIds.length);
+            System.arraycopy(ids, 0, out, promptIds.length, ids.length);
+            return out;
+        }
     }
 
     /**
@@ -61,6 +78,17 @@ public final class ArithmeticSteps {
      * and writing its true result plus {@code wrongBy[i]}.
      */
     public static Answer build(int start, int[] ops, int[] rhs, int[] wrongBy) {
+        StringBuilder prompt = new StringBuilder().append(start);
+        boolean additive = false;
+        for (int i = 0; i < ops.length; i++) {
+            if (ops[i] == 2 && additive) {
+                // left to right: (a+b)*c, never a+(b*c)
+                prompt.insert(0, '(').append(')');
+            }
+            additive = ops[i] != 2;
+            prompt.append("+-*".charAt(ops[i])).append(rhs[i]);
+        }
+        prompt.append('=');
         StringBuilder text = new StringBuilder();
         List<Integer> resultStarts = new ArrayList<>();
         int value = start;
@@ -84,6 +112,7 @@ public final class ArithmeticSteps {
             value = written;
         }
         byte[] bytes = text.toString().getBytes(StandardCharsets.US_ASCII);
+        int[] promptIds = ByteTokenizer.encode(prompt.toString());
         int[] ids = new int[bytes.length];
         float[] labels = new float[bytes.length];
         int firstWrongToken = firstWrong < 0 ? bytes.length : resultStarts.get(firstWrong);
@@ -91,6 +120,6 @@ public final class ArithmeticSteps {
             ids[t] = (bytes[t] & 0xff) + ByteTokenizer.OFFSET;
             labels[t] = t < firstWrongToken ? 1f : 0f;
         }
-        return new Answer(text.toString(), ids, labels, firstWrong, firstWrongToken);
+        return new Answer(prompt.toString(), promptIds, text.toString(), ids, labels, firstWrong, firstWrongToken);
     }
 }

@@ -71,7 +71,8 @@ public final class BuiltinModel implements Scorer, AutoCloseable {
 
     /**
      * Like {@link #create} plus a per-token process head: the export gains the {@code token_rewards} output
-     * [B,T]; train it with {@link ProcessRewardTrainer}.
+     * [B,T] and its {@code reward} is the token reward at the last real token; train it with {@link
+     * ProcessRewardTrainer}.
      */
     public static BuiltinModel createWithProcessHead(ModelConfig cfg, TrainConfig tc) {
         return new BuiltinModel(cfg, tc, true);
@@ -277,7 +278,7 @@ public final class BuiltinModel implements Scorer, AutoCloseable {
     public float[] score(List<String> prompts, List<String> responses) {
         return scoreWith(prompts, responses, this::enc, EVAL_BATCH, (ids, mask) -> {
             try (Result r = session.runner().feed(g.inputIds, ids).feed(g.attentionMask, mask)
-                    .fetch(g.serving.reward()).run()) {
+                    .fetch(g.servingReward).run()) {
                 TFloat32 t = (TFloat32) r.get(0);
                 float[] out = new float[(int) t.shape().size(0)];
                 t.asRawTensor().data().asFloats().read(out);
@@ -339,7 +340,9 @@ public final class BuiltinModel implements Scorer, AutoCloseable {
         Files.createDirectories(dir);
         SavedModelBundle.exporter(dir.toString()).withSession(session)
                 .withSignatures(g.servingSignature(), g.trainStepSignature(), g.rankedTrainStepSignature()).export();
-        EvalMetrics m = eval.isEmpty() ? null : evaluate(eval);
+        // each pair judged by the score it trains (its objective's head, else the combined score), as the gate does
+        EvalMetrics m = eval.isEmpty() ? null : cfg.heads().isEmpty() ? evaluate(eval)
+                : EvalMetrics.evaluatePerObjective(this, head -> (ps, rs) -> scoreHead(head, ps, rs), eval);
         Map<String, Double> metrics = new LinkedHashMap<>();
         if (m != null) {
             metrics.putAll(m.asMap());

@@ -64,6 +64,55 @@ public record EvalMetrics(int pairs, double accuracy, double loss, double meanMa
     }
 
     /**
+     * Like {@link #evaluate(Scorer, List)}, but each pair is judged by the score it trains: a pair with an
+     * {@link PreferenceExample#objective() objective} by that named head ({@code head.apply(objective)}), a pair
+     * without one by the combined score. Accuracy, loss and mean margin are these per-objective figures (what the
+     * release gate compares); length correlation and the score mean and spread stay those of the combined score, the
+     * one the scorer normalizes and serves. Without any objective this is {@link #evaluate(Scorer, List)}.
+     *
+     * @throws IllegalArgumentException when {@code examples} is empty, or {@code head} rejects an objective
+     */
+    public static EvalMetrics evaluatePerObjective(Scorer combined, java.util.function.Function<String, Scorer> head,
+                                                   List<PreferenceExample> examples) {
+        EvalMetrics all = evaluate(combined, examples);
+        if (examples.stream().allMatch(e -> e.objective() == null)) {
+            return all;
+        }
+        Map<String, List<Integer>> byObjective = new LinkedHashMap<>();
+        for (int i = 0; i < examples.size(); i++) {
+            byObjective.computeIfAbsent(examples.get(i).objective(), k -> new ArrayList<>()).add(i);
+        }
+        int n = examples.size();
+        double acc = 0;
+        double loss = 0;
+        double gap = 0;
+        for (var g : byObjective.entrySet()) {
+            Scorer s = g.getKey() == null ? combined : head.apply(g.getKey());
+            List<String> prompts = new ArrayList<>();
+            List<String> responses = new ArrayList<>();
+            for (int i : g.getValue()) {
+                prompts.add(examples.get(i).prompt());
+                responses.add(examples.get(i).chosen());
+            }
+            for (int i : g.getValue()) {
+                prompts.add(examples.get(i).prompt());
+                responses.add(examples.get(i).rejected());
+            }
+            float[] sc = s.score(prompts, responses);
+            int k = g.getValue().size();
+            for (int j = 0; j < k; j++) {
+                double d = sc[j] - sc[k + j];
+                acc += d > 0 ? 1 : d == 0 ? 0.5 : 0;
+                double z = -(d - examples.get(g.getValue().get(j)).margin());
+                loss += Math.max(z, 0) + Math.log1p(Math.exp(-Math.abs(z)));
+                gap += d;
+            }
+        }
+        return new EvalMetrics(n, acc / n, loss / n, gap / n, all.lengthCorrelation(), all.scoreMean(),
+                all.scoreStd());
+    }
+
+    /**
      * Metrics per category, the category being the pair id up to its first '-' ({@code fact-012} -> {@code fact}), in
      * order of first appearance, plus {@code "all"}. Scores every response once.
      */

@@ -1,5 +1,12 @@
 package io.rewardstream.training;
 
+import static io.rewardstream.config.ConfigValues.doubleValue;
+import static io.rewardstream.config.ConfigValues.intValue;
+import static io.rewardstream.config.ConfigValues.longValue;
+import static io.rewardstream.config.ConfigValues.path;
+import static io.rewardstream.config.ConfigValues.requiredString;
+import static io.rewardstream.config.ConfigValues.string;
+
 import java.io.IOException;
 import java.io.Reader;
 import java.nio.file.Files;
@@ -153,21 +160,19 @@ public record RetrainConfig(String bootstrapServers, String schemaRegistryUrl, S
                 kafka.put(k.substring(KAFKA_PREFIX.length()), v.toString().trim());
             }
         });
-        String key = str(p, SIGNING_KEY, null);
-        String base = str(p, BASE_MODEL, null);
-        String minAg = str(p, MIN_AGREEMENT, null);
+        String minAg = string(p, MIN_AGREEMENT, null);
         return new RetrainConfig(
-                str(p, BOOTSTRAP, null), str(p, REGISTRY, null), str(p, GROUP_ID, "rewardstream-retrain"),
-                str(p, PREFERENCES, "preferences"), str(p, RANKED, "ranked-preferences"),
-                str(p, RELEASES, "model-releases"), str(p, DEAD_LETTERS, "rewardstream-dead-letters"),
-                (int) lng(p, MIN_NEW_PAIRS, 256), lng(p, MAX_INTERVAL, 3_600_000L), (int) lng(p, STEPS, 200),
-                (int) lng(p, BATCH_SIZE, 32), dbl(p, LEARNING_RATE, 3e-4), path(p, REPLAY_DIR),
-                (int) lng(p, REPLAY_MAX, 100_000), dbl(p, REPLAY_MIX, 0.5), dbl(p, HELDOUT, 0.1),
-                dbl(p, TOLERANCE, 0.01), path(p, MODEL_ROOT), str(p, MODEL_NAME, null),
-                base == null ? null : Path.of(base), key == null ? null : Path.of(key), str(p, SIGNING_KEY_ID, null),
-                minAg == null ? null : dbl(p, MIN_AGREEMENT, 0), lng(p, SEED, 1L), kafka,
-                str(p, METRICS_HOST, DEFAULT_METRICS_HOST), (int) lng(p, METRICS_PORT, DEFAULT_METRICS_PORT),
-                str(p, BERT_TRAIN_LAYERS, BertRoundTrainer.AUTO), dbl(p, BERT_LEARNING_RATE, 5e-5));
+                string(p, BOOTSTRAP, null), string(p, REGISTRY, null), string(p, GROUP_ID, "rewardstream-retrain"),
+                string(p, PREFERENCES, "preferences"), string(p, RANKED, "ranked-preferences"),
+                string(p, RELEASES, "model-releases"), string(p, DEAD_LETTERS, "rewardstream-dead-letters"),
+                intValue(p, MIN_NEW_PAIRS, 256), longValue(p, MAX_INTERVAL, 3_600_000L), intValue(p, STEPS, 200),
+                intValue(p, BATCH_SIZE, 32), doubleValue(p, LEARNING_RATE, 3e-4), Path.of(requiredString(p, REPLAY_DIR)),
+                intValue(p, REPLAY_MAX, 100_000), doubleValue(p, REPLAY_MIX, 0.5), doubleValue(p, HELDOUT, 0.1),
+                doubleValue(p, TOLERANCE, 0.01), Path.of(requiredString(p, MODEL_ROOT)), string(p, MODEL_NAME, null),
+                path(p, BASE_MODEL), path(p, SIGNING_KEY), string(p, SIGNING_KEY_ID, null),
+                minAg == null ? null : doubleValue(p, MIN_AGREEMENT, 0), longValue(p, SEED, 1L), kafka,
+                string(p, METRICS_HOST, DEFAULT_METRICS_HOST), intValue(p, METRICS_PORT, DEFAULT_METRICS_PORT),
+                string(p, BERT_TRAIN_LAYERS, BertRoundTrainer.AUTO), doubleValue(p, BERT_LEARNING_RATE, 5e-5));
     }
 
     /** The record's fields, with secret {@code kafka.*} values (passwords, JAAS lines) as {@code [hidden]}. */
@@ -229,51 +234,6 @@ public record RetrainConfig(String bootstrapServers, String schemaRegistryUrl, S
     private static void require(String key, String value) {
         if (value == null || value.isBlank()) {
             throw new IllegalArgumentException(key + " is required");
-        }
-    }
-
-    private static String str(Map<String, ?> p, String key, String dflt) {
-        Object v = p.get(key);
-        if (v == null) {
-            return dflt;
-        }
-        String s = v.toString().trim();
-        return s.isEmpty() ? dflt : s;
-    }
-
-    private static Path path(Map<String, ?> p, String key) {
-        String s = str(p, key, null);
-        if (s == null) {
-            throw new IllegalArgumentException(key + " is required");
-        }
-        return Path.of(s);
-    }
-
-    private static long lng(Map<String, ?> p, String key, long dflt) {
-        String s = str(p, key, null);
-        if (s == null) {
-            return dflt;
-        }
-        try {
-            long v = Long.parseLong(s.replace("_", ""));
-            if (v > Integer.MAX_VALUE && !key.endsWith(".ms") && !key.equals(SEED)) {
-                throw new IllegalArgumentException(key + " is out of range: " + v);
-            }
-            return v;
-        } catch (NumberFormatException e) {
-            throw new IllegalArgumentException(key + " must be an integer, got '" + s + "'");
-        }
-    }
-
-    private static double dbl(Map<String, ?> p, String key, double dflt) {
-        String s = str(p, key, null);
-        if (s == null) {
-            return dflt;
-        }
-        try {
-            return Double.parseDouble(s);
-        } catch (NumberFormatException e) {
-            throw new IllegalArgumentException(key + " must be a number, got '" + s + "'");
         }
     }
 }

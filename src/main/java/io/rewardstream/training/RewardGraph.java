@@ -87,12 +87,18 @@ final class RewardGraph {
 
     /** With a per-token process head (see {@link #process}). */
     final boolean process;
-    // process reward training: ids/mask [B,T], per-token labels [B,T] in {0,1}
+    // process reward training: ids/mask [B,T], per-token labels [B,T] in {0,1}, loss weights [B,T] (0 on the prompt)
     Placeholder<TInt32> prmIds;
     Placeholder<TInt32> prmMask;
     Placeholder<TFloat32> prmLabels;
+    Placeholder<TFloat32> prmWeights;
     Operand<TFloat32> prmTrainLoss;
     Operand<TFloat32> servingTokenRewards;  // [B,T]: 2*sigmoid(logit)-1 on real tokens, 0 on padding
+    /**
+     * The served sequence {@code reward}: the sequence head's, or with a process head its token reward at the last
+     * real token (the verdict on the whole answer; the sequence head is not trained by {@link ProcessRewardTrainer}).
+     */
+    Operand<TFloat32> servingReward;
 
     RewardGraph(ModelConfig cfg, TrainConfig tc) {
         this(cfg, tc, false);
@@ -194,9 +200,10 @@ final class RewardGraph {
             prmIds = tf.withName("prm_ids").placeholder(TInt32.class, Placeholder.shape(Shape.of(-1, -1)));
             prmMask = tf.withName("prm_mask").placeholder(TInt32.class, Placeholder.shape(Shape.of(-1, -1)));
             prmLabels = tf.withName("prm_labels").placeholder(TFloat32.class, Placeholder.shape(Shape.of(-1, -1)));
+            prmWeights = tf.withName("prm_weights").placeholder(TFloat32.class, Placeholder.shape(Shape.of(-1, -1)));
             Operand<TFloat32> logits = tokenLogits(forward(prmIds, prmMask).hidden());
-            Operand<TFloat32> m = tf.dtypes.cast(prmMask, TFloat32.class);
-            // binary cross-entropy with logits: softplus(z) - y*z, masked mean over real tokens
+            Operand<TFloat32> m = prmWeights;
+            // binary cross-entropy with logits: softplus(z) - y*z, weighted mean (the answer's tokens, not the prompt's)
             Operand<TFloat32> bce = tf.math.sub(tf.math.softplus(logits), tf.math.mul(prmLabels, logits));
             Operand<TInt32> all = tf.constant(new int[]{0, 1});
             Operand<TFloat32> prmLoss = tf.math.div(tf.sum(tf.math.mul(bce, m), all),
@@ -205,7 +212,14 @@ final class RewardGraph {
             prmTrainLoss = tf.withControlDependencies(List.of(prmStep)).withName("prm_train_loss").identity(prmLoss);
         }
 
+        servingReward = process ? tf.withName("process_reward").gather(servingTokenRewards, lastIndex(attentionMask),
+                tf.constant(1), Gather.batchDims(1L)) : serving.reward();
         buildInit();
+    }
+
+    /** Index of each row's last real token [B] (0 for an empty row). */
+    private Operand<TInt32> lastIndex(Operand<TInt32> mask) {
+        return tf.math.maximum(tf.math.sub(tf.sum(mask, tf.constant(1)), tf.constant(1)), tf.constant(0));
     }
 
     private enum InitKind { NORMAL, ONES, ZEROS }
@@ -337,8 +351,7 @@ final class RewardGraph {
         }
         x = layerNorm(x, "lnf");
         Operand<TFloat32> x3 = tf.reshape(x, shapeOf(-1, t, d));
-        Operand<TInt32> lastIdx = tf.math.maximum(
-                tf.math.sub(tf.sum(mask, tf.constant(1)), tf.constant(1)), tf.constant(0));
+        Operand<TInt32> lastIdx = lastIndex(mask);
         Operand<TFloat32> hLast = tf.gather(x3, lastIdx, tf.constant(1), Gather.batchDims(1L)); // [B,d]
         int e = cfg.ensemble();
         int hc = cfg.headCount();
@@ -508,7 +521,7 @@ final class RewardGraph {
     Signature servingSignature() {
         Signature.Builder b = Signature.builder().key("serving_default")
                 .input("input_ids", inputIds).input("attention_mask", attentionMask)
-                .output("reward", serving.reward());
+                .output("reward", servingReward);
         if (!cfg.heads().isEmpty()) {
             b.output("rewards", serving.rewards());
         }

@@ -42,6 +42,8 @@ final class RoundRunner {
     private final Counter refused;
     private final AtomicReference<Double> heldOutAccuracy = new AtomicReference<>(Double.NaN);
     private final AtomicReference<Double> agreement = new AtomicReference<>(Double.NaN);
+    private final Map<String, AtomicReference<Double>> headAccuracy = new java.util.concurrent.ConcurrentHashMap<>();
+    private final MeterRegistry meters;
 
     RoundRunner(RetrainConfig cfg, RoundTrainer trainer, ReplayBuffer buffer, PreferenceIngest ingest,
                 RecoveryPublisher releases, MeterRegistry meters) {
@@ -50,6 +52,7 @@ final class RoundRunner {
         this.buffer = buffer;
         this.ingest = ingest;
         this.releases = releases;
+        this.meters = meters;
         refused = Counter.builder("rewardstream.retrain.rounds").tag("outcome", "refused")
                 .description("Retraining rounds by outcome").register(meters);
         meters.gauge("rewardstream.retrain.heldout.accuracy", heldOutAccuracy, AtomicReference::get);
@@ -154,7 +157,8 @@ final class RoundRunner {
                 cfg.batchSize(), cfg.replayMix(), cfg.learningRate(), cfg.seed() + n, summary, freshRanked, oldRanked),
                 tmp, stopping);
 
-        Gate.Decision d = Gate.decide(out.current(), out.candidate(), cfg.gateTolerance());
+        Gate.Decision d = Gate.decide(out.current(), out.candidate(), cfg.gateTolerance(), out.currentHeads(),
+                out.candidateHeads());
         LOG.info("round {}: gate: {} -> {}", n, d.reason(), d.release() ? "release" : "refuse");
         Map<String, Double> metrics = new LinkedHashMap<>(out.candidate().asMap());
         metrics.put("score_gap", out.candidate().meanMargin());
@@ -166,9 +170,22 @@ final class RoundRunner {
         metrics.put("train_replayed_rankings", (double) oldRanked.size());
         metrics.put("heldout_rankings", (double) heldOutRanked);
         out.stats().forEach(metrics::put);
+        // per-objective heads: the release records each head's held-out accuracy (and the current model's)
+        HeadWeights.putMetrics(metrics, out.candidateHeads());
+        out.currentHeads().forEach((h, m) -> metrics.put("head." + h + ".current_accuracy", m.accuracy()));
+        Double combined = out.manifest().metrics().get(SavedModelRoundTrainer.COMBINED_ACCURACY);
+        if (combined != null) {
+            metrics.put(SavedModelRoundTrainer.COMBINED_ACCURACY, combined);
+        }
         ag.asMap().forEach(metrics::put);
         offsets.forEach((k, v) -> metrics.put(RecoveryPublisher.offsetKey(k), v.doubleValue()));
         heldOutAccuracy.set(out.candidate().accuracy());
+        out.candidateHeads().forEach((h, m) -> headAccuracy.computeIfAbsent(h, k -> {
+            AtomicReference<Double> ref = new AtomicReference<>(Double.NaN);
+            meters.gauge("rewardstream.retrain.head.heldout.accuracy", io.micrometer.core.instrument.Tags.of("head", k), ref,
+                    AtomicReference::get);
+            return ref;
+        }).set(m.accuracy()));
 
         Outcome outcome;
         if (d.release()) {

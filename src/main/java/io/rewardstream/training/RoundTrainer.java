@@ -63,11 +63,23 @@ public interface RoundTrainer {
      * @param stats     how the round trained, recorded in the release's metrics: {@value #BT_STEPS},
      *                  {@value #PL_STEPS} (optimizer steps per loss), {@value #BT_EXAMPLES}, {@value #PL_EXAMPLES}
      *                  (examples drawn into batches)
+     * @param currentHeads   per named head, the current model's metrics on the held-out pairs of its own objective
+     *                       (heads without such pairs are absent; empty for a model without named heads)
+     * @param candidateHeads the same for the candidate
      */
     record Output(EvalMetrics current, EvalMetrics candidate, TrainingResult training, ModelManifest manifest,
-                  Map<String, Double> stats) {
+                  Map<String, Double> stats, Map<String, EvalMetrics> currentHeads,
+                  Map<String, EvalMetrics> candidateHeads) {
         public Output {
             stats = Map.copyOf(stats);
+            currentHeads = java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(currentHeads));
+            candidateHeads = java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(candidateHeads));
+        }
+
+        /** Without per-head metrics. */
+        public Output(EvalMetrics current, EvalMetrics candidate, TrainingResult training, ModelManifest manifest,
+                      Map<String, Double> stats) {
+            this(current, candidate, training, manifest, stats, Map.of(), Map.of());
         }
 
         public Output(EvalMetrics current, EvalMetrics candidate, TrainingResult training, ModelManifest manifest) {

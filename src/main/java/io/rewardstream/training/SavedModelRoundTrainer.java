@@ -35,6 +35,8 @@ public final class SavedModelRoundTrainer implements RoundTrainer {
     private static final Logger LOG = LoggerFactory.getLogger(SavedModelRoundTrainer.class);
     static final String LR_TENSOR = "learning_rate_bt";
     static final String RANKED_LR_TENSOR = "learning_rate_pl";
+    /** Held-out accuracy of the served combined score over every pair, objectives ignored (multi-head models). */
+    static final String COMBINED_ACCURACY = "combined_accuracy";
 
     @Override
     public Output train(Input given, Path target, BooleanSupplier stop) throws IOException {
@@ -44,8 +46,14 @@ public final class SavedModelRoundTrainer implements RoundTrainer {
             ModelManifest old = model.manifest();
             Input in = knownObjectivesOnly(given, old);
             SavedModelBundle b = model.bundle();
-            EvalMetrics current = EvalMetrics.evaluate(model, in.heldOut());
-            LOG.info("current model {} on {} held-out pairs: {}", old.modelVersion(), in.heldOut().size(), current);
+            // a pair with an objective is judged by its own head, so objectives that disagree do not cancel out
+            java.util.function.Function<String, Scorer> heads = head -> (ps, rs) -> model.scoreHead(head, ps, rs);
+            java.util.function.Function<List<PreferenceExample>, EvalMetrics> eval = ps -> old.heads().isEmpty()
+                    ? EvalMetrics.evaluate(model, ps) : EvalMetrics.evaluatePerObjective(model, heads, ps);
+            EvalMetrics current = eval.apply(in.heldOut());
+            Map<String, EvalMetrics> currentHeads = HeadWeights.evaluate(old.heads(), in.heldOut(), heads);
+            LOG.info("current model {} on {} held-out pairs: {}; per head {}", old.modelVersion(), in.heldOut().size(),
+                    current, currentHeads);
             SignatureDef sig = b.metaGraphDef().getSignatureDefMap().get("train_step");
             if (sig == null) {
                 throw new IOException("model " + in.currentDir() + " has no train_step signature; it cannot be fine-tuned");
@@ -120,7 +128,7 @@ public final class SavedModelRoundTrainer implements RoundTrainer {
                 losses.add(loss);
                 ema = Double.isNaN(ema) ? loss : 0.9 * ema + 0.1 * loss;
                 if (s % evalEvery == 0 || s == in.steps()) {
-                    EvalMetrics m = EvalMetrics.evaluate(model, in.heldOut());
+                    EvalMetrics m = eval.apply(in.heldOut());
                     curve.add(new TrainingResult.EvalPoint(s, ema, m.loss(), m.accuracy()));
                     LOG.info("fine-tune step {}/{}: train loss (EMA) {} held-out acc {}", s, in.steps(),
                             String.format("%.4f", ema), String.format("%.3f", m.accuracy()));
@@ -133,7 +141,8 @@ public final class SavedModelRoundTrainer implements RoundTrainer {
             stats.put(PL_EXAMPLES, (double) plExamples);
             LOG.info("round steps: {} Bradley-Terry ({} pairs drawn), {} Plackett-Luce ({} rankings drawn)", btDone,
                     btExamples, plDone, plExamples);
-            EvalMetrics candidate = EvalMetrics.evaluate(model, in.heldOut());
+            EvalMetrics candidate = eval.apply(in.heldOut());
+            Map<String, EvalMetrics> candidateHeads = HeadWeights.evaluate(old.heads(), in.heldOut(), heads);
             Files.createDirectories(target);
             SavedModelBundle.Exporter ex = SavedModelBundle.exporter(target.toString())
                     .withFunctions(b.function("serving_default"), b.function("train_step"));
@@ -160,8 +169,11 @@ public final class SavedModelRoundTrainer implements RoundTrainer {
             TrainingReport.write(target, tr, summary);
             Map<String, Double> metrics = new LinkedHashMap<>(candidate.asMap());
             // per-objective heads: each head of the candidate on its own objective's held-out pairs
-            HeadWeights.putMetrics(metrics, HeadWeights.evaluate(old.heads(), in.heldOut(),
-                    head -> (ps, rs) -> model.scoreHead(head, ps, rs)));
+            HeadWeights.putMetrics(metrics, candidateHeads);
+            if (!candidateHeads.isEmpty()) {
+                // what one combined label would score on the same pairs (about 0.5 when the objectives disagree)
+                metrics.put(COMBINED_ACCURACY, EvalMetrics.evaluate(model, in.heldOut()).accuracy());
+            }
             Map<String, String> lineage = new LinkedHashMap<>(old.lineage());
             lineage.put("fine_tuned_from", old.modelVersion());
             lineage.put("fine_tune_steps", Integer.toString(in.steps()));
@@ -174,7 +186,7 @@ public final class SavedModelRoundTrainer implements RoundTrainer {
                     lineage, System.currentTimeMillis(), null).withDigestsOf(target);
             m.write(target);
             LOG.info("round trained in {} s: current {} | candidate {}", String.format("%.1f", secs), current, candidate);
-            return new Output(current, candidate, tr, m, stats);
+            return new Output(current, candidate, tr, m, stats, currentHeads, candidateHeads);
         }
     }
 

@@ -81,6 +81,11 @@ class GatewayConfigTest {
         m.put("gateway.auth.query.token.enabled", "yes");
         assertThatThrownBy(() -> GatewayConfig.from(m)).hasMessageContaining("gateway.auth.query.token.enabled");
         m.remove("gateway.auth.query.token.enabled");
+        m.put("gateway.metrics.port", "-2");
+        assertThatThrownBy(() -> GatewayConfig.from(m)).hasMessageStartingWith("gateway.metrics.port must be in [-1, 65535]");
+        m.put("gateway.metrics.port", "-1");
+        assertThat(GatewayConfig.from(m).metricsPort()).as("-1 = no metrics server").isEqualTo(-1);
+        m.remove("gateway.metrics.port");
         m.put("gateway.tls.keystore.location", dir.resolve("missing.p12").toString());
         assertThatThrownBy(() -> GatewayConfig.from(m)).hasMessageContaining("gateway.tls.keystore.location");
         m.remove("gateway.tls.keystore.location");

@@ -1,5 +1,9 @@
 package io.rewardstream.gateway;
 
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Timer;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.rewardstream.dev.DevCertificates;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -17,9 +21,11 @@ import java.security.KeyStore;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /** The HTTP layer with a fake endpoint (no Kafka): auth, routing, limits, error mapping, TLS. */
 class GatewayServerTest {
@@ -122,6 +128,68 @@ class GatewayServerTest {
                     HttpResponse.BodyHandlers.ofString());
             assertThat(health.statusCode()).isEqualTo(200);
         }
+    }
+
+    @Test
+    void shouldCountRequestsByOutcomeAndServeThemLikeTheScorer() throws Exception {
+        PrometheusMeterRegistry meters = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+        HttpClient c = HttpClient.newHttpClient();
+        String metricsUrl;
+        try (GatewayServer s = GatewayServer.start(config(Map.of("gateway.metrics.port", "0")), fakeEndpoints(),
+                meters)) {
+            assertThat(post(c, s.url() + "/get_reward", TOKEN, "{\"query\": [\"a\"]}").statusCode()).isEqualTo(200);
+            assertThat(post(c, s.url() + "/get_reward", TOKEN, "{\"query\": [\"b\", \"c\"]}").statusCode()).isEqualTo(200);
+            assertThat(post(c, s.url() + "/get_reward", null, "{}").statusCode()).isEqualTo(401);
+            assertThat(post(c, s.url() + "/get_reward", TOKEN, "{\"query\": \"a\"}").statusCode()).isEqualTo(400);
+            assertThat(post(c, s.url() + "/get_reward", TOKEN, "{\"query\": [\"slow\"]}").statusCode()).isEqualTo(504);
+            assertThat(post(c, s.url() + "/get_reward", TOKEN, "{\"query\": [\"bug\"]}").statusCode()).isEqualTo(500);
+            assertThat(post(c, s.url() + "/no/such/path/42", TOKEN, "{}").statusCode()).isEqualTo(404);
+            c.send(HttpRequest.newBuilder(URI.create(s.url() + "/health")).build(), HttpResponse.BodyHandlers.ofString());
+
+            assertThat(requests(meters, "/get_reward", "ok", "200")).isEqualTo(2.0);
+            assertThat(requests(meters, "/get_reward", "unauthorized", "401")).isEqualTo(1.0);
+            assertThat(requests(meters, "/get_reward", "rejected", "400")).isEqualTo(1.0);
+            assertThat(requests(meters, "/get_reward", "timeout", "504")).isEqualTo(1.0);
+            assertThat(requests(meters, "/get_reward", "error", "500")).isEqualTo(1.0);
+            assertThat(requests(meters, GatewayMetrics.OTHER_ENDPOINT, "rejected", "404"))
+                    .as("unknown paths share one tag value").isEqualTo(1.0);
+            assertThat(meters.find(GatewayMetrics.REQUESTS).counters().stream().mapToDouble(Counter::count).sum())
+                    .as("GET /health is not counted").isEqualTo(7.0);
+            Timer ok = meters.get(GatewayMetrics.LATENCY).tags("endpoint", "/get_reward", "outcome", "ok").timer();
+            assertThat(ok.count()).isEqualTo(2);
+            assertThat(ok.totalTime(TimeUnit.NANOSECONDS)).isPositive();
+
+            metricsUrl = s.metricsUrl().orElseThrow();
+            HttpResponse<String> scrape = c.send(HttpRequest.newBuilder(URI.create(metricsUrl + "/metrics")).build(),
+                    HttpResponse.BodyHandlers.ofString());
+            assertThat(scrape.statusCode()).isEqualTo(200);
+            assertThat(scrape.body())
+                    .contains("rewardstream_gateway_requests_total{endpoint=\"/get_reward\",outcome=\"ok\",status=\"200\"} 2.0")
+                    .contains("rewardstream_gateway_latency_seconds_count{endpoint=\"/get_reward\",outcome=\"timeout\",status=\"504\"} 1");
+            assertThat(c.send(HttpRequest.newBuilder(URI.create(metricsUrl + "/health/ready")).build(),
+                    HttpResponse.BodyHandlers.ofString()).statusCode()).isEqualTo(200);
+        }
+        HttpClient after = HttpClient.newHttpClient();
+        assertThatThrownBy(() -> after.send(HttpRequest.newBuilder(URI.create(metricsUrl + "/metrics")).build(),
+                HttpResponse.BodyHandlers.ofString())).as("closing the gateway closes its metrics server")
+                .isInstanceOf(java.io.IOException.class);
+    }
+
+    @Test
+    void shouldNameOutcomesByStatus() {
+        assertThat(GatewayMetrics.outcome(200)).isEqualTo("ok");
+        assertThat(GatewayMetrics.outcome(401)).isEqualTo("unauthorized");
+        assertThat(List.of(400, 404, 405, 413, 422)).allSatisfy(st -> assertThat(GatewayMetrics.outcome(st)).isEqualTo("rejected"));
+        assertThat(GatewayMetrics.outcome(503)).isEqualTo("unavailable");
+        assertThat(GatewayMetrics.outcome(504)).isEqualTo("timeout");
+        assertThat(GatewayMetrics.outcome(500)).isEqualTo("error");
+        assertThat(GatewayMetrics.outcome(-1)).isEqualTo("aborted");
+    }
+
+    private static double requests(PrometheusMeterRegistry meters, String endpoint, String outcome, String status) {
+        Counter counter = meters.find(GatewayMetrics.REQUESTS).tags("endpoint", endpoint, "outcome", outcome,
+                "status", status).counter();
+        return counter == null ? 0.0 : counter.count();
     }
 
     @Test

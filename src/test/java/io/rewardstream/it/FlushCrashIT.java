@@ -5,15 +5,12 @@ import io.rewardstream.avro.Reward;
 import io.rewardstream.avro.Rollout;
 import io.rewardstream.dev.LocalStack;
 import io.rewardstream.dev.SharedLocalStack;
-import io.rewardstream.scoring.ReleaseTestModels;
 import io.rewardstream.topology.DeliveryConfig;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
-import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 
@@ -28,34 +25,24 @@ import static org.assertj.core.api.Assertions.assertThat;
  */
 @ExtendWith(SharedLocalStack.class)
 class FlushCrashIT {
-    private static final Duration READY = Duration.ofMinutes(3);
+    private static final Duration READY = ScorerDeployment.READY;
     private static final int PAUSE_MS = 20_000;
 
-    private final List<ScorerProcess> processes = new ArrayList<>();
-
-    @AfterEach
-    void stopEverything() throws InterruptedException {
-        for (ScorerProcess p : processes) {
-            p.close();
-        }
-    }
+    @RegisterExtension
+    final ScorerDeployment scorers = new ScorerDeployment();
 
     @Test
     void shouldRewardEveryRolloutExactlyOnceWhenKilledBetweenAFlushsSendsAndItsCommit(LocalStack stack)
             throws Exception {
-        ScorerIt.Names n = ScorerIt.Names.unique("flushcrash");
-        ScorerTraffic.createTopics(stack, 2, n.dataTopics());
-        Path work = ScorerIt.workDir(n.prefix());
-        Path model = ReleaseTestModels.tinySavedModel(work.resolve("models"), "flushcrash", 1, 7);
-        Map<String, String> cfg = ScorerIt.config(stack, n, model, work.resolve("state"));
+        ScorerIt.Names n = scorers.deploy(stack, "flushcrash", 2, "flushcrash", 7).names;
+        Map<String, String> cfg = scorers.config;
         cfg.put("batch.max.size", "8");
         cfg.put("batch.max.delay.ms", "200");
         cfg.put("group.timeout.ms", "60000");   // advantages only from complete groups: exact counts
         // the open transaction must outlive the pause (else the broker aborts it before the kill)
         cfg.put("transaction.timeout.ms", Integer.toString(PAUSE_MS + 15_000));
         cfg.put(DeliveryConfig.CHAOS_PAUSE_MS, Integer.toString(PAUSE_MS));
-        ScorerProcess chaotic = new ScorerProcess("flushcrash-scorer", work.resolve("scorer"), cfg);
-        processes.add(chaotic);
+        ScorerProcess chaotic = scorers.process("flushcrash-scorer", cfg);
         List<Rollout> all = new RolloutGenerator(43, n.prefix(), 260, 128).groups(16, 4);
 
         try (ScorerTraffic traffic = new ScorerTraffic(stack);
@@ -81,8 +68,7 @@ class FlushCrashIT {
 
             Map<String, String> calm = new java.util.HashMap<>(cfg);
             calm.put(DeliveryConfig.CHAOS_PAUSE_MS, "0");
-            ScorerProcess restarted = new ScorerProcess("flushcrash-scorer", work.resolve("scorer"), calm);
-            processes.add(restarted);
+            ScorerProcess restarted = scorers.process("flushcrash-scorer", calm);
             restarted.start().awaitReady(READY);
 
             assertThat(committed.awaitIds(CrashIds.ids(all), Duration.ofSeconds(150)))

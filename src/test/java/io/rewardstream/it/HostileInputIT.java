@@ -7,11 +7,10 @@ import io.rewardstream.dev.SharedLocalStack;
 import io.rewardstream.schema.DeadLetters;
 import io.rewardstream.schema.SchemaRegistryClient;
 import io.rewardstream.schema.SchemaRegistryConfig;
-import io.rewardstream.scoring.ReleaseTestModels;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -37,30 +36,20 @@ import static org.assertj.core.api.Assertions.assertThat;
  */
 @ExtendWith(SharedLocalStack.class)
 class HostileInputIT {
-    private static final Duration READY = Duration.ofMinutes(3);
+    private static final Duration READY = ScorerDeployment.READY;
     private static final int MAX_RESPONSE_TOKENS = 4096;
 
-    private final List<ScorerProcess> processes = new ArrayList<>();
-
-    @AfterEach
-    void stopEverything() throws InterruptedException {
-        for (ScorerProcess p : processes) {
-            p.close();
-        }
-    }
+    @RegisterExtension
+    final ScorerDeployment scorers = new ScorerDeployment();
 
     @Test
     void shouldDeadLetterEveryHostileRecordAndRewardEveryValidOne(LocalStack stack) throws Exception {
-        ScorerIt.Names n = ScorerIt.Names.unique("hostile");
-        ScorerTraffic.createTopics(stack, 2, n.dataTopics());
-        Path work = ScorerIt.workDir(n.prefix());
-        Path model = ReleaseTestModels.tinySavedModel(work.resolve("models"), "hostile", 1, 5);
-        Map<String, String> cfg = ScorerIt.config(stack, n, model, work.resolve("state"));
+        ScorerIt.Names n = scorers.deploy(stack, "hostile", 2, "hostile", 5).names;
+        Map<String, String> cfg = scorers.config;
         cfg.put("batch.max.size", "8");
         cfg.put("batch.max.delay.ms", "200");
         cfg.put("validation.max.response.tokens", String.valueOf(MAX_RESPONSE_TOKENS));
-        ScorerProcess scorer = new ScorerProcess("hostile-scorer", work.resolve("scorer"), cfg);
-        processes.add(scorer);
+        ScorerProcess scorer = scorers.process("hostile-scorer", cfg);
         scorer.start();
 
         RolloutGenerator gen = new RolloutGenerator(77, n.prefix(), 260, 128);

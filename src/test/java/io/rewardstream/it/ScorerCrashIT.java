@@ -4,12 +4,10 @@ import io.rewardstream.avro.Reward;
 import io.rewardstream.avro.Rollout;
 import io.rewardstream.dev.LocalStack;
 import io.rewardstream.dev.SharedLocalStack;
-import io.rewardstream.scoring.ReleaseTestModels;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -26,31 +24,21 @@ import static org.assertj.core.api.Assertions.assertThat;
  */
 @ExtendWith(SharedLocalStack.class)
 class ScorerCrashIT {
-    private static final Duration READY = Duration.ofMinutes(3);
+    private static final Duration READY = ScorerDeployment.READY;
     private static final long MAX_DELAY_MS = 15_000;
 
-    private final List<ScorerProcess> processes = new ArrayList<>();
-
-    @AfterEach
-    void stopEverything() throws InterruptedException {
-        for (ScorerProcess p : processes) {
-            p.close();
-        }
-    }
+    @RegisterExtension
+    final ScorerDeployment scorers = new ScorerDeployment();
 
     @Test
     void shouldRewardEveryRolloutExactlyOnceAcrossRepeatedSigkills(LocalStack stack) throws Exception {
-        ScorerIt.Names n = ScorerIt.Names.unique("crash");
-        ScorerTraffic.createTopics(stack, 2, n.dataTopics());
-        Path work = ScorerIt.workDir(n.prefix());
-        Path model = ReleaseTestModels.tinySavedModel(work.resolve("models"), "crash", 1, 7);
-        Map<String, String> cfg = ScorerIt.config(stack, n, model, work.resolve("state"));
+        ScorerIt.Names n = scorers.deploy(stack, "crash", 2, "crash", 7).names;
+        Map<String, String> cfg = scorers.config;
         // nothing flushes by size or tokens: records stay buffered until MAX_DELAY_MS after their arrival
         cfg.put("batch.max.size", "100000");
         cfg.put("batch.max.tokens", "100000000");
         cfg.put("batch.max.delay.ms", Long.toString(MAX_DELAY_MS));
-        ScorerProcess scorer = new ScorerProcess("crash-scorer", work.resolve("scorer"), cfg);
-        processes.add(scorer);
+        ScorerProcess scorer = scorers.process("crash-scorer", cfg);
         RolloutGenerator gen = new RolloutGenerator(42, n.prefix(), 260, 128);
         List<Rollout> all = new ArrayList<>();
 

@@ -4,15 +4,12 @@ import io.rewardstream.avro.Reward;
 import io.rewardstream.avro.Rollout;
 import io.rewardstream.dev.LocalStack;
 import io.rewardstream.dev.SharedLocalStack;
-import io.rewardstream.scoring.ReleaseTestModels;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -25,47 +22,19 @@ import static org.assertj.core.api.Assertions.assertThat;
  */
 @ExtendWith(SharedLocalStack.class)
 class ScorerScaleOutIT {
-    private static final Duration READY = Duration.ofMinutes(3);
     private static final int PARTITIONS = 4;
 
-    private final List<ScorerProcess> processes = new ArrayList<>();
-
-    @AfterEach
-    void stopEverything() throws InterruptedException {
-        for (ScorerProcess p : processes) {
-            p.close();
-        }
-    }
+    @RegisterExtension
+    final ScorerDeployment scorers = new ScorerDeployment();
 
     @Test
     void shouldSplitPartitionsAndLoseNothingWhenOneInstanceStops(LocalStack stack) throws Exception {
-        ScorerIt.Names n = ScorerIt.Names.unique("scale");
-        ScorerTraffic.createTopics(stack, PARTITIONS, n.dataTopics());
-        Path work = ScorerIt.workDir(n.prefix());
-        Path model = ReleaseTestModels.tinySavedModel(work.resolve("models"), "scale", 1, 11);
-        Map<String, String> cfg = ScorerIt.config(stack, n, model, work.resolve("a-state"));
-        cfg.put("batch.max.size", "16");
-        cfg.put("batch.max.delay.ms", "200");
-        Map<String, String> cfgB = new HashMap<>(cfg);
-        cfgB.put("state.dir", work.resolve("b-state").toString());
-        ScorerProcess a = new ScorerProcess("scorer-a", work.resolve("a"), cfg);
-        ScorerProcess b = new ScorerProcess("scorer-b", work.resolve("b"), cfgB);
-        processes.add(a);
-        processes.add(b);
-        a.start();
-        b.start();
-        a.awaitReady(READY);
-        b.awaitReady(READY);
-
-        ScorerIt.await("both instances to own rollouts partitions", Duration.ofSeconds(90), () -> {
-            try {
-                Map<String, Integer> as = ScorerIt.assignments(stack, n.appId(), n.rollouts());
-                return as.size() == 2 && as.values().stream().allMatch(c -> c > 0)
-                        && as.values().stream().mapToInt(Integer::intValue).sum() == PARTITIONS;
-            } catch (Exception e) {
-                return false;
-            }
-        });
+        ScorerIt.Names n = scorers.deploy(stack, "scale", PARTITIONS, "scale", 11).names;
+        scorers.config.put("batch.max.size", "16");
+        scorers.config.put("batch.max.delay.ms", "200");
+        List<ScorerProcess> ab = scorers.startTwoInstances(stack, PARTITIONS);
+        ScorerProcess a = ab.get(0);
+        ScorerProcess b = ab.get(1);
         Map<String, Integer> split = ScorerIt.assignments(stack, n.appId(), n.rollouts());
         System.out.println("partition split between the two instances: " + split);
 

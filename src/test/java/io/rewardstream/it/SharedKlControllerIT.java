@@ -6,13 +6,11 @@ import io.rewardstream.avro.Rollout;
 import io.rewardstream.dev.LocalStack;
 import io.rewardstream.dev.SharedLocalStack;
 import io.rewardstream.schema.AvroDeserializer;
-import io.rewardstream.scoring.ReleaseTestModels;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -31,31 +29,21 @@ import static org.assertj.core.api.Assertions.assertThat;
  */
 @ExtendWith(SharedLocalStack.class)
 class SharedKlControllerIT {
-    private static final Duration READY = Duration.ofMinutes(3);
     private static final int PARTITIONS = 4;
     private static final double BETA0 = 0.05;
     private static final long INSTANT_MS = 50;
 
-    private final List<ScorerProcess> processes = new ArrayList<>();
-
-    @AfterEach
-    void stopEverything() throws InterruptedException {
-        for (ScorerProcess p : processes) {
-            p.close();
-        }
-    }
+    @RegisterExtension
+    final ScorerDeployment scorers = new ScorerDeployment();
 
     @Test
     void shouldGiveEveryRewardOfOneInstantTheSameBetaWithinOneUpdateAcrossInstancesAndPartitions(LocalStack stack)
             throws Exception {
-        ScorerIt.Names n = ScorerIt.Names.unique("klshared");
+        ScorerIt.Names n = scorers.deploy(stack, "klshared", PARTITIONS, "kl", 11).names;
         String observations = n.prefix() + "-kl-observations";
         String coefficients = n.prefix() + "-kl-coefficients";
-        ScorerTraffic.createTopics(stack, PARTITIONS, n.dataTopics());
         ScorerTraffic.createTopics(stack, 1, observations, coefficients);
-        Path work = ScorerIt.workDir(n.prefix());
-        Path model = ReleaseTestModels.tinySavedModel(work.resolve("models"), "kl", 1, 11);
-        Map<String, String> cfg = ScorerIt.config(stack, n, model, work.resolve("a-state"));
+        Map<String, String> cfg = scorers.config;
         cfg.put("topics.kl-observations.name", observations);
         cfg.put("topics.kl-coefficients.name", coefficients);
         cfg.put("batch.max.size", "8");
@@ -66,24 +54,9 @@ class SharedKlControllerIT {
         cfg.put("scoring.kl.horizon", "200");
         cfg.put("scoring.kl.window", "20");
         cfg.put("scoring.kl.period.ms", "1000");
-        Map<String, String> cfgB = new HashMap<>(cfg);
-        cfgB.put("state.dir", work.resolve("b-state").toString());
-        ScorerProcess a = new ScorerProcess("scorer-a", work.resolve("a"), cfg);
-        ScorerProcess b = new ScorerProcess("scorer-b", work.resolve("b"), cfgB);
-        processes.add(a);
-        processes.add(b);
-        a.start();
-        b.start();
-        a.awaitReady(READY);
-        b.awaitReady(READY);
-        ScorerIt.await("both instances to own rollouts partitions", Duration.ofSeconds(90), () -> {
-            try {
-                Map<String, Integer> as = ScorerIt.assignments(stack, n.appId(), n.rollouts());
-                return as.size() == 2 && as.values().stream().allMatch(c -> c > 0);
-            } catch (Exception e) {
-                return false;
-            }
-        });
+        List<ScorerProcess> ab = scorers.startTwoInstances(stack, PARTITIONS);
+        ScorerProcess a = ab.get(0);
+        ScorerProcess b = ab.get(1);
 
         RolloutGenerator gen = new RolloutGenerator(17, n.prefix(), 260, 128);
         List<Rollout> all = new ArrayList<>();

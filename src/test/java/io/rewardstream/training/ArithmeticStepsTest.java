@@ -28,6 +28,18 @@ class ArithmeticStepsTest {
     }
 
     @Test
+    void shouldWriteTheProblemLeftToRightAsThePromptAndPutItBeforeTheAnswer() {
+        ArithmeticSteps.Answer a = ArithmeticSteps.build(3, new int[]{0, 2, 1}, new int[]{4, 2, 5}, new int[3]);
+        assertThat(a.prompt()).isEqualTo("(3+4)*2-5=");
+        assertThat(ArithmeticSteps.build(3, new int[]{2, 0, 2}, new int[]{4, 2, 5}, new int[3]).prompt())
+                .isEqualTo("(3*4+2)*5=");
+        assertThat(ArithmeticSteps.build(3, new int[]{1, 1}, new int[]{4, 2}, new int[2]).prompt()).isEqualTo("3-4-2=");
+        assertThat(a.promptIds()).isEqualTo(ByteTokenizer.encode("(3+4)*2-5="));
+        // the scorer's input for tokenizer ids: prompt ids ++ response ids, no special tokens
+        assertThat(a.sequence()).isEqualTo(ByteTokenizer.encode("(3+4)*2-5=3+4=7, 7*2=14, 14-5=9"));
+    }
+
+    @Test
     void shouldGenerateAnswersWhoseLabelsFollowTheWrongStep() {
         Random rnd = new Random(5);
         for (int i = 0; i < 200; i++) {

@@ -1,7 +1,5 @@
 package io.rewardstream.training;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import io.rewardstream.scoring.ModelLoader;
 import io.rewardstream.scoring.ModelManifest;
 import org.junit.jupiter.api.AfterAll;
@@ -25,7 +23,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -125,19 +122,8 @@ class BertFineTuneIT {
         assertThat(inProcess.accuracy()).isEqualTo(result.heldOut().accuracy());
         assertThat(inProcess.meanMargin()).isCloseTo(result.heldOut().meanMargin(), org.assertj.core.data.Offset.offset(1e-3));
         Path out = tmp.resolve("eval.json");
-        Process p = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-Xmx2g", "-cp", System.getProperty("java.class.path"), "io.rewardstream.cli.Main",
-                "model", "eval", exported.toString(), "--data", HELD_OUT.toString(), "--all", "--json")
-                .redirectOutput(out.toFile()).redirectError(ProcessBuilder.Redirect.DISCARD).start();
-        assertThat(p.waitFor(300, TimeUnit.SECONDS)).isTrue();
-        assertThat(p.exitValue()).isZero();
-        JsonNode json = new ObjectMapper().readTree(Files.readString(out, StandardCharsets.UTF_8));
-        assertThat(json.get("pairs").asInt()).isEqualTo(heldOut.size());
-        // bit-identical scores give bit-identical aggregates
-        assertThat(json.get("accuracy").asDouble()).isEqualTo(inProcess.accuracy());
-        assertThat(json.get("loss").asDouble()).isEqualTo(inProcess.loss());
-        assertThat(json.get("mean_margin").asDouble()).isEqualTo(inProcess.meanMargin());
-        assertThat(json.get("score_std").asDouble()).isEqualTo(inProcess.scoreStd());
+        FreshProcessEval.assertSameAggregates(
+                FreshProcessEval.run(exported, out, "--data", HELD_OUT.toString(), "--all"), inProcess, heldOut.size());
     }
 
     @Test

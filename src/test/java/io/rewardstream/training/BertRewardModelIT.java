@@ -1,6 +1,5 @@
 package io.rewardstream.training;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.rewardstream.scoring.EncodedSequence;
 import io.rewardstream.scoring.ModelLoader;
@@ -20,13 +19,11 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestMethodOrder;
 import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
 
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -215,20 +212,8 @@ class BertRewardModelIT {
     @Order(4)
     void shouldScoreIdenticallyAfterReloadInAFreshProcess() throws Exception {
         Path out = tmp.resolve("eval.json");
-        Process p = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-Xmx2g", "-cp", System.getProperty("java.class.path"), "io.rewardstream.cli.Main",
-                "model", "eval", exported.toString(), "--data", DATA.toString(), "--held-out", Double.toString(HELD_OUT),
-                "--json")
-                .redirectOutput(out.toFile()).redirectError(ProcessBuilder.Redirect.DISCARD).start();
-        assertThat(p.waitFor(300, TimeUnit.SECONDS)).isTrue();
-        assertThat(p.exitValue()).isZero();
-        JsonNode json = new ObjectMapper().readTree(Files.readString(out, StandardCharsets.UTF_8));
-        assertThat(json.get("pairs").asInt()).isEqualTo(heldOut.size());
-        // bit-identical scores give bit-identical aggregates
-        assertThat(json.get("accuracy").asDouble()).isEqualTo(inProcess.accuracy());
-        assertThat(json.get("loss").asDouble()).isEqualTo(inProcess.loss());
-        assertThat(json.get("mean_margin").asDouble()).isEqualTo(inProcess.meanMargin());
-        assertThat(json.get("score_std").asDouble()).isEqualTo(inProcess.scoreStd());
+        FreshProcessEval.assertSameAggregates(FreshProcessEval.run(exported, out, "--data", DATA.toString(),
+                "--held-out", Double.toString(HELD_OUT)), inProcess, heldOut.size());
     }
 
     @Test
