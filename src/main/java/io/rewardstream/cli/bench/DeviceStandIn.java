@@ -32,8 +32,8 @@ final class DeviceStandIn implements RewardModel {
         }
     }
 
-    /** One call on the device clock (System.nanoTime): asked for, started, done. */
-    record Call(Shape shape, long requestedNanos, long startNanos, long endNanos) {
+    /** One call on the device clock (System.nanoTime): asked for, started, done; by which thread. */
+    record Call(Shape shape, long requestedNanos, long startNanos, long endNanos, long thread) {
     }
 
     private final ConstantRewardModel scores;
@@ -93,7 +93,7 @@ final class DeviceStandIn implements RewardModel {
         for (long left = end - System.nanoTime(); left > 0; left = end - System.nanoTime()) {
             LockSupport.parkNanos(left);
         }
-        Call c = new Call(s, requested, start, end);
+        Call c = new Call(s, requested, start, end, Thread.currentThread().getId());
         synchronized (calls) {
             calls.add(c);
         }
@@ -125,7 +125,8 @@ final class DeviceStandIn implements RewardModel {
     /**
      * Where a run's wall time from {@code startMs} to {@code endMs} (wall clock) went on the device, in seconds:
      * {@code busy} (computing), {@code head} (run start to the first call), {@code tail} (last call done to run end),
-     * and {@code idle_between} (between calls: no call waiting, every stream thread busy with Kafka work).
+     * {@code idle_between} (between calls: no call waiting) and, of that, {@code idle_between_same_thread} (the
+     * caller of the call before is the caller of the next: e.g. waking up and preparing a flush's next batch).
      */
     Map<String, Double> accounting(long startMs, long endMs) {
         List<Call> cs;
@@ -137,10 +138,15 @@ final class DeviceStandIn implements RewardModel {
         long end = originNanos + (endMs - originMs) * 1_000_000L;
         long busy = 0;
         long between = 0;
+        long sameThread = 0;
         for (int i = 0; i < cs.size(); i++) {
             busy += cs.get(i).endNanos() - cs.get(i).startNanos();
             if (i > 0) {
-                between += Math.max(0, cs.get(i).startNanos() - cs.get(i - 1).endNanos());
+                long gap = Math.max(0, cs.get(i).startNanos() - cs.get(i - 1).endNanos());
+                between += gap;
+                if (cs.get(i).thread() == cs.get(i - 1).thread()) {
+                    sameThread += gap;
+                }
             }
         }
         Map<String, Double> m = new LinkedHashMap<>();
@@ -149,6 +155,7 @@ final class DeviceStandIn implements RewardModel {
         m.put("head", cs.isEmpty() ? 0 : (cs.get(0).startNanos() - start) / 1e9);
         m.put("tail", cs.isEmpty() ? 0 : (end - cs.get(cs.size() - 1).endNanos()) / 1e9);
         m.put("idle_between", between / 1e9);
+        m.put("idle_between_same_thread", sameThread / 1e9);
         return m;
     }
 
