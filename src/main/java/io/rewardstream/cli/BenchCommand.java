@@ -1,6 +1,7 @@
 package io.rewardstream.cli;
 
 import com.fasterxml.jackson.databind.json.JsonMapper;
+import io.rewardstream.cli.bench.BenchResult;
 import io.rewardstream.cli.bench.PipelineBench;
 import io.rewardstream.cli.demo.ModelCache;
 import picocli.CommandLine.Command;
@@ -27,6 +28,14 @@ public final class BenchCommand implements Callable<Integer> {
     @Option(names = "--per-record", defaultValue = "1000", description = "Records for the per-record stage (default: ${DEFAULT-VALUE}).")
     int perRecord;
 
+    @Option(names = "--stages", split = ",", description = "Run only these stages (comma list of model, passthrough, "
+            + "null, full, device, per-record; device also runs null, its calibration). Default: all.")
+    java.util.List<String> stages;
+
+    @Option(names = "--set", description = "key=value: a scorer key set in every topology stage and the Streams "
+            + "passthrough, to A/B a default (repeatable), e.g. --set num.stream.threads=3.")
+    java.util.Map<String, String> overrides;
+
     @Option(names = "--json", description = "Print the results as one JSON object.")
     boolean json;
 
@@ -36,10 +45,12 @@ public final class BenchCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         Path work = Files.createTempDirectory("rewardstream-bench");
-        PipelineBench.BenchResult r;
+        BenchResult r;
         try (QuietLogs quiet = QuietLogs.apply()) {
             r = new PipelineBench(new PipelineBench.Options(model, rollouts, perRecord,
-                    cacheDir == null ? ModelCache.defaultRoot() : cacheDir, work), System.err).run();
+                    cacheDir == null ? ModelCache.defaultRoot() : cacheDir, work,
+                    java.util.Set.copyOf(stages == null ? PipelineBench.STAGES : stages),
+                    overrides == null ? java.util.Map.of() : overrides), System.err).run();
         }
         if (json) {
             System.out.println(JsonMapper.builder().build().writeValueAsString(r.toJson()));

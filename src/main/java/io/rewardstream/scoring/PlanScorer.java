@@ -1,7 +1,12 @@
 package io.rewardstream.scoring;
 
+import java.util.List;
+import java.util.stream.IntStream;
+
 /**
- * Scores a whole {@link BatchPlan} batch by batch and maps results back to the original order. Stateless.
+ * Scores a whole {@link BatchPlan} and maps results back to the original order. A plan of several batches has them
+ * in flight together (the caller and the common fork-join pool; a {@link RewardModel} is thread-safe), so a device
+ * runs them back to back instead of idling while the calling thread wakes up and hands it the next one. Stateless.
  */
 public final class PlanScorer {
     private PlanScorer() {
@@ -24,8 +29,17 @@ public final class PlanScorer {
         boolean allTokenRewards = true;
         boolean allHeads = true;
         boolean allUncertainty = true;
-        for (PaddedBatch batch : plan.batches()) {
-            ModelOutput out = model.score(batch);
+        List<PaddedBatch> batches = plan.batches();
+        ModelOutput[] outs = new ModelOutput[batches.size()];
+        if (batches.size() == 1) {
+            outs[0] = model.score(batches.get(0));
+        } else {
+            // every batch in flight at once (the caller works too); a failure is rethrown here by the join
+            IntStream.range(0, outs.length).parallel().forEach(b -> outs[b] = model.score(batches.get(b)));
+        }
+        for (int b = 0; b < outs.length; b++) {
+            PaddedBatch batch = batches.get(b);
+            ModelOutput out = outs[b];
             if (out.rows() != batch.rows()) {
                 throw new ModelScoringException("model " + model.modelVersion() + " returned " + out.rows()
                         + " rewards for a batch of " + batch.rows());

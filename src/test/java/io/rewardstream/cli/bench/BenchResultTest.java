@@ -1,6 +1,7 @@
 package io.rewardstream.cli.bench;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.within;
 
 import io.rewardstream.avro.Rollout;
@@ -13,7 +14,7 @@ class BenchResultTest {
 
     @Test
     void shouldDeriveTheRatiosAndPromiseTheKeys() {
-        PipelineBench.BenchResult r = new PipelineBench.BenchResult();
+        BenchResult r = new BenchResult();
         r.modelVersion = "builtin-small:1";
         r.modelAlone.put(1, 100.0);
         r.modelAlone.put(64, 1000.0);
@@ -36,7 +37,7 @@ class BenchResultTest {
 
     @Test
     void shouldDeriveTheTopologyAndDeviceRatiosAndPromiseTheirKeys() {
-        PipelineBench.BenchResult r = new PipelineBench.BenchResult();
+        BenchResult r = new BenchResult();
         r.nullModel = 3_000;
         r.streamsPassthrough = 5_000;
         r.devicePipeline = 1_350;
@@ -45,6 +46,7 @@ class BenchResultTest {
         assertThat(r.topologyEfficiency()).isCloseTo(0.6, within(1e-12));
         assertThat(r.devicePipelineEfficiency()).isCloseTo(0.9, within(1e-12));
         assertThat(r.toJson()).containsKeys("topology_efficiency", "device_pipeline_efficiency", "records_per_rollout",
+                "device_pipeline_time_s",
                 "streams_eos_passthrough_per_s", "device_stand_in", "device_alone_at_pipeline_shapes_per_s",
                 "padding_efficiency", "pipeline_efficiency", "kafka_efficiency", "batching_gain");
         assertThat(r.table()).contains("topology_efficiency").contains("device_pipeline_efficiency")
@@ -70,6 +72,42 @@ class BenchResultTest {
     }
 
     @Test
+    void shouldRunQueuedCallsBackToBackAndAccountForTheRunsDeviceTime() throws Exception {
+        io.rewardstream.scoring.ModelManifest m = ConstantRewardModel.of(0f, 128, 260).manifest();
+        DeviceStandIn d = new DeviceStandIn(m, 1_000_000, 10_000);   // 1 ms + 10 us x padded tokens
+        DeviceStandIn.Shape s = new DeviceStandIn.Shape(10, 40);     // 400 padded tokens: 5 ms
+        long startMs = System.currentTimeMillis();
+        DeviceStandIn.Call[] first = new DeviceStandIn.Call[1];
+        Thread other = new Thread(() -> first[0] = d.occupy(s));
+        other.start();
+        Thread.sleep(1);
+        DeviceStandIn.Call second = d.occupy(s);
+        other.join();
+        DeviceStandIn.Call a = first[0].startNanos() <= second.startNanos() ? first[0] : second;
+        DeviceStandIn.Call b = a == second ? first[0] : second;
+        assertThat(b.startNanos()).as("a call queued behind another starts when it ends").isEqualTo(a.endNanos());
+        assertThat(b.endNanos() - b.startNanos()).isEqualTo(5_000_000L);
+        Thread.sleep(20);
+        long endMs = System.currentTimeMillis();
+
+        // alone: the same shapes back to back, rows / sum(a + b x tokens)
+        assertThat(d.aloneRowsPerSecond(List.of(s, s))).isCloseTo(20 / 0.010, within(1e-6));
+        Map<String, Double> acc = d.accounting(startMs, endMs);
+        assertThat(acc.get("busy")).isCloseTo(0.010, within(1e-9));
+        assertThat(acc.get("idle_between")).isCloseTo(0.0, within(1e-9));
+        assertThat(acc.get("head") + acc.get("busy") + acc.get("idle_between") + acc.get("tail"))
+                .isCloseTo(acc.get("run"), within(1e-9));
+        assertThat(acc.get("tail")).isGreaterThanOrEqualTo(0.015);
+    }
+
+    @Test
+    void shouldRefuseAnUnknownStage() {
+        assertThatThrownBy(() -> new PipelineBench.Options("small", 1000, 100, java.nio.file.Path.of("c"),
+                java.nio.file.Path.of("w"), java.util.Set.of("device", "gpu"), Map.of()))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("--stages").hasMessageContaining("gpu");
+    }
+
+    @Test
     void shouldSplitBimodalLengthsSoPaddingStaysAboveTheTarget() {
         java.util.List<io.rewardstream.scoring.EncodedSequence> seqs = new java.util.ArrayList<>();
         for (int i = 0; i < 60; i++) {
@@ -88,7 +126,7 @@ class BenchResultTest {
                 new io.rewardstream.scoring.BatchingConfig(64, 1 << 20, 8, 200, 1 << 20), 128, 0);
         assertThat(oneCall.plan(seqs).batches()).hasSize(1);
         assertThat(oneCall.plan(seqs).paddingEfficiency()).isLessThan(0.4);
-        List<io.rewardstream.scoring.PaddedBatch> aware = PipelineBench.paddingAwarePlan(seqs, oneCall, 0.85);
+        List<io.rewardstream.scoring.PaddedBatch> aware = ModelAloneBench.paddingAwarePlan(seqs, oneCall, 0.85);
         assertThat(aware).hasSize(2);
         assertThat(aware).allSatisfy(b -> assertThat(b.paddingEfficiency()).isGreaterThanOrEqualTo(0.85));
         assertThat(aware.stream().mapToInt(io.rewardstream.scoring.PaddedBatch::rows).sum()).isEqualTo(64);
@@ -98,7 +136,7 @@ class BenchResultTest {
     void shouldMeasureTheModelAloneOnPlannedBatches() {
         List<Rollout> rs = PipelineBench.rollouts(200, 1);
         assertThat(rs).hasSize(200);
-        double sps = PipelineBench.modelAlone(ConstantRewardModel.of(0f, 128, 260) , rs, 64);
+        double sps = ModelAloneBench.modelAlone(ConstantRewardModel.of(0f, 128, 260) , rs, 64);
         assertThat(sps).isPositive();
     }
 }

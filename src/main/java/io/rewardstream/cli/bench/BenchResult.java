@@ -1,0 +1,172 @@
+package io.rewardstream.cli.bench;
+
+import java.util.LinkedHashMap;
+import java.util.Locale;
+import java.util.Map;
+
+/** The measurements; derived ratios are computed on read. Mutable while the bench runs. */
+public final class BenchResult {
+    public String model;
+    public String modelVersion;
+    public int rollouts;
+    public double meanTokens;
+    public final Map<Integer, Double> modelAlone = new LinkedHashMap<>();
+    public double passthrough;
+    public double nullModel;
+    public double pipeline;
+    public double perRecord;
+    public double padding;
+    public double meanBatch;
+    public double p50;
+    public double p99;
+    public double modelSecondsInPipeline;
+    public double pipelineSeconds;
+    public double serdeMicrosPerRecord;
+    public double plannerPadding;
+    public double awarePadding;
+    public double awareModelAlone;
+    public Map<String, Double> pipelineSplit = Map.of();
+    public Map<String, Double> nullSplit = Map.of();
+    public double nullSeconds;
+    public double streamsPassthrough;
+    public double recordsPerRollout;
+    public double nullRecordsPerRollout;
+    public double deviceRecordsPerRollout;
+    public double deviceCallMicros;
+    public double deviceNanosPerToken;
+    public double deviceAloneAtCalibration;
+    public double devicePipeline;
+    public double deviceMeanBatch;
+    public double deviceAlone;
+    public Map<String, Double> deviceTime = Map.of();
+    public double plannerModelAlone;
+    public double pad8ModelAlone;
+    public double pad8Padding;
+
+    public double modelAloneBest() {
+        return modelAlone.values().stream().mapToDouble(Double::doubleValue).max().orElse(Double.NaN);
+    }
+
+    public double pipelineEfficiency() {
+        return pipeline / modelAlone.getOrDefault(64, modelAloneBest());
+    }
+
+    public double batchingGain() {
+        return pipeline / perRecord;
+    }
+
+    public double kafkaEfficiency() {
+        return nullModel / passthrough;
+    }
+
+    /** Null-model topology / Kafka Streams EOS passthrough of the same bytes. */
+    public double topologyEfficiency() {
+        return nullModel / streamsPassthrough;
+    }
+
+    /** Pipeline with the device stand-in / the stand-in alone at the pipeline's own call shapes. */
+    public double devicePipelineEfficiency() {
+        return devicePipeline / deviceAlone;
+    }
+
+    public Map<String, Object> toJson() {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("model", modelVersion);
+        m.put("rollouts", rollouts);
+        m.put("mean_tokens_per_sequence", meanTokens);
+        Map<String, Object> alone = new LinkedHashMap<>();
+        modelAlone.forEach((k, v) -> alone.put(Integer.toString(k), v));
+        m.put("model_alone_seq_per_s", alone);
+        m.put("pipeline_per_s", pipeline);
+        m.put("pipeline_efficiency", pipelineEfficiency());
+        m.put("per_record_per_s", perRecord);
+        m.put("batching_gain", batchingGain());
+        m.put("passthrough_per_s", passthrough);
+        m.put("null_model_topology_per_s", nullModel);
+        m.put("kafka_efficiency", kafkaEfficiency());
+        m.put("streams_eos_passthrough_per_s", streamsPassthrough);
+        m.put("topology_efficiency", topologyEfficiency());
+        m.put("records_per_rollout", recordsPerRollout);
+        m.put("null_model_records_per_rollout", nullRecordsPerRollout);
+        m.put("device_stand_in", Map.of("call_us", deviceCallMicros, "ns_per_padded_token", deviceNanosPerToken,
+                "calibration", "alone on the planner's flushes of 64 = null-model topology / 2",
+                "alone_at_calibration_per_s", deviceAloneAtCalibration));
+        m.put("device_pipeline_per_s", devicePipeline);
+        m.put("device_alone_at_pipeline_shapes_per_s", deviceAlone);
+        m.put("device_pipeline_efficiency", devicePipelineEfficiency());
+        m.put("device_pipeline_mean_batch_size", deviceMeanBatch);
+        m.put("device_pipeline_records_per_rollout", deviceRecordsPerRollout);
+        m.put("device_pipeline_time_s", deviceTime);
+        m.put("padding_efficiency", padding);
+        m.put("mean_batch_size", meanBatch);
+        m.put("p50_latency_ms", p50);
+        m.put("p99_latency_ms", p99);
+        m.put("model_busy_fraction", modelSecondsInPipeline / pipelineSeconds);
+        m.put("serde_us_per_record", serdeMicrosPerRecord);
+        m.put("pipeline_seconds", pipelineSeconds);
+        m.put("pipeline_model_seconds", modelSecondsInPipeline);
+        m.put("pipeline_stream_thread_seconds", pipelineSplit);
+        m.put("null_model_seconds", nullSeconds);
+        m.put("null_model_stream_thread_seconds", nullSplit);
+        m.put("model_alone_planner_padding", plannerPadding);
+        m.put("model_alone_planned_seq_per_s", plannerModelAlone);
+        m.put("model_alone_planned_pad8_padding", pad8Padding);
+        m.put("model_alone_planned_pad8_seq_per_s", pad8ModelAlone);
+        m.put("what_if_padding_aware_padding", awarePadding);
+        m.put("what_if_padding_aware_model_alone_seq_per_s", awareModelAlone);
+        return m;
+    }
+
+    public String table() {
+        StringBuilder b = new StringBuilder();
+        b.append(String.format(Locale.ROOT, "model %s, %d rollouts, %.1f tokens/sequence on average%n", modelVersion,
+                rollouts, meanTokens));
+        b.append(String.format(Locale.ROOT, "%-44s %12s%n", "stage", "per second"));
+        modelAlone.forEach((k, v) -> b.append(String.format(Locale.ROOT, "%-44s %12.0f%n",
+                "model alone, batch " + k + " (seq)", v)));
+        b.append(String.format(Locale.ROOT, "%-44s %12.0f%n", "full pipeline (rollouts)", pipeline));
+        b.append(String.format(Locale.ROOT, "%-44s %12.0f%n", "per-record scoring, batch.max.size=1", perRecord));
+        b.append(String.format(Locale.ROOT, "%-44s %12.0f%n", "Kafka passthrough (consumer->producer)", passthrough));
+        b.append(String.format(Locale.ROOT, "%-44s %12.0f%n", "Kafka Streams EOS passthrough", streamsPassthrough));
+        b.append(String.format(Locale.ROOT, "%-44s %12.0f%n", "topology with the null model", nullModel));
+        b.append(String.format(Locale.ROOT, "%-44s %12.0f%n", "device stand-in alone, pipeline's shapes", deviceAlone));
+        b.append(String.format(Locale.ROOT, "%-44s %12.0f%n", "full pipeline with the device stand-in",
+                devicePipeline));
+        b.append(String.format(Locale.ROOT, "%-44s %12s%n", "ratio", "value"));
+        b.append(String.format(Locale.ROOT, "%-44s %12.2f%n", "pipeline_efficiency (pipeline / model b64)",
+                pipelineEfficiency()));
+        b.append(String.format(Locale.ROOT, "%-44s %12.2f%n", "batching_gain (pipeline / per-record)",
+                batchingGain()));
+        b.append(String.format(Locale.ROOT, "%-44s %12.2f%n", "kafka_efficiency (null model / passthrough)",
+                kafkaEfficiency()));
+        b.append(String.format(Locale.ROOT, "%-44s %12.2f%n", "topology_efficiency (null / Streams EOS)",
+                topologyEfficiency()));
+        b.append(String.format(Locale.ROOT, "%-44s %12.2f%n", "device_pipeline_efficiency (pipeline / alone)",
+                devicePipelineEfficiency()));
+        b.append(String.format(Locale.ROOT, "%-44s %12.2f%n", "records_per_rollout (pipeline, measured)",
+                recordsPerRollout));
+        b.append(String.format(Locale.ROOT, "%-44s %12.3f%n", "padding efficiency (mean per batch)", padding));
+        b.append(String.format(Locale.ROOT, "%-44s %s%n", "device stand-in per call", String.format(Locale.ROOT,
+                "%.0f us + %.1f ns x padded tokens", deviceCallMicros, deviceNanosPerToken)));
+        b.append(String.format(Locale.ROOT, "%-44s %12.0f%n", "model alone, planned flushes of 64 (seq)",
+                plannerModelAlone));
+        b.append(String.format(Locale.ROOT, "%-44s %12.0f%n", "  same with batch.pad.multiple=8 (seq)",
+                pad8ModelAlone));
+        b.append(String.format(Locale.ROOT, "%-44s %12.1f%n", "mean batch size", meanBatch));
+        b.append(String.format(Locale.ROOT, "%-44s %9.0f ms%n", "latency p50 (open loop, saturated)", p50));
+        b.append(String.format(Locale.ROOT, "%-44s %9.0f ms%n", "latency p99", p99));
+        b.append(String.format(Locale.ROOT, "%-44s %12.2f%n", "model busy fraction in the pipeline",
+                modelSecondsInPipeline / pipelineSeconds));
+        b.append(String.format(Locale.ROOT, "%-44s %9.1f us%n", "Avro serde, rollout+reward round trip",
+                serdeMicrosPerRecord));
+        b.append(String.format(Locale.ROOT, "%-44s %s%n", "pipeline stream thread, seconds by phase",
+                pipelineSplit));
+        b.append(String.format(Locale.ROOT, "%-44s %s%n", "null-model stream thread, seconds by phase",
+                nullSplit));
+        b.append(String.format(Locale.ROOT, "%-44s %12.3f%n", "what-if: padding with a padding-aware split",
+                awarePadding));
+        b.append(String.format(Locale.ROOT, "%-44s %12.0f%n", "what-if: model alone, padding-aware (seq)",
+                awareModelAlone));
+        return b.toString().stripTrailing();
+    }
+}
