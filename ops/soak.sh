@@ -219,17 +219,18 @@ if (( RETRAIN == 1 )); then
   PAIRS_PID=$!
   log "producing $PAIRS preference pairs at $PAIR_RATE/s"
 fi
-broker_back_ms=0; peak_job_rss=0; hanging_found=0; hanging_aborted=0; hanging_checked=0
+broker_back_ms=0; peak_job_rss=0; hanging_checked=0; hanging_report=""; hanging_aborted=0
 # hanging transactions (a transaction open on a partition that its coordinator no longer has open: Kafka 4.3 skips
 # the markers of leaderless partitions, which a graceful stop of the only broker makes, KAFKA-20734)
 check_hanging() {
-  local out
+  local out f a
   out=$("${JAVA[@]}" -cp "$CP" io.rewardstream.it.SoakDriver hanging "$BOOTSTRAP" 30000 \
-    "$( (( ABORT_HANGING == 1 )) && echo abort || echo report)" 2>>"$W/hanging.err" | tee -a "$W/hanging.log")
-  local f a
-  f=$(echo "$out" | sed -nE 's/^hanging: ([0-9]+) found, ([0-9]+) aborted.*/\1/p'); a=$(echo "$out" | sed -nE 's/^hanging: ([0-9]+) found, ([0-9]+) aborted.*/\2/p')
-  hanging_found=$((hanging_found + ${f:-0})); hanging_aborted=$((hanging_aborted + ${a:-0}))
-  log "hanging transactions ($1): ${f:-?} found, ${a:-0} aborted$( [[ -n "$f" ]] || echo "; see $W/hanging.log")"
+    "$( (( ABORT_HANGING == 1 )) && echo abort || echo report)" 2>>"$W/hanging.err" | tee -a "$W/hanging.log") || true
+  f=$(echo "$out" | sed -nE 's/^hanging: ([0-9]+) found, ([0-9]+) aborted.*/\1/p')
+  a=$(echo "$out" | sed -nE 's/^hanging: ([0-9]+) found, ([0-9]+) aborted.*/\2/p')
+  hanging_aborted=$((hanging_aborted + ${a:-0}))
+  hanging_report="$hanging_report${hanging_report:+, }${f:-?} $1"
+  log "hanging transactions $1: ${f:-?} found, ${a:-0} aborted$( [[ -n "$f" ]] || echo "; see $W/hanging.log")"
   return 0
 }
 t0=$(date +%s); kills=0; broker_restarted=0; victim=0; next_kill=$((t0 + KILL_EVERY))
@@ -281,7 +282,7 @@ if [[ -n "${PAIRS_PID:-}" ]]; then
   log "pair producer done: $(tail -1 "$W/pairs.log")"
 fi
 
-check_hanging "producer done"
+check_hanging "when the producer was done"
 
 # --- exact count -----------------------------------------------------------------------------------------------------
 set +e
@@ -345,7 +346,7 @@ log "SUMMARY: ${SECONDS_TOTAL}s; rollouts $COUNT, rewards $(field "$v" 'rewards 
  $(field "$lag" ', ([0-9]+) below its committed') below its committed offsets without reward)},\
  duplicated $(field "$v" 'duplicated ids ([0-9]+)'),\
  dead letters $(field "$v" 'dead letters ([0-9]+)'); scorer SIGKILLs $kills;\
- broker restarts $(( broker_restarted > 0 ? 1 : 0 )); hanging transactions $hanging_found (aborted $hanging_aborted);\
+ broker restarts $(( broker_restarted > 0 ? 1 : 0 )); hanging transactions ${hanging_report:-none checked} (aborted $hanging_aborted);\
  peak scorer RSS $((peak_rss / 1024)) MB"
 if (( RETRAIN == 1 )); then
   r=$(grep '^retrain-verify:' "$W/retrain-verify.log")
