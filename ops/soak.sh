@@ -104,7 +104,8 @@ EOF
 "${JAVA[@]}" -cp "$CP" kafka.tools.StorageTool format --standalone -t "$(cat /proc/sys/kernel/random/uuid | tr -d - | head -c 22)" \
   -c "$W/server.properties" > "$W/format.log" 2>&1 || { cat "$W/format.log"; exit 1; }
 start_broker() {
-  "${JAVA[@]}" -Xmx1g -cp "$CP" kafka.Kafka "$W/server.properties" >> "$W/broker.log" 2>&1 &
+  "${JAVA[@]}" -Xmx1g -Drewardstream.kafka.txn.markers.log.level=INFO -cp "$CP" kafka.Kafka "$W/server.properties" \
+    >> "$W/broker.log" 2>&1 &
   BROKER_PID=$!
   for _ in $(seq 1 120); do (exec 3<>/dev/tcp/127.0.0.1/$BROKER_PORT) 2>/dev/null && return 0; sleep 0.5; done
   log "broker did not open its port"; exit 1
