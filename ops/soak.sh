@@ -23,7 +23,9 @@
 # SOAK_BROKER_RESTART (1; 0 = never), SOAK_PARTITIONS (4), SOAK_RETRAIN (1; 0 = no retraining job),
 # SOAK_PAIR_RATE preference pairs/s, integer (2), SOAK_MIN_NEW_PAIRS (pairs per round; default total pairs / 8,
 # at least 20), SOAK_RETRAIN_STEPS train_step calls per round (40),
-# SOAK_DIR (target/soak-<timestamp>; logs of every process stay there). Needs only a JDK 17; binds 127.0.0.1 only.
+# SOAK_DIR (target/soak-<timestamp>; logs of every process stay there), SOAK_ABORT_HANGING (1: 30 s after the broker is
+# back and again when the producer is done, look for hanging transactions and abort them, the runbook step for Kafka
+# 4.3's KAFKA-20734, see ops/HARDENING.md; 0: only report them). Needs only a JDK 17; binds 127.0.0.1 only.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$here"
@@ -37,6 +39,7 @@ PAIR_RATE=${SOAK_PAIR_RATE:-2}
 PAIRS=$((SECONDS_TOTAL * PAIR_RATE))
 MIN_NEW=${SOAK_MIN_NEW_PAIRS:-$(( PAIRS / 8 > 20 ? PAIRS / 8 : 20 ))}
 RETRAIN_STEPS=${SOAK_RETRAIN_STEPS:-40}
+ABORT_HANGING=${SOAK_ABORT_HANGING:-1}
 W=${SOAK_DIR:-$here/target/soak-$(date +%Y%m%d-%H%M%S)}
 mkdir -p "$W"
 W="$(cd "$W" && pwd)"
@@ -101,7 +104,8 @@ EOF
 "${JAVA[@]}" -cp "$CP" kafka.tools.StorageTool format --standalone -t "$(cat /proc/sys/kernel/random/uuid | tr -d - | head -c 22)" \
   -c "$W/server.properties" > "$W/format.log" 2>&1 || { cat "$W/format.log"; exit 1; }
 start_broker() {
-  "${JAVA[@]}" -Xmx1g -cp "$CP" kafka.Kafka "$W/server.properties" >> "$W/broker.log" 2>&1 &
+  "${JAVA[@]}" -Xmx1g -Drewardstream.kafka.txn.markers.log.level=INFO -cp "$CP" kafka.Kafka "$W/server.properties" \
+    >> "$W/broker.log" 2>&1 &
   BROKER_PID=$!
   for _ in $(seq 1 120); do (exec 3<>/dev/tcp/127.0.0.1/$BROKER_PORT) 2>/dev/null && return 0; sleep 0.5; done
   log "broker did not open its port"; exit 1
@@ -216,7 +220,20 @@ if (( RETRAIN == 1 )); then
   PAIRS_PID=$!
   log "producing $PAIRS preference pairs at $PAIR_RATE/s"
 fi
-broker_back_ms=0; peak_job_rss=0
+broker_back_ms=0; peak_job_rss=0; hanging_checked=0; hanging_report=""; hanging_aborted=0
+# hanging transactions (a transaction open on a partition that its coordinator no longer has open: Kafka 4.3 skips
+# the markers of leaderless partitions, which a graceful stop of the only broker makes, KAFKA-20734)
+check_hanging() {
+  local out f a
+  out=$("${JAVA[@]}" -cp "$CP" io.rewardstream.it.SoakDriver hanging "$BOOTSTRAP" 30000 \
+    "$( (( ABORT_HANGING == 1 )) && echo abort || echo report)" 2>>"$W/hanging.err" | tee -a "$W/hanging.log") || true
+  f=$(echo "$out" | sed -nE 's/^hanging: ([0-9]+) found, ([0-9]+) aborted.*/\1/p')
+  a=$(echo "$out" | sed -nE 's/^hanging: ([0-9]+) found, ([0-9]+) aborted.*/\2/p')
+  hanging_aborted=$((hanging_aborted + ${a:-0}))
+  hanging_report="$hanging_report${hanging_report:+, }${f:-?} $1"
+  log "hanging transactions $1: ${f:-?} found, ${a:-0} aborted$( [[ -n "$f" ]] || echo "; see $W/hanging.log")"
+  return 0
+}
 t0=$(date +%s); kills=0; broker_restarted=0; victim=0; next_kill=$((t0 + KILL_EVERY))
 (( KILL_EVERY > 0 )) || next_kill=9999999999
 (( BROKER_RESTART == 1 )) || broker_restarted=-1
@@ -253,6 +270,9 @@ while kill -0 "$PRODUCER_PID" 2>/dev/null; do
     log "broker back, pid $BROKER_PID"
     broker_restarted=1
   fi
+  if (( broker_restarted == 1 && hanging_checked == 0 && $(date +%s%3N) - broker_back_ms >= 30000 )); then
+    check_hanging "30 s after the broker restart"; hanging_checked=1
+  fi
 done
 wait "$PRODUCER_PID" || { log "producer failed"; tail -5 "$W/producer.log"; exit 1; }
 log "producer done: $(tail -1 "$W/producer.log")"
@@ -262,6 +282,8 @@ if [[ -n "${PAIRS_PID:-}" ]]; then
   wait "$PAIRS_PID" || { log "pair producer failed"; tail -5 "$W/pairs.log"; exit 1; }
   log "pair producer done: $(tail -1 "$W/pairs.log")"
 fi
+
+check_hanging "when the producer was done"
 
 # --- exact count -----------------------------------------------------------------------------------------------------
 set +e
@@ -317,12 +339,16 @@ if (( RETRAIN == 1 )); then
 fi
 
 field() { echo "$1" | sed -nE "s/.*$2.*/\1/p"; }
-v=$(grep '^verify:' "$W/verify.log")
+v=$(grep '^verify:' "$W/verify.log" | head -1)
 distinct=$(field "$v" 'distinct ([0-9]+)')
+lag=$(grep '^verify-lag:' "$W/verify.log" | head -1)
 log "SUMMARY: ${SECONDS_TOTAL}s; rollouts $COUNT, rewards $(field "$v" 'rewards ([0-9]+)'),\
- lost $(( COUNT - ${distinct:-0} )), duplicated $(field "$v" 'duplicated ids ([0-9]+)'),\
+ missing $(( COUNT - ${distinct:-0} ))${lag:+ (scorer group behind by $(field "$lag" 'behind the rollouts by ([0-9]+)'),\
+ $(field "$lag" ', ([0-9]+) below its committed') below its committed offsets without reward)},\
+ duplicated $(field "$v" 'duplicated ids ([0-9]+)'),\
  dead letters $(field "$v" 'dead letters ([0-9]+)'); scorer SIGKILLs $kills;\
- broker restarts $(( broker_restarted > 0 ? 1 : 0 )); peak scorer RSS $((peak_rss / 1024)) MB"
+ broker restarts $(( broker_restarted > 0 ? 1 : 0 )); hanging transactions ${hanging_report:-none checked} (aborted $hanging_aborted);\
+ peak scorer RSS $((peak_rss / 1024)) MB"
 if (( RETRAIN == 1 )); then
   r=$(grep '^retrain-verify:' "$W/retrain-verify.log")
   log "SUMMARY retrain: $PAIRS pairs, lost $(field "$r" ', lost ([0-9]+)');\

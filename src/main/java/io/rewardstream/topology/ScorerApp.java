@@ -254,7 +254,9 @@ public final class ScorerApp implements AutoCloseable {
                 return;   // closing: the probe was cut short
             }
             String why = problem.orElse("Kafka at " + config.streamsProperties().get("bootstrap.servers")
-                    + " answers; waiting for the group's partition assignment");
+                    + " answers; waiting for the group's partition assignment or for a task to initialise (repeated"
+                    + " 'last committed offset ... could be determined' timeouts: a hanging transaction, see"
+                    + " HangingTransactions)");
             waitingFor = why;
             LOG.warn("scorer not running {} s after start (KafkaStreams {}): {}; still retrying",
                     Math.round((System.nanoTime() - t0) / 1e9), st, why);

@@ -22,6 +22,7 @@ import io.rewardstream.release.ReleasePublisher;
 import io.rewardstream.training.ReplayBuffer;
 import io.rewardstream.training.StoredPair;
 import io.rewardstream.training.TrainConfig;
+import io.rewardstream.topology.HangingTransactions;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
@@ -43,6 +44,7 @@ import java.security.KeyPair;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -51,6 +53,7 @@ import java.util.TreeMap;
 import java.util.UUID;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
@@ -64,7 +67,11 @@ import java.util.stream.Stream;
  * Commands: {@code registry URL_FILE} (Apicurio until killed), {@code model DIR}, {@code topics BOOTSTRAP PREFIX
  * PARTITIONS}, {@code produce BOOTSTRAP REGISTRY TOPIC COUNT RATE PREFIX [text]} (text: also prompt and response
  * text, for tokenizer=bytes models), {@code verify BOOTSTRAP REGISTRY PREFIX
- * EXPECTED TIMEOUT_S} (exit 0 iff exactly EXPECTED distinct rewards, no duplicate, no dead letter).
+ * EXPECTED TIMEOUT_S} (exit 0 iff exactly EXPECTED distinct rewards, no duplicate, no dead letter; on a mismatch
+ * it also prints how far the scorer group's committed offsets are behind the rollouts' log end, and how many
+ * rollouts below them have no reward: a lag is a liveness problem, a loss a correctness bug),
+ * {@code hanging BOOTSTRAP MIN_AGE_MS [abort]} (prints every hanging transaction, see {@link HangingTransactions};
+ * with {@code abort} writes their abort markers; exit 0, or 1 when an abort failed).
  * With the retraining job ({@code SOAK_RETRAIN=1}): {@code retrain-topics BOOTSTRAP PREFIX PARTITIONS},
  * {@code base MODEL_ROOT KEY_DIR BOOTSTRAP REGISTRY RELEASE_TOPIC} (a built-in tiny model trained on addition, or the
  * demo's cached one, published as signed release 1; prints its directory; writes {@code KEY_DIR/release.key} and
@@ -85,6 +92,7 @@ public final class SoakDriver {
             case "produce" -> produce(a[1], a[2], a[3], Long.parseLong(a[4]), Integer.parseInt(a[5]), a[6],
                     a.length > 7 && a[7].equals("text"));
             case "verify" -> System.exit(verify(a[1], a[2], a[3], Long.parseLong(a[4]), Integer.parseInt(a[5])));
+            case "hanging" -> System.exit(hanging(a[1], Long.parseLong(a[2]), a.length > 3 && a[3].equals("abort")));
             case "retrain-topics" -> retrainTopics(a[1], a[2], Integer.parseInt(a[3]));
             case "base" -> System.out.println(base(Path.of(a[1]), Path.of(a[2]), a[3], a[4], a[5]));
             case "pairs" -> pairs(a[1], a[2], a[3], Long.parseLong(a[4]), Double.parseDouble(a[5]));
@@ -219,7 +227,74 @@ public final class SoakDriver {
         boolean ok = counts.size() == expected && dups == 0 && dead == 0 && total == expected;
         System.out.printf("verify: expected %d, rewards %d, distinct %d, duplicated ids %d, dead letters %d -> %s%n",
                 expected, total, counts.size(), dups, dead, ok ? "EXACT" : "MISMATCH");
+        if (!ok) {
+            lagOrLoss(bootstrap, registry, prefix, counts.keySet());
+        }
         return ok ? 0 : 1;
+    }
+
+    /**
+     * After a mismatch: per rollouts partition, the scorer group's committed offset against the log end (behind =
+     * not processed yet, a liveness problem) and the rollouts below the committed offset without a reward (held in
+     * a scorer's change-logged buffer — at most a batch or two per partition — or lost).
+     */
+    private static void lagOrLoss(String bootstrap, String registry, String prefix, Set<String> rewarded) {
+        String topic = prefix + "-rollouts";
+        AvroDeserializer<Rollout> d = new AvroDeserializer<>(Rollout.class);
+        d.configure(Map.of("schema.registry.url", registry), false);
+        try (Admin admin = Admin.create(Map.of("bootstrap.servers", bootstrap));
+             KafkaConsumer<byte[], byte[]> c = consumer(bootstrap)) {
+            Map<TopicPartition, OffsetAndMetadata> committed = admin.listConsumerGroupOffsets(prefix + "-scorer")
+                    .partitionsToOffsetAndMetadata().get(60, TimeUnit.SECONDS);
+            List<TopicPartition> tps = new ArrayList<>();
+            c.partitionsFor(topic).forEach(i -> tps.add(new TopicPartition(topic, i.partition())));
+            c.assign(tps);
+            c.seekToBeginning(tps);
+            Map<TopicPartition, Long> end = c.endOffsets(tps);
+            Map<TopicPartition, Long> unrewardedBelow = new TreeMap<>(Comparator.comparing(TopicPartition::toString));
+            long deadline = System.nanoTime() + 120_000_000_000L;
+            while (System.nanoTime() < deadline && tps.stream().anyMatch(tp -> c.position(tp) < end.get(tp))) {
+                for (ConsumerRecord<byte[], byte[]> r : c.poll(Duration.ofMillis(500))) {
+                    TopicPartition tp = new TopicPartition(r.topic(), r.partition());
+                    OffsetAndMetadata om = committed.get(tp);
+                    if (om != null && r.offset() < om.offset()
+                            && !rewarded.contains(d.deserialize(r.topic(), r.value()).getRolloutId())) {
+                        unrewardedBelow.merge(tp, 1L, Long::sum);
+                    }
+                }
+            }
+            long behind = 0;
+            StringBuilder per = new StringBuilder();
+            for (TopicPartition tp : tps) {
+                OffsetAndMetadata om = committed.get(tp);
+                long co = om == null ? 0 : om.offset();
+                behind += end.get(tp) - co;
+                per.append(String.format(" %s committed %d/%d (behind %d, below it without reward %d);", tp, co,
+                        end.get(tp), end.get(tp) - co, unrewardedBelow.getOrDefault(tp, 0L)));
+            }
+            System.out.printf("verify-lag: scorer group %s-scorer is behind the rollouts by %d, %d below its committed "
+                    + "offsets have no reward (buffered or lost):%s%n", prefix, behind,
+                    unrewardedBelow.values().stream().mapToLong(Long::longValue).sum(), per);
+        } catch (Exception e) {
+            System.out.println("verify-lag: could not compare committed offsets: " + e);
+        }
+    }
+
+    private static int hanging(String bootstrap, long minAgeMs, boolean abort) {
+        try (Admin admin = Admin.create(Map.of("bootstrap.servers", bootstrap))) {
+            List<HangingTransactions.Hanging> found = HangingTransactions.find(admin, minAgeMs);
+            for (HangingTransactions.Hanging h : found) {
+                System.out.printf("hanging transaction: %s producer id %d epoch %d open since offset %d (%s)%n",
+                        h.open().partition(), h.open().producerId(), h.open().producerEpoch(), h.open().firstOffset(),
+                        h.reason());
+            }
+            int aborted = abort ? HangingTransactions.abort(admin, found, Duration.ofSeconds(30)) : 0;
+            System.out.printf("hanging: %d found, %d aborted%n", found.size(), aborted);
+            return 0;
+        } catch (IllegalStateException e) {
+            System.out.println("hanging: " + e.getMessage());
+            return 1;
+        }
     }
 
     private static void retrainTopics(String bootstrap, String prefix, int partitions) throws Exception {
