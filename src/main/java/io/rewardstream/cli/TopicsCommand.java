@@ -1,12 +1,15 @@
 package io.rewardstream.cli;
 
 import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
 
+import io.rewardstream.topology.HangingTransactions;
 import io.rewardstream.topology.TopicProvisioner;
 import io.rewardstream.topology.TopicSpec;
 import org.apache.kafka.clients.admin.Admin;
@@ -16,11 +19,14 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
-/** {@code topics create|list}: provisions the topics of {@code topology/topics.json} on a cluster. */
+/**
+ * {@code topics create|list|hanging}: provisions the topics of {@code topology/topics.json} on a cluster, and finds
+ * (optionally aborts) transactions a broker left open (see {@link HangingTransactions}, ops/HARDENING.md).
+ */
 @Command(name = "topics",
         mixinStandardHelpOptions = true,
-        description = "Create or list the rewardstream topics declared in topology/topics.json.",
-        subcommands = {TopicsCommand.Create.class, TopicsCommand.ListTopics.class})
+        description = "Create or list the rewardstream topics declared in topology/topics.json; find hanging transactions.",
+        subcommands = {TopicsCommand.Create.class, TopicsCommand.ListTopics.class, TopicsCommand.Hanging.class})
 public final class TopicsCommand implements Runnable {
 
     @CommandLine.Spec
@@ -101,6 +107,45 @@ public final class TopicsCommand implements Runnable {
                 }
             }
             return 0;
+        }
+    }
+
+    @Command(name = "hanging", mixinStandardHelpOptions = true,
+            description = {"List transactions left open on a partition after their coordinator moved on (the KIP-664 "
+                    + "rule of kafka-transactions.sh find-hanging): they stall read_committed readers and the "
+                    + "scorer's task initialisation (see ops/HARDENING.md). Exit 0 when none is left, 3 when some "
+                    + "are listed and not aborted."})
+    static final class Hanging implements Callable<Integer> {
+        @Mixin
+        Connection connection;
+
+        @Option(names = "--min-age-ms", paramLabel = "MS", defaultValue = "60000",
+                description = "Never report a transaction younger than this (default: ${DEFAULT-VALUE}).")
+        long minAgeMs;
+
+        @Option(names = "--abort", description = "Abort what is found (writes the marker the coordinator skipped).")
+        boolean abort;
+
+        @Override
+        public Integer call() {
+            try (Admin admin = connection.connect()) {
+                List<HangingTransactions.Hanging> found = HangingTransactions.find(admin, minAgeMs);
+                for (HangingTransactions.Hanging h : found) {
+                    System.out.printf("hanging %s producer_id=%d epoch=%d since_offset=%d transactional_id=%s: %s%n",
+                            h.open().partition(), h.open().producerId(), h.open().producerEpoch(),
+                            h.open().firstOffset(), h.transactionalId(), h.reason());
+                }
+                if (found.isEmpty()) {
+                    System.out.println("no hanging transactions");
+                    return 0;
+                }
+                if (!abort) {
+                    return 3;
+                }
+                int n = HangingTransactions.abort(admin, found, Duration.ofSeconds(connection.timeoutSeconds));
+                System.out.println("aborted " + n);
+                return 0;
+            }
         }
     }
 }

@@ -71,6 +71,20 @@ class HangingTransactionsIT {
             assertThat(after).isEmpty();
             assertThat(checkedWhileOpen).as("the transaction was still open on %s-0 when find() ran", topic).isTrue();
             assertThat(HangingTransactions.abort(admin, after, Duration.ofSeconds(5))).isZero();
+
+            // the operator's command on the same cluster: nothing hanging, exit 0
+            java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+            java.io.PrintStream old = System.out;
+            int code;
+            try {
+                System.setOut(new java.io.PrintStream(out, true, java.nio.charset.StandardCharsets.UTF_8));
+                code = io.rewardstream.cli.Main.execute("topics", "hanging", "--bootstrap-servers",
+                        kafka.bootstrapServers(), "--min-age-ms", "0");
+            } finally {
+                System.setOut(old);
+            }
+            assertThat(code).isZero();
+            assertThat(out.toString(java.nio.charset.StandardCharsets.UTF_8)).contains("no hanging transactions");
         }
     }
 }
