@@ -7,10 +7,7 @@ import org.junit.jupiter.api.TestFactory;
 import org.junit.jupiter.api.io.TempDir;
 import picocli.CommandLine;
 
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -31,28 +28,8 @@ class CliContractTest {
     @TempDir
     static Path dir;
 
-    /** Exit code, stdout and stderr of one in-process run. */
-    record Run(int code, String out, String err) {
-        List<String> errLines() {
-            return err.lines().filter(l -> !l.isBlank()).toList();
-        }
-    }
-
-    static synchronized Run run(String... args) {
-        PrintStream oldOut = System.out;
-        PrintStream oldErr = System.err;
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        ByteArrayOutputStream err = new ByteArrayOutputStream();
-        int code;
-        try {
-            System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
-            System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
-            code = Main.execute(args);
-        } finally {
-            System.setOut(oldOut);
-            System.setErr(oldErr);
-        }
-        return new Run(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+    private static CliRun run(String... args) {
+        return CliRun.of(args);
     }
 
     @TestFactory
@@ -63,7 +40,7 @@ class CliContractTest {
         return paths.stream().map(p -> DynamicTest.dynamicTest(String.join(" ", p) + " --help", () -> {
             List<String> args = new ArrayList<>(p);
             args.add("--help");
-            Run r = run(args.toArray(String[]::new));
+            CliRun r = run(args.toArray(String[]::new));
             assertThat(r.code()).as("exit code of %s; stderr: %s", args, r.err()).isZero();
             assertThat(r.out()).as("usage of %s", args).contains("Usage: rewardstream");
         }));
@@ -168,7 +145,7 @@ class CliContractTest {
     Stream<DynamicTest> shouldGiveOneErrorLineAndANonZeroExitForEveryFailure() throws IOException {
         return cases().stream().map(c -> DynamicTest.dynamicTest(c.what(), () -> {
             long t0 = System.nanoTime();
-            Run r = run(c.args());
+            CliRun r = run(c.args());
             double s = (System.nanoTime() - t0) / 1e9;
             List<String> lines = r.errLines();
             assertThat(r.code()).as("%s: exit code; stderr:%n%s", c.what(), r.err()).isEqualTo(c.code());
@@ -183,8 +160,8 @@ class CliContractTest {
 
     @Test
     void shouldPrintTheStackTraceOnlyWithVerbose() {
-        Run quiet = run("score", "--config", dir.resolve("missing.properties").toString());
-        Run verbose = run("score", "--verbose", "--config", dir.resolve("missing.properties").toString());
+        CliRun quiet = run("score", "--config", dir.resolve("missing.properties").toString());
+        CliRun verbose = run("score", "--verbose", "--config", dir.resolve("missing.properties").toString());
         assertThat(quiet.err()).doesNotContain("\tat ");
         assertThat(verbose.code()).isEqualTo(quiet.code());
         assertThat(verbose.err()).startsWith(quiet.errLines().get(0)).contains("\tat io.rewardstream.cli.");

@@ -7,11 +7,7 @@ import io.rewardstream.training.ArithmeticTask;
 import io.rewardstream.training.PreferenceExample;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import picocli.CommandLine;
 
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -21,23 +17,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 class ModelCommandTest {
 
-    private record Run(int code, String out, String err) {
-    }
-
-    private static Run run(String... args) {
-        PrintStream oldOut = System.out;
-        PrintStream oldErr = System.err;
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        ByteArrayOutputStream err = new ByteArrayOutputStream();
-        try {
-            System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
-            System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
-            int code = new CommandLine(new Main()).setCaseInsensitiveEnumValuesAllowed(true).execute(args);
-            return new Run(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
-        } finally {
-            System.setOut(oldOut);
-            System.setErr(oldErr);
-        }
+    private static CliRun run(String... args) {
+        return CliRun.of(args);
     }
 
     @Test
@@ -54,14 +35,14 @@ class ModelCommandTest {
         Files.write(data, lines);
         Path out = tmp.resolve("m");
 
-        Run train = run("model", "train", "--data", data.toString(), "--size", "tiny", "--steps", "20", "--out", out.toString());
+        CliRun train = run("model", "train", "--data", data.toString(), "--size", "tiny", "--steps", "20", "--out", out.toString());
         assertThat(train.code()).as(train.err()).isZero();
         assertThat(train.err()).contains("rejected 2 malformed line(s)", "line 8: invalid JSON", "line 21: missing field 'rejected'",
                 "loaded 300 pair(s)", "step 20/20", "epoch 1:");
         assertThat(json.readTree(train.out()).get("parameters").asLong()).isPositive();
         assertThat(ModelManifest.read(out).lineage()).containsEntry("size", "tiny");
 
-        Run inspect = run("model", "inspect", out.toString(), "--json");
+        CliRun inspect = run("model", "inspect", out.toString(), "--json");
         assertThat(inspect.code()).as(inspect.err()).isZero();
         JsonNode o = json.readTree(inspect.out());
         assertThat(o.at("/signatures/serving_default/inputs/input_ids").asText()).isEqualTo("DT_INT32 [-1, -1]");
@@ -69,14 +50,14 @@ class ModelCommandTest {
         assertThat(o.at("/manifest/name").asText()).isEqualTo("builtin-tiny");
         assertThat(o.get("parameters").asLong()).isEqualTo(json.readTree(train.out()).get("parameters").asLong());
 
-        Run again = run("model", "train", "--data", data.toString(), "--size", "tiny", "--steps", "1", "--out", out.toString());
+        CliRun again = run("model", "train", "--data", data.toString(), "--size", "tiny", "--steps", "1", "--out", out.toString());
         assertThat(again.code()).isNotZero();
         assertThat(again.err()).contains("already holds a model");
     }
 
     @Test
     void shouldRefuseAmbiguousDataSources() {
-        Run r = run("model", "eval", "/nonexistent", "--task", "arithmetic", "--data", "x.jsonl");
+        CliRun r = run("model", "eval", "/nonexistent", "--task", "arithmetic", "--data", "x.jsonl");
         assertThat(r.code()).isNotZero();
         assertThat(r.err()).contains("exactly one of --task");
     }
@@ -91,7 +72,7 @@ class ModelCommandTest {
         System.setProperty("rewardstream.bert.jar", tmp.resolve("absent.jar").toString());
         System.setProperty("rewardstream.bert.cache", tmp.resolve("cache").toString());   // nothing unpacked yet
         try {
-            Run r = run("model", "train", "--backbone", "bert-base-uncased", "--data", data.toString(), "--held-out", "0",
+            CliRun r = run("model", "train", "--backbone", "bert-base-uncased", "--data", data.toString(), "--held-out", "0",
                     "--out", tmp.resolve("m").toString());
             assertThat(r.code()).isEqualTo(2);
             assertThat(r.err()).contains("not in the local Maven repository", "./mvnw -Pbert dependency:get@fetch-bert");
@@ -100,7 +81,7 @@ class ModelCommandTest {
             restore("rewardstream.bert.jar", old);
             restore("rewardstream.bert.cache", oldCache);
         }
-        Run unknown = run("model", "train", "--backbone", "gpt-17", "--data", data.toString(), "--held-out", "0",
+        CliRun unknown = run("model", "train", "--backbone", "gpt-17", "--data", data.toString(), "--held-out", "0",
                 "--out", tmp.resolve("m2").toString());
         assertThat(unknown.code()).isEqualTo(2);
         assertThat(unknown.err()).contains("unknown --backbone 'gpt-17'");

@@ -4,11 +4,7 @@ import io.rewardstream.scoring.ModelManifest;
 import io.rewardstream.scoring.PythonModels;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import picocli.CommandLine;
 
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -18,29 +14,14 @@ class ModelPackageCommandTest {
     @TempDir
     Path tmp;
 
-    record Run(int code, String out, String err) {
-    }
-
-    private static Run run(String... args) {
-        PrintStream oldOut = System.out;
-        PrintStream oldErr = System.err;
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        ByteArrayOutputStream err = new ByteArrayOutputStream();
-        try {
-            System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
-            System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
-            int code = new CommandLine(new Main()).execute(args);
-            return new Run(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
-        } finally {
-            System.setOut(oldOut);
-            System.setErr(oldErr);
-        }
+    private static CliRun run(String... args) {
+        return CliRun.of(args);
     }
 
     @Test
     void shouldPackageAKerasExportWithItsDigestsAndExitZero() throws Exception {
         Path dir = PythonModels.copy(PythonModels.KERAS_EXPORT, tmp.resolve("k"));
-        Run r = run("model", "package", dir.toString(), "--name", "my-rm", "--version", "7", "--tokenizer", "ids",
+        CliRun r = run("model", "package", dir.toString(), "--name", "my-rm", "--version", "7", "--tokenizer", "ids",
                 "--vocab-size", "260", "--max-seq-len", "128");
         assertThat(r.code()).as(r.err()).isZero();
         assertThat(r.out()).contains("packaged my-rm:7").contains("fingerprint.pb").contains("vocab_size 260");
@@ -52,7 +33,7 @@ class ModelPackageCommandTest {
     @Test
     void shouldExitOneWithTheReasonWhenTheModelBreaksTheContract() throws Exception {
         Path dir = PythonModels.copy(PythonModels.KERAS_IN_MODULE, tmp.resolve("kim"));
-        Run r = run("model", "package", dir.toString(), "--name", "kim", "--version", "1", "--tokenizer", "bytes");
+        CliRun r = run("model", "package", dir.toString(), "--name", "kim", "--version", "1", "--tokenizer", "bytes");
         assertThat(r.code()).isEqualTo(1);
         assertThat(r.err()).contains("error: model refused (WARMUP)").contains("tensorflow#72963");
     }
@@ -60,7 +41,7 @@ class ModelPackageCommandTest {
     @Test
     void shouldExitTwoOnBadOptions() throws Exception {
         Path dir = PythonModels.copy(PythonModels.TF_MODULE, tmp.resolve("t"));
-        Run r = run("model", "package", dir.toString(), "--name", "t", "--version", "1", "--tokenizer", "ids");
+        CliRun r = run("model", "package", dir.toString(), "--name", "t", "--version", "1", "--tokenizer", "ids");
         assertThat(r.code()).isEqualTo(2);
         assertThat(r.err()).contains("error: --vocab-size is required");
     }

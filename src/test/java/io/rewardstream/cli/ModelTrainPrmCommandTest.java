@@ -11,11 +11,7 @@ import io.rewardstream.scoring.RuntimeConfig;
 import io.rewardstream.training.ArithmeticSteps;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import picocli.CommandLine;
 
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.Map;
 
@@ -25,29 +21,14 @@ import static org.assertj.core.api.Assertions.within;
 /** {@code model train-prm}: a few steps of the tiny PRM, enough to check what it writes (quality: ProcessRewardTopologyIT). */
 class ModelTrainPrmCommandTest {
 
-    private record Run(int code, String out, String err) {
-    }
-
-    private static Run run(String... args) {
-        PrintStream oldOut = System.out;
-        PrintStream oldErr = System.err;
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        ByteArrayOutputStream err = new ByteArrayOutputStream();
-        try {
-            System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
-            System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
-            int code = new CommandLine(new Main()).execute(args);
-            return new Run(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
-        } finally {
-            System.setOut(oldOut);
-            System.setErr(oldErr);
-        }
+    private static CliRun run(String... args) {
+        return CliRun.of(args);
     }
 
     @Test
     void shouldExportAServableProcessRewardModelAndRefuseToOverwriteIt(@TempDir Path tmp) throws Exception {
         Path out = tmp.resolve("prm");
-        Run r = run("model", "train-prm", "--size", "tiny", "--steps", "5", "--out", out.toString());
+        CliRun r = run("model", "train-prm", "--size", "tiny", "--steps", "5", "--out", out.toString());
         assertThat(r.code()).as(r.err()).isZero();
         assertThat(r.err()).contains("training the built-in process reward model: tiny, 5 steps");
         JsonNode o = new ObjectMapper().readTree(r.out());
@@ -68,10 +49,10 @@ class ModelTrainPrmCommandTest {
             assertThat(mo.reward()[0]).isCloseTo(mo.tokenRewards()[0][seq.length - 1], within(1e-6f));
         }
 
-        Run again = run("model", "train-prm", "--size", "tiny", "--steps", "5", "--out", out.toString());
+        CliRun again = run("model", "train-prm", "--size", "tiny", "--steps", "5", "--out", out.toString());
         assertThat(again.code()).isEqualTo(2);
         assertThat(again.err()).contains("already holds a model", "--force");
-        Run bad = run("model", "train-prm", "--ops", "4", "--out", tmp.resolve("x").toString());
+        CliRun bad = run("model", "train-prm", "--ops", "4", "--out", tmp.resolve("x").toString());
         assertThat(bad.code()).isEqualTo(2);
         assertThat(bad.err()).contains("ops must be in [1,3]");
     }
