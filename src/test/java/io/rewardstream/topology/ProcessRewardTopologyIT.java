@@ -5,8 +5,6 @@ import io.rewardstream.avro.Reward;
 import io.rewardstream.avro.Rollout;
 import io.rewardstream.dev.LocalStack;
 import io.rewardstream.dev.SharedLocalStack;
-import io.rewardstream.schema.AvroDeserializer;
-import io.rewardstream.schema.AvroSerializer;
 import io.rewardstream.scoring.ModelLoader;
 import io.rewardstream.scoring.ModelOutput;
 import io.rewardstream.scoring.PaddedBatch;
@@ -15,15 +13,6 @@ import io.rewardstream.scoring.RuntimeConfig;
 import io.rewardstream.training.ArithmeticSteps;
 import io.rewardstream.training.ProcessRewardModels;
 import org.apache.kafka.clients.admin.Admin;
-import org.apache.kafka.clients.consumer.ConsumerConfig;
-import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
-import org.apache.kafka.clients.producer.KafkaProducer;
-import org.apache.kafka.clients.producer.ProducerConfig;
-import org.apache.kafka.clients.producer.ProducerRecord;
-import org.apache.kafka.common.serialization.ByteArraySerializer;
-import org.apache.kafka.common.serialization.StringDeserializer;
-import org.apache.kafka.common.serialization.StringSerializer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
@@ -119,8 +108,8 @@ class ProcessRewardTopologyIT {
                 Thread.sleep(100);
             }
             assertThat(app.isReady()).as("scorer RUNNING within 90 s").isTrue();
-            produce(stack, config, rollouts);
-            rewards = consume(stack, config.rewardsTopic(), rollouts.size());
+            ScorerTopics.produce(stack, config, rollouts);
+            rewards = ScorerTopics.consumeRewards(stack, config.rewardsTopic(), rollouts.size());
         }
         assertThat(rewards).hasSize(rollouts.size());
 
@@ -251,43 +240,5 @@ class ProcessRewardTopologyIT {
                 .setPromptTokenIds(p).setResponseTokenIds(resp).setPromptText(a.prompt()).setResponseText(a.text())
                 .setPolicyLogprobs(lp).setReferenceLogprobs(lr).setFinishReason(FinishReason.STOP)
                 .setCreatedAt(Instant.now()).setMetadata(Map.of("task", "math")).build();
-    }
-
-    private static void produce(LocalStack stack, ScorerConfig config, List<Rollout> rollouts) {
-        Map<String, Object> p = new HashMap<>();
-        p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, stack.bootstrapServers());
-        p.put(ProducerConfig.ACKS_CONFIG, "all");
-        AvroSerializer<Rollout> ser = new AvroSerializer<>();
-        ser.configure(config.serdeProperties(), false);
-        try (KafkaProducer<String, byte[]> producer = new KafkaProducer<>(p, new StringSerializer(),
-                new ByteArraySerializer())) {
-            for (Rollout r : rollouts) {
-                producer.send(new ProducerRecord<>(config.rolloutsTopic(), r.getGroupId(),
-                        ser.serialize(config.rolloutsTopic(), r)));
-            }
-            producer.flush();
-        }
-    }
-
-    private static Map<String, Reward> consume(LocalStack stack, String topic, int expected) {
-        AvroDeserializer<Reward> de = new AvroDeserializer<>(Reward.class);
-        de.configure(Map.of("schema.registry.url", stack.schemaRegistryUrl()), false);
-        Map<String, Object> c = new HashMap<>();
-        c.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, stack.bootstrapServers());
-        c.put(ConsumerConfig.GROUP_ID_CONFIG, "prm-reader-" + UUID.randomUUID());
-        c.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
-        c.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
-        Map<String, Reward> out = new HashMap<>();
-        try (KafkaConsumer<String, Reward> consumer = new KafkaConsumer<>(c, new StringDeserializer(), de)) {
-            consumer.subscribe(List.of(topic));
-            long deadline = System.nanoTime() + Duration.ofSeconds(90).toNanos();
-            while (out.size() < expected && System.nanoTime() < deadline) {
-                for (ConsumerRecord<String, Reward> r : consumer.poll(Duration.ofMillis(200))) {
-                    Reward prev = out.put(r.value().getRolloutId(), r.value());
-                    assertThat(prev).as("duplicate %s", r.value().getRolloutId()).isNull();
-                }
-            }
-        }
-        return out;
     }
 }

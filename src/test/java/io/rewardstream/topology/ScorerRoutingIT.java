@@ -5,8 +5,6 @@ import io.rewardstream.avro.Reward;
 import io.rewardstream.avro.Rollout;
 import io.rewardstream.dev.LocalStack;
 import io.rewardstream.dev.SharedLocalStack;
-import io.rewardstream.schema.AvroDeserializer;
-import io.rewardstream.schema.AvroSerializer;
 import io.rewardstream.schema.DeadLetters;
 import io.rewardstream.scoring.ByteTokenizer;
 import io.rewardstream.scoring.ModelLoader;
@@ -15,16 +13,9 @@ import io.rewardstream.scoring.RewardModel;
 import io.rewardstream.scoring.RuntimeConfig;
 import io.rewardstream.scoring.TestModels;
 import org.apache.kafka.clients.admin.Admin;
-import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
-import org.apache.kafka.clients.producer.KafkaProducer;
-import org.apache.kafka.clients.producer.ProducerConfig;
-import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
-import org.apache.kafka.common.serialization.ByteArraySerializer;
-import org.apache.kafka.common.serialization.StringDeserializer;
-import org.apache.kafka.common.serialization.StringSerializer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
@@ -107,9 +98,9 @@ class ScorerRoutingIT {
                 Thread.sleep(100);
             }
             assertThat(app.isReady()).as("scorer RUNNING within 90 s").isTrue();
-            produce(stack, config, rollouts);
+            ScorerTopics.produce(stack, config, rollouts);
 
-            Map<String, Reward> rewards = consume(stack, config.rewardsTopic(), MATH + CHAT);
+            Map<String, Reward> rewards = ScorerTopics.consumeRewards(stack, config.rewardsTopic(), MATH + CHAT);
             List<ConsumerRecord<byte[], byte[]>> dead = consumeRaw(stack, config.deadLettersTopic(), 1);
 
             assertThat(rewards).hasSize(MATH + CHAT).doesNotContainKey("math-no-ref");
@@ -161,52 +152,9 @@ class ScorerRoutingIT {
                 .setCreatedAt(Instant.now()).setMetadata(metadata).build();
     }
 
-    private static void produce(LocalStack stack, ScorerConfig config, List<Rollout> rollouts) {
-        Map<String, Object> p = new HashMap<>();
-        p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, stack.bootstrapServers());
-        p.put(ProducerConfig.ACKS_CONFIG, "all");
-        AvroSerializer<Rollout> ser = new AvroSerializer<>();
-        ser.configure(config.serdeProperties(), false);
-        try (KafkaProducer<String, byte[]> producer = new KafkaProducer<>(p, new StringSerializer(),
-                new ByteArraySerializer())) {
-            for (Rollout r : rollouts) {
-                producer.send(new ProducerRecord<>(config.rolloutsTopic(), r.getGroupId(),
-                        ser.serialize(config.rolloutsTopic(), r)));
-            }
-            producer.flush();
-        }
-    }
-
-    private static Map<String, Object> consumerProps(LocalStack stack) {
-        Map<String, Object> c = new HashMap<>();
-        c.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, stack.bootstrapServers());
-        c.put(ConsumerConfig.GROUP_ID_CONFIG, "route-reader-" + UUID.randomUUID());
-        c.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
-        c.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
-        return c;
-    }
-
-    private static Map<String, Reward> consume(LocalStack stack, String topic, int expected) {
-        AvroDeserializer<Reward> de = new AvroDeserializer<>(Reward.class);
-        de.configure(Map.of("schema.registry.url", stack.schemaRegistryUrl()), false);
-        Map<String, Reward> out = new HashMap<>();
-        try (KafkaConsumer<String, Reward> consumer = new KafkaConsumer<>(consumerProps(stack), new StringDeserializer(),
-                de)) {
-            consumer.subscribe(List.of(topic));
-            long deadline = System.nanoTime() + Duration.ofSeconds(90).toNanos();
-            while (out.size() < expected && System.nanoTime() < deadline) {
-                for (ConsumerRecord<String, Reward> r : consumer.poll(Duration.ofMillis(200))) {
-                    Reward prev = out.put(r.value().getRolloutId(), r.value());
-                    assertThat(prev).as("duplicate %s", r.value().getRolloutId()).isNull();
-                }
-            }
-        }
-        return out;
-    }
-
     private static List<ConsumerRecord<byte[], byte[]>> consumeRaw(LocalStack stack, String topic, int expected) {
         List<ConsumerRecord<byte[], byte[]>> out = new ArrayList<>();
-        try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(consumerProps(stack),
+        try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(ScorerTopics.consumerProps(stack),
                 new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
             consumer.subscribe(List.of(topic));
             long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
