@@ -22,7 +22,7 @@ public final class BenchCommand implements Callable<Integer> {
     @Option(names = "--model", defaultValue = "small", description = "tiny | small | base (cached built-in model) or a model directory (default: ${DEFAULT-VALUE}).")
     String model;
 
-    @Option(names = "--rollouts", defaultValue = "5000", description = "Records per batched stage (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--rollouts", defaultValue = "10000", description = "Records per batched stage (default: ${DEFAULT-VALUE}).")
     int rollouts;
 
     @Option(names = "--per-record", defaultValue = "1000", description = "Records for the per-record stage (default: ${DEFAULT-VALUE}).")
@@ -39,6 +39,11 @@ public final class BenchCommand implements Callable<Integer> {
     @Option(names = "--json", description = "Print the results as one JSON object.")
     boolean json;
 
+    @Option(names = "--reps", defaultValue = "" + io.rewardstream.cli.bench.PipelineBench.DEFAULT_REPS,
+            description = "Interleaved repetitions of the Streams passthroughs and the null-model topology; their "
+                    + "medians are reported, every run in the JSON (default: ${DEFAULT-VALUE}).")
+    int reps;
+
     @Option(names = "--cache-dir", description = "Model cache (default: ~/.cache/rewardstream/models).")
     Path cacheDir;
 
@@ -50,7 +55,7 @@ public final class BenchCommand implements Callable<Integer> {
             r = new PipelineBench(new PipelineBench.Options(model, rollouts, perRecord,
                     cacheDir == null ? ModelCache.defaultRoot() : cacheDir, work,
                     java.util.Set.copyOf(stages == null ? PipelineBench.STAGES : stages),
-                    overrides == null ? java.util.Map.of() : overrides), System.err).run();
+                    overrides == null ? java.util.Map.of() : overrides, reps), System.err).run();
         }
         if (json) {
             System.out.println(JsonMapper.builder().build().writeValueAsString(r.toJson()));

@@ -29,6 +29,11 @@ public final class BenchResult {
     public Map<String, Double> nullSplit = Map.of();
     public double nullSeconds;
     public double streamsPassthrough;
+    public double streamsTwoSinkPassthrough;
+    /** Every repetition, in run order (the fields above are their medians). */
+    public final java.util.List<Double> streamsPassthroughRuns = new java.util.ArrayList<>();
+    public final java.util.List<Double> streamsTwoSinkPassthroughRuns = new java.util.ArrayList<>();
+    public final java.util.List<Double> nullModelRuns = new java.util.ArrayList<>();
     public double recordsPerRollout;
     public double nullRecordsPerRollout;
     public double deviceRecordsPerRollout;
@@ -64,6 +69,15 @@ public final class BenchResult {
         return nullModel / streamsPassthrough;
     }
 
+    /**
+     * Null-model topology / Kafka Streams EOS passthrough writing every record to two topics: the same output records
+     * per input as the scorer's contract (reward + group advantage per rollout). Beside, not instead of,
+     * {@link #topologyEfficiency()}.
+     */
+    public double topologyEfficiencyVsTwoSinks() {
+        return nullModel / streamsTwoSinkPassthrough;
+    }
+
     /** Pipeline with the device stand-in / the stand-in alone at the pipeline's own call shapes. */
     public double devicePipelineEfficiency() {
         return devicePipeline / deviceAlone;
@@ -86,6 +100,11 @@ public final class BenchResult {
         m.put("kafka_efficiency", kafkaEfficiency());
         m.put("streams_eos_passthrough_per_s", streamsPassthrough);
         m.put("topology_efficiency", topologyEfficiency());
+        m.put("streams_eos_two_sink_passthrough_per_s", streamsTwoSinkPassthrough);
+        m.put("runs_per_s", Map.of("streams_eos_passthrough", streamsPassthroughRuns,
+                "streams_eos_two_sink_passthrough", streamsTwoSinkPassthroughRuns,
+                "null_model_topology", nullModelRuns));
+        m.put("topology_efficiency_vs_two_sinks", topologyEfficiencyVsTwoSinks());
         m.put("records_per_rollout", recordsPerRollout);
         m.put("null_model_records_per_rollout", nullRecordsPerRollout);
         m.put("device_stand_in", Map.of("call_us", deviceCallMicros, "ns_per_padded_token", deviceNanosPerToken,
@@ -128,6 +147,8 @@ public final class BenchResult {
         b.append(String.format(Locale.ROOT, "%-44s %12.0f%n", "per-record scoring, batch.max.size=1", perRecord));
         b.append(String.format(Locale.ROOT, "%-44s %12.0f%n", "Kafka passthrough (consumer->producer)", passthrough));
         b.append(String.format(Locale.ROOT, "%-44s %12.0f%n", "Kafka Streams EOS passthrough", streamsPassthrough));
+        b.append(String.format(Locale.ROOT, "%-44s %12.0f%n", "Kafka Streams EOS passthrough, two sinks",
+                streamsTwoSinkPassthrough));
         b.append(String.format(Locale.ROOT, "%-44s %12.0f%n", "topology with the null model", nullModel));
         b.append(String.format(Locale.ROOT, "%-44s %12.0f%n", "device stand-in alone, pipeline's shapes", deviceAlone));
         b.append(String.format(Locale.ROOT, "%-44s %12.0f%n", "full pipeline with the device stand-in",
@@ -141,6 +162,8 @@ public final class BenchResult {
                 kafkaEfficiency()));
         b.append(String.format(Locale.ROOT, "%-44s %12.2f%n", "topology_efficiency (null / Streams EOS)",
                 topologyEfficiency()));
+        b.append(String.format(Locale.ROOT, "%-44s %12.2f%n", "  same, vs the two-sink passthrough",
+                topologyEfficiencyVsTwoSinks()));
         b.append(String.format(Locale.ROOT, "%-44s %12.2f%n", "device_pipeline_efficiency (pipeline / alone)",
                 devicePipelineEfficiency()));
         b.append(String.format(Locale.ROOT, "%-44s %12.2f%n", "records_per_rollout (pipeline, measured)",

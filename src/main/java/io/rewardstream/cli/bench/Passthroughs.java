@@ -39,9 +39,28 @@ final class Passthroughs {
      */
     static double streamsPassthrough(Map<String, Object> client, LocalStack stack, String prefix, List<byte[]> bytes,
                                      Map<String, String> overrides, Path workDir) throws Exception {
+        return streamsPassthrough(client, stack, prefix, bytes, overrides, workDir, 1);
+    }
+
+    /**
+     * Like {@link #streamsPassthrough(Map, LocalStack, String, List, Map, Path)}, but every input record is written to
+     * {@code sinks} output topics (1 or 2): with 2, the same number of output records per input as the scorer writes
+     * per rollout (a reward and a group advantage), so the floor of a Streams app with the scorer's output contract.
+     * Records/s are input records per second.
+     */
+    static double streamsPassthrough(Map<String, Object> client, LocalStack stack, String prefix, List<byte[]> bytes,
+                                     Map<String, String> overrides, Path workDir, int sinks) throws Exception {
+        if (sinks < 1 || sinks > 2) {
+            throw new IllegalArgumentException("sinks must be 1 or 2, was " + sinks);
+        }
         String in = prefix + "-in";
         String out = prefix + "-out";
-        createTopics(client, in, "6", out, "6");
+        String out2 = prefix + "-out2";
+        if (sinks == 2) {
+            createTopics(client, in, "6", out, "6", out2, "6");
+        } else {
+            createTopics(client, in, "6", out, "6");
+        }
         java.util.Properties p = new java.util.Properties();
         Map<String, Object> cfg = new HashMap<>(overrides);
         cfg.put(ScorerConfig.BOOTSTRAP_SERVERS, stack.bootstrapServers());
@@ -52,7 +71,11 @@ final class Passthroughs {
         org.apache.kafka.streams.Topology t = new org.apache.kafka.streams.Topology();
         t.addSource("bytes-source", new ByteArrayDeserializer(), new ByteArrayDeserializer(), in);
         t.addSink("bytes-sink", out, new ByteArraySerializer(), new ByteArraySerializer(), "bytes-source");
+        if (sinks == 2) {
+            t.addSink("bytes-sink-2", out2, new ByteArraySerializer(), new ByteArraySerializer(), "bytes-source");
+        }
         OutputReader reader = new OutputReader(client, out, bytes.size(), false);
+        OutputReader reader2 = sinks == 2 ? new OutputReader(client, out2, bytes.size(), false) : null;
         try (org.apache.kafka.streams.KafkaStreams streams = new org.apache.kafka.streams.KafkaStreams(t, p)) {
             streams.start();
             long deadline = System.currentTimeMillis() + 120_000;
@@ -63,11 +86,21 @@ final class Passthroughs {
                 Thread.sleep(20);
             }
             reader.awaitAssigned();
+            if (reader2 != null) {
+                reader2.awaitAssigned();
+            }
             long t0 = produceBytes(client, in, bytes);
             long last = reader.await(Duration.ofMinutes(5));
+            if (reader2 != null) {
+                last = Math.max(last, reader2.await(Duration.ofMinutes(5)));
+            }
             return bytes.size() / ((last - t0) / 1000.0);
         } finally {
             reader.close();
+            if (reader2 != null) {
+                reader2.close();
+            }
+            BenchKafka.deleteStageTopics(client, prefix);
         }
     }
 

@@ -37,6 +37,12 @@ public final class PipelineBench {
     public static final List<String> STAGES = List.of("model", "passthrough", "null", "full", "device", "per-record");
 
     /**
+     * Interleaved repetitions of the Streams passthroughs and the null-model topology, medians reported: a stage of
+     * 10,000 records lasts 0.5 to 2 s on 2 cores, and single runs of it varied by up to 2x (JIT, broker, GC).
+     */
+    public static final int DEFAULT_REPS = 3;
+
+    /**
      * @param model      tiny | small | base (the cached built-in model) or a model directory
      * @param rollouts   records per batched pipeline stage
      * @param perRecord  records for the per-record stage (batch.max.size=1; slow)
@@ -46,11 +52,14 @@ public final class PipelineBench {
      * @param overrides  scorer keys set in every topology stage and the Streams passthrough (A/B of a default)
      */
     public record Options(String model, int rollouts, int perRecord, Path cacheRoot, Path workDir, Set<String> stages,
-                          Map<String, String> overrides) {
+                          Map<String, String> overrides, int reps) {
         public Options {
             Objects.requireNonNull(model, "model");
             if (rollouts < 100 || perRecord < 50) {
                 throw new IllegalArgumentException("--rollouts must be >= 100 and --per-record >= 50");
+            }
+            if (reps < 1 || reps > 9) {
+                throw new IllegalArgumentException("--reps must be 1..9, was " + reps);
             }
             stages = Set.copyOf(stages);
             overrides = Map.copyOf(overrides);
@@ -63,6 +72,12 @@ public final class PipelineBench {
             if (stages.isEmpty()) {
                 throw new IllegalArgumentException("--stages: at least one stage");
             }
+        }
+
+        /** {@link #DEFAULT_REPS} repetitions of the Kafka ceilings and the null model. */
+        public Options(String model, int rollouts, int perRecord, Path cacheRoot, Path workDir, Set<String> stages,
+                       Map<String, String> overrides) {
+            this(model, rollouts, perRecord, cacheRoot, workDir, stages, overrides, DEFAULT_REPS);
         }
 
         /** Every stage. */
@@ -116,10 +131,33 @@ public final class PipelineBench {
             TopologyRun.run(client, stack, "warm", rollouts.subList(0, Math.min(1000, rollouts.size())),
                     TopologyRun.nullModel(modelDir), o.overrides(), modelDir, o.workDir());
             if (stages.contains("passthrough")) {
-                passthroughs(client, stack, bytes, r);
+                step("passthrough: plain consumer -> producer of the same Avro bytes, " + bytes.size() + " records");
+                r.passthrough = Passthroughs.passthrough(client, "pass", bytes);
+                step(String.format(Locale.ROOT, "  %.0f records/s", r.passthrough));
             }
-            if (stages.contains("null")) {
-                nullModel(client, stack, rollouts, modelDir, r);
+            // the ceilings and the null model interleaved, o.reps() times: medians, every run in the JSON
+            List<TopologyRun.Stage> nulls = new ArrayList<>();
+            for (int rep = 0; rep < o.reps(); rep++) {
+                if (o.reps() > 1) {
+                    step("repetition " + (rep + 1) + "/" + o.reps());
+                }
+                if (stages.contains("passthrough")) {
+                    streamsPassthroughs(client, stack, bytes, r, rep);
+                }
+                if (stages.contains("null")) {
+                    nulls.add(nullModel(client, stack, rollouts, modelDir, rep));
+                }
+            }
+            r.streamsPassthrough = median(r.streamsPassthroughRuns);
+            r.streamsTwoSinkPassthrough = median(r.streamsTwoSinkPassthroughRuns);
+            if (!nulls.isEmpty()) {
+                nulls.forEach(n -> r.nullModelRuns.add(n.throughput()));
+                TopologyRun.Stage nul = nulls.stream().sorted(java.util.Comparator.comparingDouble(
+                        TopologyRun.Stage::throughput)).toList().get((nulls.size() - 1) / 2);
+                r.nullModel = nul.throughput();
+                r.nullRecordsPerRollout = nul.recordsSent() / rollouts.size();
+                r.nullSplit = nul.threadSeconds();
+                r.nullSeconds = nul.seconds();
             }
             if (stages.contains("full")) {
                 fullPipeline(client, stack, rollouts, modelDir, r);
@@ -169,30 +207,39 @@ public final class PipelineBench {
                 aware[1]));
     }
 
-    private void passthroughs(Map<String, Object> client, LocalStack stack, List<byte[]> bytes, BenchResult r)
-            throws Exception {
-        step("passthrough: plain consumer -> producer of the same Avro bytes, " + bytes.size() + " records");
-        r.passthrough = Passthroughs.passthrough(client, "pass", bytes);
-        step(String.format(Locale.ROOT, "  %.0f records/s", r.passthrough));
-
+    private void streamsPassthroughs(Map<String, Object> client, LocalStack stack, List<byte[]> bytes, BenchResult r,
+                                     int rep) throws Exception {
         step("Kafka Streams passthrough (source -> sink of the same bytes), exactly_once_v2, the scorer's Streams "
                 + "defaults, " + bytes.size() + " records");
-        r.streamsPassthrough = Passthroughs.streamsPassthrough(client, stack, "eos", bytes, o.overrides(),
-                o.workDir());
-        step(String.format(Locale.ROOT, "  %.0f records/s", r.streamsPassthrough));
+        double one = Passthroughs.streamsPassthrough(client, stack, "eos-" + rep, bytes, o.overrides(), o.workDir());
+        r.streamsPassthroughRuns.add(one);
+        step(String.format(Locale.ROOT, "  %.0f records/s", one));
+
+        step("Kafka Streams passthrough with two sinks (each record to two topics: the scorer's reward + advantage "
+                + "per rollout), exactly_once_v2, the scorer's Streams defaults, " + bytes.size() + " records");
+        double two = Passthroughs.streamsPassthrough(client, stack, "eos2-" + rep, bytes, o.overrides(), o.workDir(),
+                2);
+        r.streamsTwoSinkPassthroughRuns.add(two);
+        step(String.format(Locale.ROOT, "  %.0f input records/s", two));
     }
 
-    private void nullModel(Map<String, Object> client, LocalStack stack, List<Rollout> rollouts, Path modelDir,
-                           BenchResult r) throws Exception {
+    private TopologyRun.Stage nullModel(Map<String, Object> client, LocalStack stack, List<Rollout> rollouts,
+                                        Path modelDir, int rep) throws Exception {
         step("topology with the null model (ConstantRewardModel), exactly_once_v2, " + rollouts.size() + " records");
-        TopologyRun.Stage nul = TopologyRun.run(client, stack, "null", rollouts, TopologyRun.nullModel(modelDir),
-                o.overrides(), modelDir, o.workDir());
-        r.nullModel = nul.throughput();
-        r.nullRecordsPerRollout = nul.recordsSent() / rollouts.size();
-        r.nullSplit = nul.threadSeconds();
-        r.nullSeconds = nul.seconds();
-        step(String.format(Locale.ROOT, "  %.0f rollouts/s; stream thread s: %s of %.1f s", r.nullModel,
+        TopologyRun.Stage nul = TopologyRun.run(client, stack, "null-" + rep, rollouts,
+                TopologyRun.nullModel(modelDir), o.overrides(), modelDir, o.workDir());
+        step(String.format(Locale.ROOT, "  %.0f rollouts/s; stream thread s: %s of %.1f s", nul.throughput(),
                 nul.threadSeconds(), nul.seconds()));
+        return nul;
+    }
+
+    /** The median (the lower middle for an even count); NaN for none. */
+    static double median(List<Double> xs) {
+        if (xs.isEmpty()) {
+            return Double.NaN;
+        }
+        List<Double> s = xs.stream().sorted().toList();
+        return s.get((s.size() - 1) / 2);
     }
 
     private void fullPipeline(Map<String, Object> client, LocalStack stack, List<Rollout> rollouts, Path modelDir,

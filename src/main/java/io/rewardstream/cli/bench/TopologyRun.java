@@ -134,6 +134,7 @@ final class TopologyRun {
                     modelSecs, threadSeconds(app.registry()), sent, t0, last);
         } finally {
             reader.close();
+            BenchKafka.deleteStageTopics(client, prefix);
         }
     }
 }

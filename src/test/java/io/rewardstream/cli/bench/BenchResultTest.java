@@ -108,6 +108,31 @@ class BenchResultTest {
     }
 
     @Test
+    void shouldReportTheMedianOfTheRepetitionsAndTheTwoSinkRatio() {
+        assertThat(PipelineBench.median(List.of(9.0, 1.0, 5.0))).isEqualTo(5.0);
+        assertThat(PipelineBench.median(List.of(4.0, 2.0))).isEqualTo(2.0);
+        assertThat(PipelineBench.median(List.of())).isNaN();
+        BenchResult r = new BenchResult();
+        r.nullModel = 3_000;
+        r.streamsTwoSinkPassthrough = 10_000;
+        r.streamsPassthroughRuns.addAll(List.of(20_000.0, 12_000.0, 15_000.0));
+        assertThat(r.topologyEfficiencyVsTwoSinks()).isCloseTo(0.3, within(1e-12));
+        Map<String, Object> j = r.toJson();
+        assertThat(j).containsKeys("streams_eos_two_sink_passthrough_per_s", "topology_efficiency_vs_two_sinks",
+                "runs_per_s");
+        @SuppressWarnings("unchecked")
+        Map<String, Object> runs = (Map<String, Object>) j.get("runs_per_s");
+        assertThat(runs).containsEntry("streams_eos_passthrough", List.of(20_000.0, 12_000.0, 15_000.0));
+    }
+
+    @Test
+    void shouldRefuseRepetitionsOutsideOneToNine() {
+        assertThatThrownBy(() -> new PipelineBench.Options("small", 1000, 100, java.nio.file.Path.of("c"),
+                java.nio.file.Path.of("w"), java.util.Set.of("null"), Map.of(), 0))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("--reps");
+    }
+
+    @Test
     void shouldRefuseAnUnknownStage() {
         assertThatThrownBy(() -> new PipelineBench.Options("small", 1000, 100, java.nio.file.Path.of("c"),
                 java.nio.file.Path.of("w"), java.util.Set.of("device", "gpu"), Map.of()))
