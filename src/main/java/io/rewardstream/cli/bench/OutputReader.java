@@ -17,28 +17,35 @@ import java.util.UUID;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 
-/** Reads an output topic (read_committed) until n records arrived; records latencies of rewards. */
+/**
+ * Reads an output topic (read_committed) until n records arrived. With {@code keepRewards} it keeps each reward's
+ * bytes and read time and decodes them only after the run ({@link #latencies}), so the timed window holds the same
+ * reader work (counting records) for every stage.
+ */
 final class OutputReader implements AutoCloseable {
     private final KafkaConsumer<byte[], byte[]> consumer;
     private final AvroDeserializer<Reward> rewards;
     private final Thread thread;
     private final AtomicLong count = new AtomicLong();
     private final AtomicLong lastMs = new AtomicLong();
-    private final List<Double> latencies = new ArrayList<>();
+    private final List<byte[]> kept = new ArrayList<>();
+    private final List<Long> keptAtMs = new ArrayList<>();
+    private final String topic;
     private final int n;
     private volatile boolean running = true;
     private volatile Throwable failure;
     private final AtomicBoolean assigned = new AtomicBoolean();
 
-    OutputReader(Map<String, Object> client, String topic, int n, boolean parseRewards) {
+    OutputReader(Map<String, Object> client, String topic, int n, boolean keepRewards) {
         this.n = n;
+        this.topic = topic;
         Map<String, Object> cp = new HashMap<>(client);
         cp.put(ConsumerConfig.GROUP_ID_CONFIG, "bench-reader-" + UUID.randomUUID());
         cp.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
         cp.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
         consumer = new KafkaConsumer<>(cp, new ByteArrayDeserializer(), new ByteArrayDeserializer());
         consumer.subscribe(List.of(topic));
-        if (parseRewards) {
+        if (keepRewards) {
             rewards = new AvroDeserializer<>(Reward.class);
             rewards.configure(client, false);
         } else {
@@ -52,11 +59,11 @@ final class OutputReader implements AutoCloseable {
                         assigned.set(true);
                     }
                     long now = System.currentTimeMillis();
-                    for (ConsumerRecord<byte[], byte[]> r : recs) {
-                        if (rewards != null) {
-                            Reward w = rewards.deserialize(topic, r.value());
-                            synchronized (latencies) {
-                                latencies.add((double) (now - w.getRolloutCreatedAt().toEpochMilli()));
+                    if (rewards != null) {
+                        synchronized (kept) {
+                            for (ConsumerRecord<byte[], byte[]> r : recs) {
+                                kept.add(r.value());
+                                keptAtMs.add(now);
                             }
                         }
                     }
@@ -95,9 +102,22 @@ final class OutputReader implements AutoCloseable {
         awaitTrue(assigned, "the output reader's partition assignment");
     }
 
-    double[] latencies() {
-        synchronized (latencies) {
-            return latencies.stream().mapToDouble(Double::doubleValue).toArray();
+    /**
+     * Milliseconds from each reward's rollout being sent to the reward being read, decoded now (after the run).
+     *
+     * @param sentAtMs when each rollout id was handed to the producer
+     */
+    double[] latencies(Map<String, Long> sentAtMs) {
+        synchronized (kept) {
+            double[] out = new double[kept.size()];
+            int k = 0;
+            for (int i = 0; i < kept.size(); i++) {
+                Long sent = sentAtMs.get(rewards.deserialize(topic, kept.get(i)).getRolloutId());
+                if (sent != null) {
+                    out[k++] = keptAtMs.get(i) - sent;
+                }
+            }
+            return java.util.Arrays.copyOf(out, k);
         }
     }
 
