@@ -16,21 +16,32 @@ import java.util.Map;
  * @param callOverheadTokens {@code batch.call.overhead.tokens}: the fixed cost of one model call, in padded-token
  *                    equivalents; the planner splits a flush into more calls only where that saves more padded
  *                    tokens than this (default 64; 0 = split wherever padding is saved, large = fewest calls)
+ * @param idleFlushMs {@code batch.idle.flush.ms}: a partial batch is flushed once no rollout has arrived in its task
+ *                    for this long while no flush of this scorer is scoring (the model is idle), instead of waiting
+ *                    out {@code batch.max.delay.ms}: work-conserving, so batches still grow under load (default 20;
+ *                    0 = off, a partial batch always waits for the max delay)
  */
-public record BatchingConfig(int maxSize, int maxTokens, int padMultiple, long maxDelayMs, int callOverheadTokens) {
+public record BatchingConfig(int maxSize, int maxTokens, int padMultiple, long maxDelayMs, int callOverheadTokens,
+                             long idleFlushMs) {
 
     public static final String MAX_SIZE = "batch.max.size";
     public static final String MAX_TOKENS = "batch.max.tokens";
     public static final String PAD_MULTIPLE = "batch.pad.multiple";
     public static final String MAX_DELAY_MS = "batch.max.delay.ms";
     public static final String CALL_OVERHEAD_TOKENS = "batch.call.overhead.tokens";
+    public static final String IDLE_FLUSH_MS = "batch.idle.flush.ms";
 
-    /** The defaults: 64 sequences, 16384 tokens, multiple of 8, 200 ms, call overhead 64 tokens. */
-    public static final BatchingConfig DEFAULTS = new BatchingConfig(64, 16384, 2, 200, 64);
+    /** The defaults: 64 sequences, 16384 tokens, multiple of 2, 200 ms, call overhead 64 tokens, idle flush 20 ms. */
+    public static final BatchingConfig DEFAULTS = new BatchingConfig(64, 16384, 2, 200, 64, 20);
 
-    /** Limits with the default call overhead. */
+    /** Limits with the default call overhead and idle flush. */
     public BatchingConfig(int maxSize, int maxTokens, int padMultiple, long maxDelayMs) {
         this(maxSize, maxTokens, padMultiple, maxDelayMs, 64);
+    }
+
+    /** Limits with the default idle flush. */
+    public BatchingConfig(int maxSize, int maxTokens, int padMultiple, long maxDelayMs, int callOverheadTokens) {
+        this(maxSize, maxTokens, padMultiple, maxDelayMs, callOverheadTokens, 20);
     }
 
     public BatchingConfig {
@@ -49,6 +60,9 @@ public record BatchingConfig(int maxSize, int maxTokens, int padMultiple, long m
         if (callOverheadTokens < 0) {
             throw new IllegalArgumentException(CALL_OVERHEAD_TOKENS + " must be >= 0, got " + callOverheadTokens);
         }
+        if (idleFlushMs < 0) {
+            throw new IllegalArgumentException(IDLE_FLUSH_MS + " must be >= 0, got " + idleFlushMs);
+        }
     }
 
     /**
@@ -62,6 +76,7 @@ public record BatchingConfig(int maxSize, int maxTokens, int padMultiple, long m
                 ConfigValues.intValue(props, MAX_TOKENS, DEFAULTS.maxTokens),
                 ConfigValues.intValue(props, PAD_MULTIPLE, DEFAULTS.padMultiple),
                 ConfigValues.longValue(props, MAX_DELAY_MS, DEFAULTS.maxDelayMs),
-                ConfigValues.intValue(props, CALL_OVERHEAD_TOKENS, DEFAULTS.callOverheadTokens));
+                ConfigValues.intValue(props, CALL_OVERHEAD_TOKENS, DEFAULTS.callOverheadTokens),
+                ConfigValues.longValue(props, IDLE_FLUSH_MS, DEFAULTS.idleFlushMs));
     }
 }

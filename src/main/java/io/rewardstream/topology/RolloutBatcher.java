@@ -37,7 +37,9 @@ import java.util.List;
  * thrown as {@link RejectedRolloutException}, so the KIP-1034 handler dead-letters the ORIGINAL bytes and headers.
  * A valid one is put into the buffer (key rollout_id). Flush when adding it would make the padded tokens exceed
  * {@code batch.max.tokens} (the buffer is flushed first), when {@code batch.max.size} are buffered, or from a
- * WALL_CLOCK_TIME punctuator when the oldest has waited {@code batch.max.delay.ms}. The buffer holds the record's
+ * WALL_CLOCK_TIME punctuator when the oldest has waited {@code batch.max.delay.ms}, or (work-conserving) when no
+ * rollout has arrived in this task for {@code batch.idle.flush.ms} while no flush of this topology is scoring
+ * ({@link FlushActivity}): the end of a burst is not held back while the model idles. The buffer holds the record's
  * ORIGINAL value bytes ({@link ReceivedRollout}): nothing is re-serialized, and a flush-time dead letter is
  * byte-identical to what the trainer produced. A rollout whose rollout_id this task rewarded within
  * {@code dedupe.window.ms} is not buffered again ({@link RewardedIds}; counted in {@code rewardstream.duplicates}).
@@ -70,21 +72,25 @@ final class RolloutBatcher implements Processor<String, ReceivedRollout, Object,
     private final DeliveryConfig delivery;
     private final FlushBeta beta;
     private final FlushOutputs outputs;
+    private final FlushActivity activity;
 
     private ProcessorContext<Object, Object> context;
     private RolloutBuffer buffer;
     private RewardedIds rewarded;
     private Cancellable punctuator;
     private long retryNotBefore;
+    private long lastArrivalMs;
 
     /**
      * @param deadLetterSerializer re-serializes rollouts buffered by an older version (format 1) for dead letters
      * @param bufferDeserializer   decodes buffered original bytes after a restart (registry-aware)
      * @param kl                   how beta is controlled (fixed, or the shared adaptive controller)
+     * @param activity             the topology's flushes that are scoring (shared by every task's batcher)
      */
     RolloutBatcher(ScorerConfig config, ModelHolder holder, ScorerMetrics metrics,
                    Serializer<Rollout> deadLetterSerializer, Deserializer<Rollout> bufferDeserializer,
-                   KlControlConfig kl, Deserializer<KlCoefficient> coefficientDeserializer) {
+                   KlControlConfig kl, Deserializer<KlCoefficient> coefficientDeserializer, FlushActivity activity) {
+        this.activity = activity;
         this.config = config;
         this.holder = holder;
         this.metrics = metrics;
@@ -112,7 +118,9 @@ final class RolloutBatcher implements Processor<String, ReceivedRollout, Object,
             LOG.info("task {}: rebuilt rollout-buffer index with {} buffered rollouts ({} unreadable)",
                     context.taskId(), buffer.size(), corrupt);
         }
-        long every = Math.max(1, config.batching().maxDelayMs() / 4);
+        long idle = config.batching().idleFlushMs();
+        long every = Math.max(1, Math.min(config.batching().maxDelayMs() / 4, idle > 0 ? idle / 2 : Long.MAX_VALUE));
+        lastArrivalMs = context.currentSystemTimeMs();   // a rebuilt buffer counts as just arrived
         punctuator = context.schedule(Duration.ofMillis(every), PunctuationType.WALL_CLOCK_TIME, this::onWallClock);
     }
 
@@ -168,6 +176,7 @@ final class RolloutBatcher implements Processor<String, ReceivedRollout, Object,
                 meta == null ? null : meta.topic(), meta == null ? -1 : meta.partition(),
                 meta == null ? -1 : meta.offset(), record.key(), record.headers(), record.value().raw(), true);
         buffer.put(id, b, rollout);
+        lastArrivalMs = now;
         if (buffer.size() >= config.batching().maxSize()) {
             flush("size");
         }
@@ -182,8 +191,14 @@ final class RolloutBatcher implements Processor<String, ReceivedRollout, Object,
         if (rewarded != null) {
             rewarded.expire(now);
         }
-        if (!buffer.isEmpty() && now - buffer.oldestArrivalMs() >= config.batching().maxDelayMs()) {
+        if (buffer.isEmpty()) {
+            return;
+        }
+        if (now - buffer.oldestArrivalMs() >= config.batching().maxDelayMs()) {
             flush("delay");
+        } else if (config.batching().idleFlushMs() > 0 && now - lastArrivalMs >= config.batching().idleFlushMs()
+                && activity.idle()) {
+            flush("idle");
         }
     }
 
@@ -256,11 +271,14 @@ final class RolloutBatcher implements Processor<String, ReceivedRollout, Object,
             String version = p.modelVersion();
             ScoringPipeline.Result result;
             ShapingState before = outputs.loadState(p);
+            activity.begin();
             try {
                 result = p.score(inputs, before);
             } catch (BatchNotScoredException e) {
                 failBatch(now, e.getMessage(), e);
                 return;
+            } finally {
+                activity.end();
             }
             metrics.inference(version, result.inferenceNanos());
             metrics.flush(trigger);

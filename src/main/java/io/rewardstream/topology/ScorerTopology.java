@@ -85,8 +85,9 @@ public final class ScorerTopology {
                 config.rolloutsTopic());
         KlControlConfig kl = KlControlConfig.from(config);
         AvroSerde<KlCoefficient> coefficients = serde(KlCoefficient.class, config);
+        FlushActivity activity = new FlushActivity();   // one per topology: every task's batcher sees the others
         t.addProcessor(ROLLOUT_BATCHER, () -> new RolloutBatcher(config, holder, metrics, rollouts.serializer(),
-                rollouts.deserializer(), kl, coefficients.deserializer()), ROLLOUTS_SOURCE);
+                rollouts.deserializer(), kl, coefficients.deserializer(), activity), ROLLOUTS_SOURCE);
         t.addStateStore(store(ROLLOUT_BUFFER), ROLLOUT_BATCHER);
         t.addStateStore(store(SCORE_STATS), ROLLOUT_BATCHER);
         t.addStateStore(store(REWARDED_IDS), ROLLOUT_BATCHER);

@@ -38,6 +38,7 @@ class ScorerCrashIT {
         cfg.put("batch.max.size", "100000");
         cfg.put("batch.max.tokens", "100000000");
         cfg.put("batch.max.delay.ms", Long.toString(MAX_DELAY_MS));
+        cfg.put("batch.idle.flush.ms", "0");   // no early flush of a quiet task: the kill must find them buffered
         ScorerProcess scorer = scorers.process("crash-scorer", cfg);
         RolloutGenerator gen = new RolloutGenerator(42, n.prefix(), 260, 128);
         List<Rollout> all = new ArrayList<>();

@@ -8,6 +8,7 @@ import io.rewardstream.avro.Rollout;
 import io.rewardstream.schema.AvroSerde;
 import io.rewardstream.schema.DeadLetters;
 import io.rewardstream.schema.FakeSchemaRegistryServer;
+import io.rewardstream.scoring.BatchingConfig;
 import io.rewardstream.scoring.ModelHolder;
 import org.apache.kafka.common.header.Headers;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
@@ -194,7 +195,7 @@ class ScorerTopologyTest {
 
     @Test
     void shouldFlushFromTheWallClockOnceTheOldestHasWaitedMaxDelay() {
-        start(Map.of());
+        start(Map.of(BatchingConfig.IDLE_FLUSH_MS, "0"));   // the max delay alone (the idle flush: RolloutBatcherTest)
         pipe(simple("r0", "g0", null));
         driver.advanceWallClockTime(Duration.ofMillis(60));
         assertThat(rewards.isEmpty()).isTrue();

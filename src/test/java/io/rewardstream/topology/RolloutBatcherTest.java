@@ -21,10 +21,12 @@ import java.util.Map;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
- * A restart (or rebalance) of the rollout-batcher: a NEW processor instance over the SAME stores (as Kafka Streams
- * restores them from their changelogs) must rebuild its index from the store: nothing lost, arrival times kept.
+ * The rollout-batcher alone on a {@link MockProcessorContext}. A restart (or rebalance): a NEW processor instance over
+ * the SAME stores (as Kafka Streams restores them from their changelogs) must rebuild its index from the store:
+ * nothing lost, arrival times kept. The idle flush ({@code batch.idle.flush.ms}): a partial batch goes early only
+ * when its task is quiet AND no flush of the topology is scoring.
  */
-class RolloutBatcherRestartTest {
+class RolloutBatcherTest {
     private FakeRewardModel model;
     private ModelHolder holder;
     private ScorerConfig config;
@@ -66,15 +68,23 @@ class RolloutBatcherRestartTest {
     }
 
     private RolloutBatcher newBatcher() {
+        return newBatcher(new FlushActivity());
+    }
+
+    private RolloutBatcher newBatcher(FlushActivity activity) {
+        return newBatcher(config, new SimpleMeterRegistry(), activity);
+    }
+
+    private RolloutBatcher newBatcher(ScorerConfig config, SimpleMeterRegistry meters, FlushActivity activity) {
         // "original bytes" here are the single-object encoding, decoded by the matching (registry-free) deserializer
-        return new RolloutBatcher(config, holder, new ScorerMetrics(new SimpleMeterRegistry()), (t, r) -> new byte[0],
+        return new RolloutBatcher(config, holder, new ScorerMetrics(meters), (t, r) -> new byte[0],
                 (t, b) -> {
                     try {
                         return Rollout.fromByteBuffer(java.nio.ByteBuffer.wrap(b));
                     } catch (java.io.IOException e) {
                         throw new java.io.UncheckedIOException(e);
                     }
-                }, KlControlConfig.from(config), null);
+                }, KlControlConfig.from(config), null, activity);
     }
 
     private static void punctuate(MockProcessorContext<Object, Object> ctx, long now) {
@@ -96,6 +106,61 @@ class RolloutBatcherRestartTest {
         } catch (java.io.IOException e) {
             throw new java.io.UncheckedIOException(e);
         }
+    }
+
+    @Test
+    void shouldFlushAPartialBatchOnceItsTaskIsQuietAndNoFlushIsScoring() {
+        SimpleMeterRegistry meters = new SimpleMeterRegistry();
+        RolloutBatcher b = newBatcher(config, meters, new FlushActivity());
+        MockProcessorContext<Object, Object> ctx = startInstance(b, 1_000);
+        process(b, ScorerTopologyTest.rollout("a", "g", null, 4, 5, true, true), 1_000);
+        process(b, ScorerTopologyTest.rollout("b", "g", null, 4, 5, true, true), 1_000);
+
+        punctuate(ctx, 1_010);   // quiet for 10 ms < batch.idle.flush.ms (20): keep filling
+        assertThat(rewards(ctx)).isEmpty();
+        punctuate(ctx, 1_025);   // quiet for 25 ms, the model idle: go now, not at the 100 ms max delay
+
+        assertThat(rewards(ctx)).extracting(Reward::getRolloutId).containsExactly("a", "b");
+        assertThat(meters.counter(ScorerMetrics.FLUSHES, "trigger", "idle").count()).isEqualTo(1.0);
+        assertThat(b.buffered()).isZero();
+    }
+
+    @Test
+    void shouldKeepFillingWhileAnotherTasksFlushIsScoringAndFlushByTheMaxDelay() {
+        SimpleMeterRegistry meters = new SimpleMeterRegistry();
+        FlushActivity shared = new FlushActivity();
+        RolloutBatcher b = newBatcher(config, meters, shared);
+        MockProcessorContext<Object, Object> ctx = startInstance(b, 1_000);
+        shared.begin();   // another task's flush is on the model
+        process(b, ScorerTopologyTest.rollout("a", "g", null, 4, 5, true, true), 1_000);
+
+        punctuate(ctx, 1_050);
+        assertThat(rewards(ctx)).as("quiet task, busy model: the batch keeps filling").isEmpty();
+        punctuate(ctx, 1_100);
+        assertThat(rewards(ctx)).extracting(Reward::getRolloutId).containsExactly("a");
+        assertThat(meters.counter(ScorerMetrics.FLUSHES, "trigger", "delay").count()).isEqualTo(1.0);
+
+        shared.end();     // the model is free again
+        ctx.setCurrentSystemTimeMs(1_200);
+        process(b, ScorerTopologyTest.rollout("c", "g", null, 4, 5, true, true), 1_200);
+        punctuate(ctx, 1_230);
+        assertThat(rewards(ctx)).extracting(Reward::getRolloutId).containsExactly("a", "c");
+        assertThat(meters.counter(ScorerMetrics.FLUSHES, "trigger", "idle").count()).isEqualTo(1.0);
+    }
+
+    @Test
+    void shouldWaitForTheMaxDelayWhenTheIdleFlushIsOff() {
+        ScorerConfig off = ScorerConfig.from(Map.of("application.id", "restart-test", "bootstrap.servers",
+                "unused:9092", "schema.registry.url", "http://127.0.0.1:1/unused", "batch.max.size", "4",
+                "batch.max.delay.ms", "100", "batch.idle.flush.ms", "0"));
+        RolloutBatcher b = newBatcher(off, new SimpleMeterRegistry(), new FlushActivity());
+        MockProcessorContext<Object, Object> ctx = startInstance(b, 1_000);
+        process(b, ScorerTopologyTest.rollout("a", "g", null, 4, 5, true, true), 1_000);
+
+        punctuate(ctx, 1_075);
+        assertThat(rewards(ctx)).isEmpty();
+        punctuate(ctx, 1_100);
+        assertThat(rewards(ctx)).extracting(Reward::getRolloutId).containsExactly("a");
     }
 
     @Test
@@ -140,7 +205,7 @@ class RolloutBatcherRestartTest {
     void shouldNotRewardARolloutIdAgainWithinTheDedupeWindowAcrossARestart() {
         SimpleMeterRegistry meters = new SimpleMeterRegistry();
         RolloutBatcher first = new RolloutBatcher(config, holder, new ScorerMetrics(meters), (t, r) -> new byte[0],
-                (t, b) -> null, KlControlConfig.from(config), null);
+                (t, b) -> null, KlControlConfig.from(config), null, new FlushActivity());
         MockProcessorContext<Object, Object> c1 = startInstance(first, 1_000);
         for (int i = 0; i < 4; i++) {
             process(first, ScorerTopologyTest.rollout("d" + i, "g", null, 4, 5, true, true), 1_000);
@@ -148,7 +213,7 @@ class RolloutBatcherRestartTest {
         assertThat(rewards(c1)).hasSize(4);
 
         RolloutBatcher second = new RolloutBatcher(config, holder, new ScorerMetrics(meters), (t, r) -> new byte[0],
-                (t, b) -> null, KlControlConfig.from(config), null);
+                (t, b) -> null, KlControlConfig.from(config), null, new FlushActivity());
         MockProcessorContext<Object, Object> c2 = startInstance(second, 2_000);   // restart: ids come from the store
         process(second, ScorerTopologyTest.rollout("d1", "g", null, 4, 5, true, true), 2_000);
         process(second, ScorerTopologyTest.rollout("new", "g", null, 4, 5, true, true), 2_000);
