@@ -40,6 +40,7 @@ public class AvroDeserializer<T extends IndexedRecord> implements Deserializer<T
   private final Class<T> type;
   private final Schema genericReaderSchema;
   private SchemaRegistryClient client;
+  private boolean isKey;
   private final Map<Integer, DatumReader<T>> readers = new ConcurrentHashMap<>();
   /**
    * Ids the registry answered 404 for, with the System.nanoTime after which to ask again: a replayed or repeated
@@ -78,6 +79,29 @@ public class AvroDeserializer<T extends IndexedRecord> implements Deserializer<T
   public void configure(Map<String, ?> configs, boolean isKey) {
     if (client == null) {
       client = new SchemaRegistryClient(SchemaRegistryConfig.from(configs));
+    }
+    this.isKey = isKey;
+  }
+
+  /**
+   * Reads now the newest schema of {@code topic}'s subject into the client's id cache (what producers most likely
+   * write with), so the first record of that schema does not wait on the registry.
+   *
+   * @return false when the subject has no versions yet (nothing to read ahead)
+   * @throws SchemaRegistryException when the registry cannot be reached or answers an error other than 404
+   */
+  public boolean prepare(String topic) {
+    if (client == null) {
+      throw new IllegalStateException("AvroDeserializer used before configure() and without a client");
+    }
+    try {
+      client.latest(TopicNameStrategy.subject(topic, isKey));
+      return true;
+    } catch (SchemaRegistryException e) {
+      if (e.isNotFound()) {
+        return false;
+      }
+      throw e;
     }
   }
 

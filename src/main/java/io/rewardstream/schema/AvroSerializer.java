@@ -108,14 +108,11 @@ public class AvroSerializer<T extends IndexedRecord> implements Serializer<T> {
           datum = convert(data, own, latest.schema());
           writeWith = latest.schema();
         }
-      } else if (flags.autoRegisterSchemas()) {
-        id = client.register(subject, wire);
       } else {
-        id = client.lookup(subject, wire).id();
+        id = registeredId(subject, wire);
       }
     } catch (SchemaRegistryException e) {
-      throw new SerializationException("topic " + topic + ": cannot obtain a schema id for subject " + subject
-          + ": " + e.getMessage(), e);
+      throw noId(topic, subject, e);
     }
     Bytes out = new Bytes(256);
     out.write(0);
@@ -132,6 +129,39 @@ public class AvroSerializer<T extends IndexedRecord> implements Serializer<T> {
           + " with schema id " + id + ": " + e.getMessage(), e);
     }
     return out.toByteArray();
+  }
+
+  /**
+   * Obtains now, and caches, the schema id this serializer will write {@code schema}'s records to {@code topic} with
+   * (the subject's latest version, or registered, or looked up, as {@link #serialize} would), so the first record
+   * does not wait on the registry.
+   *
+   * @throws SerializationException as {@link #serialize} would: registry unreachable, schema refused or absent
+   */
+  public void prepare(String topic, Schema schema) {
+    if (client == null) {
+      throw new IllegalStateException("AvroSerializer used before configure() and without a client");
+    }
+    String subject = TopicNameStrategy.subject(topic, isKey);
+    try {
+      if (flags.useLatestVersion()) {
+        latestBySubject.computeIfAbsent(subject, client::latest);
+      } else {
+        registeredId(subject, wireSchemas.computeIfAbsent(schema, AvroSchemas::withoutJavaProperties));
+      }
+    } catch (SchemaRegistryException e) {
+      throw noId(topic, subject, e);
+    }
+  }
+
+  /** Registers (auto.register.schemas) or looks up {@code wire} in {@code subject}; the client caches the id. */
+  private int registeredId(String subject, Schema wire) {
+    return flags.autoRegisterSchemas() ? client.register(subject, wire) : client.lookup(subject, wire).id();
+  }
+
+  private static SerializationException noId(String topic, String subject, SchemaRegistryException e) {
+    return new SerializationException("topic " + topic + ": cannot obtain a schema id for subject " + subject
+        + ": " + e.getMessage(), e);
   }
 
   /** A writer for a record in its own schema (with its class's logical-type conversions). */

@@ -114,7 +114,7 @@ public final class ScorerApp implements AutoCloseable {
             }
             Gauge.builder(ScorerMetrics.MODEL_VERSION, this, ScorerApp::modelVersionNumber)
                     .description("version number of the model serving (name:version)").register(registry);
-            Topology topology = ScorerTopology.build(config, holder, registry);
+            Topology topology = ScorerTopology.build(config, holder, registry, true);
             LOG.debug("scorer topology:\n{}", topology.describe());   // score --describe prints it
             streams = new KafkaStreams(topology, streamsProperties(config, registry));
             streams.setUncaughtExceptionHandler(e -> {

@@ -77,6 +77,34 @@ class AvroSerdeTest {
   }
 
   @Test
+  void shouldObtainTheSchemaIdAheadSoTheFirstRecordMakesNoRegistryCall() {
+    AvroSerde<Rollout> serde = serde();
+    long before = client.requestCount();
+    serde.serializer().prepare(TOPIC, Rollout.getClassSchema());
+    assertThat(client.requestCount()).as("prepare registered the schema").isGreaterThan(before);
+
+    long prepared = client.requestCount();
+    byte[] bytes = serde.serializer().serialize(TOPIC, TestRecords.rollout("r-1"));
+    assertThat(client.requestCount()).as("serialize after prepare").isEqualTo(prepared);
+
+    SchemaRegistryClient other = newClient();
+    AvroDeserializer<Rollout> reader = new AvroDeserializer<>(Rollout.class, other);
+    assertThat(reader.prepare(TOPIC)).isTrue();
+    long read = other.requestCount();
+    assertThat(reader.deserialize(TOPIC, bytes).getRolloutId()).isEqualTo("r-1");
+    assertThat(other.requestCount()).as("deserialize after prepare").isEqualTo(read);
+    assertThat(reader.prepare("no-such-topic")).as("a subject without versions").isFalse();
+  }
+
+  @Test
+  void shouldReportAnUnreachableRegistryFromPrepareAsSerializeWould() {
+    AvroSerde<Rollout> serde = serde();
+    fake.close();
+    assertThatThrownBy(() -> serde.serializer().prepare(TOPIC, Rollout.getClassSchema()))
+        .isInstanceOf(SerializationException.class).hasMessageContaining("rollouts-value");
+  }
+
+  @Test
   void shouldRoundTripEveryRecordTypeInTheConfluentWireFormat() {
     for (Map.Entry<String, SpecificRecord> e : TestRecords.everyType().entrySet()) {
       @SuppressWarnings("unchecked")
