@@ -24,11 +24,16 @@ final class BenchKafka {
     }
 
     static List<byte[]> serialize(Map<String, Object> client, List<Rollout> rollouts) {
+        return serialize(client, rollouts, "bench-bytes");
+    }
+
+    /** The rollouts as a trainer would write them to {@code topic} (its subject, its schema id). */
+    static List<byte[]> serialize(Map<String, Object> client, List<Rollout> rollouts, String topic) {
         try (AvroSerializer<Rollout> ser = new AvroSerializer<>()) {
             ser.configure(client, false);
             List<byte[]> out = new ArrayList<>(rollouts.size());
             for (Rollout r : rollouts) {
-                out.add(ser.serialize("bench-bytes", r));
+                out.add(ser.serialize(topic, r));
             }
             return out;
         }

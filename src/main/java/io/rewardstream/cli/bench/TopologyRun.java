@@ -96,6 +96,10 @@ final class TopologyRun {
         p.put("model.dir", modelDir.toString());
         p.putAll(overrides);
         ScorerConfig cfg = ScorerConfig.from(p);
+        // serialized before the scorer starts and the clock runs, as a trainer would (subject of the rollouts
+        // topic, so the scorer's start-up reads its schema ahead), and as the passthroughs' bytes are: the
+        // producer's Avro work would otherwise share the 2 cores with the topology in these stages only
+        List<byte[]> bytes = serialize(client, rollouts, in);
         OutputReader reader = new OutputReader(client, out, rollouts.size(), true);
         try (ScorerApp app = new ScorerApp(cfg, ReleaseHook.none(), initial, null)) {
             app.start();
@@ -107,9 +111,7 @@ final class TopologyRun {
                 Thread.sleep(20);
             }
             reader.awaitAssigned();
-            // serialized before the clock starts, as the passthroughs' bytes are: the producer's Avro work would
-            // otherwise share the 2 cores with the topology in this stage only; latency runs from each send
-            List<byte[]> bytes = serialize(client, rollouts);
+            // latency runs from each send
             Map<String, Long> sentAtMs = new HashMap<>(rollouts.size() * 2);
             long t0;
             try (KafkaProducer<String, byte[]> prod = new KafkaProducer<>(inputProducer(client),
