@@ -39,7 +39,8 @@ import java.util.List;
  * {@code batch.max.tokens} (the buffer is flushed first), when {@code batch.max.size} are buffered, or from a
  * WALL_CLOCK_TIME punctuator when the oldest has waited {@code batch.max.delay.ms}, or (work-conserving) when no
  * rollout has arrived in this task for {@code batch.idle.flush.ms} while no flush of this topology is scoring
- * ({@link FlushActivity}): the end of a burst is not held back while the model idles. The buffer holds the record's
+ * ({@link FlushActivity}): the end of a burst is not held back while the model idles (and its commit is requested
+ * at once). The buffer holds the record's
  * ORIGINAL value bytes ({@link ReceivedRollout}): nothing is re-serialized, and a flush-time dead letter is
  * byte-identical to what the trainer produced. A rollout whose rollout_id this task rewarded within
  * {@code dedupe.window.ms} is not buffered again ({@link RewardedIds}; counted in {@code rewardstream.duplicates}).
@@ -199,6 +200,9 @@ final class RolloutBatcher implements Processor<String, ReceivedRollout, Object,
         } else if (config.batching().idleFlushMs() > 0 && now - lastArrivalMs >= config.batching().idleFlushMs()
                 && activity.idle()) {
             flush("idle");
+            // the end of a burst: ask for the commit now, so read_committed trainers see these rewards without
+            // waiting out commit.interval.ms (under load, size-triggered flushes and the interval govern commits)
+            context.commit();
         }
     }
 

@@ -123,6 +123,7 @@ class RolloutBatcherTest {
         assertThat(rewards(ctx)).extracting(Reward::getRolloutId).containsExactly("a", "b");
         assertThat(meters.counter(ScorerMetrics.FLUSHES, "trigger", "idle").count()).isEqualTo(1.0);
         assertThat(b.buffered()).isZero();
+        assertThat(ctx.committed()).as("the burst's end is committed at once").isTrue();
     }
 
     @Test
