@@ -31,6 +31,7 @@ public final class ScorerMetrics {
     public static final String MODEL_FAILURES = "rewardstream.model.failures";
     public static final String REWARDS_EMITTED = "rewardstream.rewards.emitted";
     public static final String GROUPS_EMITTED = "rewardstream.groups.emitted";
+    /** Flushes by {@code trigger}: size, tokens, delay (batch.max.delay.ms) or idle (batch.idle.flush.ms). */
     public static final String FLUSHES = "rewardstream.flushes";
     /** Rollouts refused because their rollout_id was already rewarded within dedupe.window.ms. */
     public static final String DUPLICATES = "rewardstream.duplicates";
