@@ -157,45 +157,32 @@ public final class BenchResult {
         b.append(String.format(Locale.ROOT, "model %s, %d rollouts, %.1f tokens/sequence on average%n", modelVersion,
                 rollouts, meanTokens));
         b.append(String.format(Locale.ROOT, "%-44s %12s%n", "stage", "per second"));
-        modelAlone.forEach((k, v) -> b.append(String.format(Locale.ROOT, "%-44s %12.0f%n",
-                "model alone, batch " + k + " (seq)", v)));
-        b.append(String.format(Locale.ROOT, "%-44s %12.0f%n", "full pipeline (rollouts)", pipeline));
-        b.append(String.format(Locale.ROOT, "%-44s %12.0f%n", "per-record scoring, batch.max.size=1", perRecord));
-        b.append(String.format(Locale.ROOT, "%-44s %12.0f%n", "Kafka passthrough (consumer->producer)", passthrough));
-        b.append(String.format(Locale.ROOT, "%-44s %12.0f%n", "Kafka Streams EOS passthrough", streamsPassthrough));
-        b.append(String.format(Locale.ROOT, "%-44s %12.0f%n", "Kafka Streams EOS passthrough, two sinks",
-                streamsTwoSinkPassthrough));
-        b.append(String.format(Locale.ROOT, "%-44s %12.0f%n", "topology with the null model", nullModel));
-        b.append(String.format(Locale.ROOT, "%-44s %12.0f%n", "device stand-in alone, pipeline's shapes", deviceAlone));
-        b.append(String.format(Locale.ROOT, "%-44s %12.0f%n", "full pipeline with the device stand-in",
-                devicePipeline));
+        modelAlone.forEach((k, v) -> rate(b, "model alone, batch " + k + " (seq)", v));
+        rate(b, "full pipeline (rollouts)", pipeline);
+        rate(b, "per-record scoring, batch.max.size=1", perRecord);
+        rate(b, "Kafka passthrough (consumer->producer)", passthrough);
+        rate(b, "Kafka Streams EOS passthrough", streamsPassthrough);
+        rate(b, "Kafka Streams EOS passthrough, two sinks", streamsTwoSinkPassthrough);
+        rate(b, "topology with the null model", nullModel);
+        rate(b, "device stand-in alone, pipeline's shapes", deviceAlone);
+        rate(b, "full pipeline with the device stand-in", devicePipeline);
         b.append(String.format(Locale.ROOT, "%-44s %12s%n", "ratio", "value"));
-        b.append(String.format(Locale.ROOT, "%-44s %12.2f%n", "pipeline_efficiency (pipeline / model b64)",
-                pipelineEfficiency()));
-        b.append(String.format(Locale.ROOT, "%-44s %12.2f%n", "batching_gain (pipeline / per-record)",
-                batchingGain()));
-        b.append(String.format(Locale.ROOT, "%-44s %12.2f%n", "kafka_efficiency (null model / passthrough)",
-                kafkaEfficiency()));
-        b.append(String.format(Locale.ROOT, "%-44s %12.2f%n", "topology_efficiency (null / Streams EOS)",
-                topologyEfficiency()));
-        b.append(String.format(Locale.ROOT, "%-44s %12.2f%n", "  same, vs the two-sink passthrough",
-                topologyEfficiencyVsTwoSinks()));
-        b.append(String.format(Locale.ROOT, "%-44s %12.2f%n", "device_pipeline_efficiency (pipeline / alone)",
-                devicePipelineEfficiency()));
-        b.append(String.format(Locale.ROOT, "%-44s %12.2f%n", "records_per_rollout (pipeline, measured)",
-                recordsPerRollout));
+        ratio(b, "pipeline_efficiency (pipeline / model b64)", pipelineEfficiency());
+        ratio(b, "batching_gain (pipeline / per-record)", batchingGain());
+        ratio(b, "kafka_efficiency (null model / passthrough)", kafkaEfficiency());
+        ratio(b, "topology_efficiency (null / Streams EOS)", topologyEfficiency());
+        ratio(b, "  same, vs the two-sink passthrough", topologyEfficiencyVsTwoSinks());
+        ratio(b, "device_pipeline_efficiency (pipeline / alone)", devicePipelineEfficiency());
+        ratio(b, "records_per_rollout (pipeline, measured)", recordsPerRollout);
         b.append(String.format(Locale.ROOT, "%-44s %12.3f%n", "padding efficiency (mean per batch)", padding));
         b.append(String.format(Locale.ROOT, "%-44s %s%n", "device stand-in per call", String.format(Locale.ROOT,
                 "%.0f us + %.1f ns x padded tokens", deviceCallMicros, deviceNanosPerToken)));
-        b.append(String.format(Locale.ROOT, "%-44s %12.0f%n", "model alone, planned flushes of 64 (seq)",
-                plannerModelAlone));
-        b.append(String.format(Locale.ROOT, "%-44s %12.0f%n", "  same with batch.pad.multiple=8 (seq)",
-                pad8ModelAlone));
+        rate(b, "model alone, planned flushes of 64 (seq)", plannerModelAlone);
+        rate(b, "  same with batch.pad.multiple=8 (seq)", pad8ModelAlone);
         b.append(String.format(Locale.ROOT, "%-44s %12.1f%n", "mean batch size", meanBatch));
         b.append(String.format(Locale.ROOT, "%-44s %9.0f ms%n", "latency p50 (open loop, saturated)", p50));
         b.append(String.format(Locale.ROOT, "%-44s %9.0f ms%n", "latency p99", p99));
-        b.append(String.format(Locale.ROOT, "%-44s %12.2f%n", "model busy fraction in the pipeline",
-                modelSecondsInPipeline / pipelineSeconds));
+        ratio(b, "model busy fraction in the pipeline", modelSecondsInPipeline / pipelineSeconds);
         b.append(String.format(Locale.ROOT, "%-44s %9.1f us%n", "Avro serde, rollout+reward round trip",
                 serdeMicrosPerRecord));
         b.append(String.format(Locale.ROOT, "%-44s %s%n", "pipeline stream thread, seconds by phase",
@@ -204,8 +191,17 @@ public final class BenchResult {
                 nullSplit));
         b.append(String.format(Locale.ROOT, "%-44s %12.3f%n", "what-if: padding with a padding-aware split",
                 awarePadding));
-        b.append(String.format(Locale.ROOT, "%-44s %12.0f%n", "what-if: model alone, padding-aware (seq)",
-                awareModelAlone));
+        rate(b, "what-if: model alone, padding-aware (seq)", awareModelAlone);
         return b.toString().stripTrailing();
+    }
+
+    /** One "label  per second" row of {@link #table()}. */
+    private static void rate(StringBuilder b, String label, double perSecond) {
+        b.append(String.format(Locale.ROOT, "%-44s %12.0f%n", label, perSecond));
+    }
+
+    /** One "label  ratio" row of {@link #table()}. */
+    private static void ratio(StringBuilder b, String label, double value) {
+        b.append(String.format(Locale.ROOT, "%-44s %12.2f%n", label, value));
     }
 }

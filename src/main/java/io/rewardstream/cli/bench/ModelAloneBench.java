@@ -40,8 +40,13 @@ final class ModelAloneBench {
                 seqs += chunk.size();
             }
         }
+        return seqPerSecond(model, batches, seqs);
+    }
+
+    /** Sequences/s of {@code model} scoring {@code batches} (holding {@code seqs} sequences) over and over for 2 s. */
+    private static double seqPerSecond(RewardModel model, List<PaddedBatch> batches, int seqs) {
         for (PaddedBatch b : batches.subList(0, Math.min(batches.size(), 5))) {
-            model.score(b);   // warm this shape
+            model.score(b);   // warm these shapes
         }
         long t0 = System.nanoTime();
         long done = 0;
@@ -134,17 +139,6 @@ final class ModelAloneBench {
         }
         long realTokens = batches.stream().mapToLong(PaddedBatch::realTokens).sum();
         long paddedTokens = batches.stream().mapToLong(PaddedBatch::paddedTokens).sum();
-        for (PaddedBatch b : batches.subList(0, Math.min(batches.size(), 5))) {
-            model.score(b);
-        }
-        long t0 = System.nanoTime();
-        long done = 0;
-        do {
-            for (PaddedBatch b : batches) {
-                model.score(b);
-            }
-            done += seqs;
-        } while (System.nanoTime() - t0 < 2_000_000_000L);
-        return new double[]{done / ((System.nanoTime() - t0) / 1e9), (double) realTokens / paddedTokens};
+        return new double[]{seqPerSecond(model, batches, seqs), (double) realTokens / paddedTokens};
     }
 }

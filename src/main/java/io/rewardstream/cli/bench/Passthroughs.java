@@ -54,13 +54,10 @@ final class Passthroughs {
             throw new IllegalArgumentException("sinks must be 1 or 2, was " + sinks);
         }
         String in = prefix + "-in";
-        String out = prefix + "-out";
-        String out2 = prefix + "-out2";
-        if (sinks == 2) {
-            createTopics(client, in, "6", out, "6", out2, "6");
-        } else {
-            createTopics(client, in, "6", out, "6");
-        }
+        List<String> outs = sinks == 2 ? List.of(prefix + "-out", prefix + "-out2") : List.of(prefix + "-out");
+        List<String> topics = new java.util.ArrayList<>(List.of(in, "6"));
+        outs.forEach(o -> topics.addAll(List.of(o, "6")));
+        createTopics(client, topics.toArray(String[]::new));
         java.util.Properties p = new java.util.Properties();
         Map<String, Object> cfg = new HashMap<>(overrides);
         cfg.put(ScorerConfig.BOOTSTRAP_SERVERS, stack.bootstrapServers());
@@ -70,12 +67,12 @@ final class Passthroughs {
         p.put("state.dir", Files.createDirectories(workDir.resolve("state-" + prefix)).toString());
         org.apache.kafka.streams.Topology t = new org.apache.kafka.streams.Topology();
         t.addSource("bytes-source", new ByteArrayDeserializer(), new ByteArrayDeserializer(), in);
-        t.addSink("bytes-sink", out, new ByteArraySerializer(), new ByteArraySerializer(), "bytes-source");
-        if (sinks == 2) {
-            t.addSink("bytes-sink-2", out2, new ByteArraySerializer(), new ByteArraySerializer(), "bytes-source");
+        List<OutputReader> readers = new java.util.ArrayList<>();
+        for (int i = 0; i < outs.size(); i++) {
+            t.addSink("bytes-sink-" + (i + 1), outs.get(i), new ByteArraySerializer(), new ByteArraySerializer(),
+                    "bytes-source");
+            readers.add(new OutputReader(client, outs.get(i), bytes.size(), false));
         }
-        OutputReader reader = new OutputReader(client, out, bytes.size(), false);
-        OutputReader reader2 = sinks == 2 ? new OutputReader(client, out2, bytes.size(), false) : null;
         try (org.apache.kafka.streams.KafkaStreams streams = new org.apache.kafka.streams.KafkaStreams(t, p)) {
             streams.start();
             long deadline = System.currentTimeMillis() + 120_000;
@@ -85,20 +82,18 @@ final class Passthroughs {
                 }
                 Thread.sleep(20);
             }
-            reader.awaitAssigned();
-            if (reader2 != null) {
-                reader2.awaitAssigned();
+            for (OutputReader r : readers) {
+                r.awaitAssigned();
             }
             long t0 = produceBytes(client, in, bytes);
-            long last = reader.await(Duration.ofMinutes(5));
-            if (reader2 != null) {
-                last = Math.max(last, reader2.await(Duration.ofMinutes(5)));
+            long last = 0;
+            for (OutputReader r : readers) {
+                last = Math.max(last, r.await(Duration.ofMinutes(5)));
             }
             return bytes.size() / ((last - t0) / 1000.0);
         } finally {
-            reader.close();
-            if (reader2 != null) {
-                reader2.close();
+            for (OutputReader r : readers) {
+                r.close();
             }
             BenchKafka.deleteStageTopics(client, prefix);
         }
