@@ -38,7 +38,7 @@ import java.util.List;
  * A valid one is put into the buffer (key rollout_id). Flush when adding it would make the padded tokens exceed
  * {@code batch.max.tokens} (the buffer is flushed first), when {@code batch.max.size} are buffered, or from a
  * WALL_CLOCK_TIME punctuator when the oldest has waited {@code batch.max.delay.ms}, or (work-conserving) when no
- * rollout has arrived in this task for {@code batch.idle.flush.ms} while no flush of this topology is scoring
+ * rollout has arrived in ANY task of this topology for {@code batch.idle.flush.ms} while no flush of it is scoring
  * ({@link FlushActivity}): the end of a burst is not held back while the model idles (and its commit is requested
  * at once). The buffer holds the record's
  * ORIGINAL value bytes ({@link ReceivedRollout}): nothing is re-serialized, and a flush-time dead letter is
@@ -178,6 +178,7 @@ final class RolloutBatcher implements Processor<String, ReceivedRollout, Object,
                 meta == null ? -1 : meta.offset(), record.key(), record.headers(), record.value().raw(), true);
         buffer.put(id, b, rollout);
         lastArrivalMs = now;
+        activity.arrived(now);
         if (buffer.size() >= config.batching().maxSize()) {
             flush("size");
         }
@@ -198,7 +199,7 @@ final class RolloutBatcher implements Processor<String, ReceivedRollout, Object,
         if (now - buffer.oldestArrivalMs() >= config.batching().maxDelayMs()) {
             flush("delay");
         } else if (config.batching().idleFlushMs() > 0 && now - lastArrivalMs >= config.batching().idleFlushMs()
-                && activity.idle()) {
+                && activity.quietForMs(now) >= config.batching().idleFlushMs() && activity.idle()) {
             flush("idle");
             // the end of a burst: ask for the commit now, so read_committed trainers see these rewards without
             // waiting out commit.interval.ms (under load, size-triggered flushes and the interval govern commits)

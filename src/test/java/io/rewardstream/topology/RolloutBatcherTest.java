@@ -55,6 +55,12 @@ class RolloutBatcherTest {
 
     /** A fresh processor + context over the shared stores, initialized at wall-clock {@code now}. */
     private MockProcessorContext<Object, Object> startInstance(RolloutBatcher batcher, long now) {
+        return startInstance(batcher, now, stores);
+    }
+
+    /** As {@link #startInstance(RolloutBatcher, long)} over the given stores (another task's). */
+    private static MockProcessorContext<Object, Object> startInstance(RolloutBatcher batcher, long now,
+                                                                      List<KeyValueStore<String, byte[]>> stores) {
         MockProcessorContext<Object, Object> ctx = new MockProcessorContext<>();
         ctx.setCurrentSystemTimeMs(now);
         for (KeyValueStore<String, byte[]> s : stores) {
@@ -147,6 +153,33 @@ class RolloutBatcherTest {
         punctuate(ctx, 1_230);
         assertThat(rewards(ctx)).extracting(Reward::getRolloutId).containsExactly("a", "c");
         assertThat(meters.counter(ScorerMetrics.FLUSHES, "trigger", "idle").count()).isEqualTo(1.0);
+    }
+
+    @Test
+    void shouldNotIdleFlushAQuietTaskWhileAnotherTaskOfTheScorerIsStillReceiving() {
+        SimpleMeterRegistry meters = new SimpleMeterRegistry();
+        FlushActivity shared = new FlushActivity();
+        RolloutBatcher quiet = newBatcher(config, meters, shared);
+        RolloutBatcher busy = newBatcher(config, new SimpleMeterRegistry(), shared);
+        MockProcessorContext<Object, Object> q = startInstance(quiet, 1_000);
+        MockProcessorContext<Object, Object> other = startInstance(busy, 1_000, List.of(
+                store(ScorerTopology.ROLLOUT_BUFFER), store(ScorerTopology.SCORE_STATS),
+                store(ScorerTopology.REWARDED_IDS)));
+        process(quiet, ScorerTopologyTest.rollout("a", "g", null, 4, 5, true, true), 1_000);
+
+        // the other task's partition keeps delivering (one poll can hold one partition's records only)
+        for (long t = 1_010; t <= 1_060; t += 10) {
+            other.setCurrentSystemTimeMs(t);
+            process(busy, ScorerTopologyTest.rollout("o" + t, "h" + t, null, 4, 5, true, true), t);
+            punctuate(q, t + 5);
+        }
+        assertThat(rewards(q)).as("mid-stream: no part batch, no commit request").isEmpty();
+        assertThat(q.committed()).isFalse();
+
+        punctuate(q, 1_085);   // the whole scorer quiet for 25 ms, the model idle: the end of the burst
+        assertThat(rewards(q)).extracting(Reward::getRolloutId).containsExactly("a");
+        assertThat(meters.counter(ScorerMetrics.FLUSHES, "trigger", "idle").count()).isEqualTo(1.0);
+        assertThat(q.committed()).isTrue();
     }
 
     @Test
