@@ -27,6 +27,10 @@ public final class BenchResult {
     public double awareModelAlone;
     public Map<String, Double> pipelineSplit = Map.of();
     public Map<String, Double> nullSplit = Map.of();
+    /** Process CPU seconds by component ({@link ThreadCpu}) over each stage's timed windows, summed over repetitions. */
+    public final Map<String, Map<String, Double>> cpuSeconds = new java.util.LinkedHashMap<>();
+    /** Records those windows moved, per stage. */
+    public final Map<String, Long> cpuRecords = new java.util.LinkedHashMap<>();
     public double nullSeconds;
     public double streamsPassthrough;
     public double streamsTwoSinkPassthrough;
@@ -85,6 +89,29 @@ public final class BenchResult {
         return PipelineBench.median(ratios);
     }
 
+    /** CPU µs per record by component for each stage with CPU windows ({@link ThreadCpu#perRecord}). */
+    public Map<String, Map<String, Double>> cpuPerRecord() {
+        Map<String, Map<String, Double>> out = new java.util.LinkedHashMap<>();
+        cpuSeconds.forEach((stage, secs) -> out.put(stage, ThreadCpu.perRecord(secs, cpuRecords.getOrDefault(stage,
+                0L))));
+        return out;
+    }
+
+    /**
+     * The Streams EOS passthrough's CPU per record / the null-model topology's CPU per rollout ({@code key}: {@code
+     * total} or {@code total_without_jit}): the ratio of work, free of the wall-clock swing between runs; NaN when not
+     * measured.
+     */
+    public double topologyCpuEfficiency(String key) {
+        Map<String, Map<String, Double>> per = cpuPerRecord();
+        Map<String, Double> eos = per.get("streams_eos_passthrough");
+        Map<String, Double> nul = per.get("null_model_topology");
+        if (eos == null || nul == null || !eos.containsKey(key) || !nul.containsKey(key)) {
+            return Double.NaN;
+        }
+        return eos.get(key) / nul.get(key);
+    }
+
     /**
      * Null-model topology / Kafka Streams EOS passthrough writing every record to two topics: the same output records
      * per input as the scorer's contract (reward + group advantage per rollout). Beside, not instead of,
@@ -121,6 +148,9 @@ public final class BenchResult {
                 "streams_eos_two_sink_passthrough", streamsTwoSinkPassthroughRuns,
                 "null_model_topology", nullModelRuns));
         m.put("topology_efficiency_vs_two_sinks", topologyEfficiencyVsTwoSinks());
+        m.put("cpu_us_per_record", cpuPerRecord());
+        m.put("topology_cpu_efficiency", topologyCpuEfficiency("total"));
+        m.put("topology_cpu_efficiency_without_jit", topologyCpuEfficiency("total_without_jit"));
         m.put("records_per_rollout", recordsPerRollout);
         m.put("null_model_records_per_rollout", nullRecordsPerRollout);
         m.put("device_stand_in", Map.of("call_us", deviceCallMicros, "ns_per_padded_token", deviceNanosPerToken,
@@ -172,6 +202,8 @@ public final class BenchResult {
         ratio(b, "kafka_efficiency (null model / passthrough)", kafkaEfficiency());
         ratio(b, "topology_efficiency (null / Streams EOS)", topologyEfficiency());
         ratio(b, "  same, vs the two-sink passthrough", topologyEfficiencyVsTwoSinks());
+        ratio(b, "  CPU per record, Streams EOS / null", topologyCpuEfficiency("total"));
+        ratio(b, "  same without the JIT compiler's CPU", topologyCpuEfficiency("total_without_jit"));
         ratio(b, "device_pipeline_efficiency (pipeline / alone)", devicePipelineEfficiency());
         ratio(b, "records_per_rollout (pipeline, measured)", recordsPerRollout);
         b.append(String.format(Locale.ROOT, "%-44s %12.3f%n", "padding efficiency (mean per batch)", padding));
@@ -189,6 +221,12 @@ public final class BenchResult {
                 pipelineSplit));
         b.append(String.format(Locale.ROOT, "%-44s %s%n", "null-model stream thread, seconds by phase",
                 nullSplit));
+        cpuPerRecord().forEach((stage, per) -> {
+            StringBuilder parts = new StringBuilder();
+            per.forEach((k, v) -> parts.append(parts.length() == 0 ? "" : ", ").append(k).append(' ')
+                    .append(String.format(Locale.ROOT, "%.1f", v)));
+            b.append(String.format(Locale.ROOT, "%-44s %s%n", "CPU us/record, " + stage, parts));
+        });
         b.append(String.format(Locale.ROOT, "%-44s %12.3f%n", "what-if: padding with a padding-aware split",
                 awarePadding));
         rate(b, "what-if: model alone, padding-aware (seq)", awareModelAlone);

@@ -33,12 +33,16 @@ final class Passthroughs {
     private Passthroughs() {
     }
 
+    /** A stage's rate (input records/s) and its timed window (wall clock, ms): first send to last output read. */
+    record Timed(double perSecond, long startMs, long endMs) {
+    }
+
     /**
      * Records/s of a Kafka Streams application that only moves the bytes (source -> sink), exactly_once_v2, with the
      * scorer's Streams defaults (threads, commit interval, poll size): the floor any Streams app pays.
      */
-    static double streamsPassthrough(Map<String, Object> client, LocalStack stack, String prefix, List<byte[]> bytes,
-                                     Map<String, String> overrides, Path workDir) throws Exception {
+    static Timed streamsPassthrough(Map<String, Object> client, LocalStack stack, String prefix, List<byte[]> bytes,
+                                    Map<String, String> overrides, Path workDir) throws Exception {
         return streamsPassthrough(client, stack, prefix, bytes, overrides, workDir, 1);
     }
 
@@ -48,8 +52,8 @@ final class Passthroughs {
      * per rollout (a reward and a group advantage), so the floor of a Streams app with the scorer's output contract.
      * Records/s are input records per second.
      */
-    static double streamsPassthrough(Map<String, Object> client, LocalStack stack, String prefix, List<byte[]> bytes,
-                                     Map<String, String> overrides, Path workDir, int sinks) throws Exception {
+    static Timed streamsPassthrough(Map<String, Object> client, LocalStack stack, String prefix, List<byte[]> bytes,
+                                    Map<String, String> overrides, Path workDir, int sinks) throws Exception {
         if (sinks < 1 || sinks > 2) {
             throw new IllegalArgumentException("sinks must be 1 or 2, was " + sinks);
         }
@@ -90,7 +94,7 @@ final class Passthroughs {
             for (OutputReader r : readers) {
                 last = Math.max(last, r.await(Duration.ofMinutes(5)));
             }
-            return bytes.size() / ((last - t0) / 1000.0);
+            return new Timed(bytes.size() / ((last - t0) / 1000.0), t0, last);
         } finally {
             for (OutputReader r : readers) {
                 r.close();

@@ -90,6 +90,8 @@ public final class PipelineBench {
     private final Set<String> stages;
     private final PrintStream log;
 
+    private ThreadCpu cpu;
+
     public PipelineBench(Options options, PrintStream progress) {
         this.o = Objects.requireNonNull(options);
         this.log = Objects.requireNonNull(progress);
@@ -120,16 +122,24 @@ public final class PipelineBench {
         }
 
         step("starting Kafka and the schema registry...");
-        try (LocalStack stack = LocalStack.start()) {
+        try (LocalStack stack = LocalStack.start(); ThreadCpu cpu = ThreadCpu.start()) {
+            this.cpu = cpu;
             Map<String, Object> client = new HashMap<>();
             client.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, stack.bootstrapServers());
             client.put("schema.registry.url", stack.schemaRegistryUrl());
             List<byte[]> bytes = BenchKafka.serialize(client, rollouts);
             r.serdeMicrosPerRecord = BenchKafka.serdeCost(client, rollouts);
 
-            step("warm-up: null-model topology, " + Math.min(1000, o.rollouts()) + " records");
-            TopologyRun.run(client, stack, "warm", rollouts.subList(0, Math.min(1000, rollouts.size())),
-                    TopologyRun.nullModel(modelDir), o.overrides(), modelDir, o.workDir());
+            // warm-up, not measured: the null model and the Streams passthrough at the stages' full size, so that the
+            // JIT has compiled the topology's per-rollout path before its first timed run (with 1,000 records it was
+            // still compiling it through the first repetitions; see README "Benchmark")
+            step("warm-up (not measured): null-model topology and the Streams passthrough, " + rollouts.size()
+                    + " records each");
+            TopologyRun.run(client, stack, "warm", rollouts, TopologyRun.nullModel(modelDir), o.overrides(),
+                    modelDir, o.workDir());
+            if (stages.contains("passthrough")) {
+                Passthroughs.streamsPassthrough(client, stack, "warm-eos", bytes, o.overrides(), o.workDir());
+            }
             if (stages.contains("passthrough")) {
                 step("passthrough: plain consumer -> producer of the same Avro bytes, " + bytes.size() + " records");
                 r.passthrough = Passthroughs.passthrough(client, "pass", bytes);
@@ -145,7 +155,7 @@ public final class PipelineBench {
                     streamsPassthroughs(client, stack, bytes, r, rep);
                 }
                 if (stages.contains("null")) {
-                    nulls.add(nullModel(client, stack, rollouts, modelDir, rep));
+                    nulls.add(nullModel(client, stack, rollouts, modelDir, rep, r));
                 }
             }
             r.streamsPassthrough = median(r.streamsPassthroughRuns);
@@ -211,25 +221,28 @@ public final class PipelineBench {
                                      int rep) throws Exception {
         step("Kafka Streams passthrough (source -> sink of the same bytes), exactly_once_v2, the scorer's Streams "
                 + "defaults, " + bytes.size() + " records");
-        double one = Passthroughs.streamsPassthrough(client, stack, "eos-" + rep, bytes, o.overrides(), o.workDir());
-        r.streamsPassthroughRuns.add(one);
-        step(String.format(Locale.ROOT, "  %.0f records/s", one));
+        Passthroughs.Timed one = Passthroughs.streamsPassthrough(client, stack, "eos-" + rep, bytes, o.overrides(),
+                o.workDir());
+        r.streamsPassthroughRuns.add(one.perSecond());
+        step(String.format(Locale.ROOT, "  %.0f records/s%s", one.perSecond(),
+                cpu(r, "streams_eos_passthrough", one.startMs(), one.endMs(), bytes.size())));
 
         step("Kafka Streams passthrough with two sinks (each record to two topics: the scorer's reward + advantage "
                 + "per rollout), exactly_once_v2, the scorer's Streams defaults, " + bytes.size() + " records");
-        double two = Passthroughs.streamsPassthrough(client, stack, "eos2-" + rep, bytes, o.overrides(), o.workDir(),
-                2);
-        r.streamsTwoSinkPassthroughRuns.add(two);
-        step(String.format(Locale.ROOT, "  %.0f input records/s", two));
+        Passthroughs.Timed two = Passthroughs.streamsPassthrough(client, stack, "eos2-" + rep, bytes, o.overrides(),
+                o.workDir(), 2);
+        r.streamsTwoSinkPassthroughRuns.add(two.perSecond());
+        step(String.format(Locale.ROOT, "  %.0f input records/s%s", two.perSecond(),
+                cpu(r, "streams_eos_two_sink_passthrough", two.startMs(), two.endMs(), bytes.size())));
     }
 
     private TopologyRun.Stage nullModel(Map<String, Object> client, LocalStack stack, List<Rollout> rollouts,
-                                        Path modelDir, int rep) throws Exception {
+                                        Path modelDir, int rep, BenchResult r) throws Exception {
         step("topology with the null model (ConstantRewardModel), exactly_once_v2, " + rollouts.size() + " records");
         TopologyRun.Stage nul = TopologyRun.run(client, stack, "null-" + rep, rollouts,
                 TopologyRun.nullModel(modelDir), o.overrides(), modelDir, o.workDir());
-        step(String.format(Locale.ROOT, "  %.0f rollouts/s; stream thread s: %s of %.1f s", nul.throughput(),
-                nul.threadSeconds(), nul.seconds()));
+        step(String.format(Locale.ROOT, "  %.0f rollouts/s%s", nul.throughput(),
+                cpu(r, "null_model_topology", nul.startMs(), nul.endMs(), rollouts.size())));
         return nul;
     }
 
@@ -324,6 +337,23 @@ public final class PipelineBench {
         Map<String, String> m = new HashMap<>(base);
         m.put(key, value);
         return m;
+    }
+
+    /**
+     * Adds the process's CPU over a stage's timed window to {@code stage}'s totals in {@code r} (summed over the
+     * repetitions) and returns it for the progress line: µs per record, total and the JIT's part.
+     */
+    private String cpu(BenchResult r, String stage, long fromMs, long toMs, int records) {
+        Map<String, Double> secs = cpu == null ? Map.of() : cpu.window(fromMs, toMs);
+        if (secs.isEmpty()) {
+            return "";
+        }
+        Map<String, Double> sum = r.cpuSeconds.computeIfAbsent(stage, k -> new java.util.LinkedHashMap<>());
+        secs.forEach((k, v) -> sum.merge(k, v, Double::sum));
+        r.cpuRecords.merge(stage, (long) records, Long::sum);
+        Map<String, Double> per = ThreadCpu.perRecord(secs, records);
+        return String.format(Locale.ROOT, "; CPU %.0f µs/record (JIT %.0f, broker %.0f, app %.0f)", per.get("total"),
+                per.get("jit"), per.get("broker"), per.get("app"));
     }
 
     private void step(String s) {

@@ -36,6 +36,24 @@ class BenchResultTest {
     }
 
     @Test
+    void shouldReportCpuPerRecordByComponentAndTheWorkRatio() {
+        BenchResult r = new BenchResult();
+        assertThat(r.topologyCpuEfficiency("total")).isNaN();
+        r.cpuSeconds.put("streams_eos_passthrough", Map.of("broker", 0.6, "jit", 0.2, "app", 0.2));
+        r.cpuRecords.put("streams_eos_passthrough", 20_000L);   // two repetitions of 10,000
+        r.cpuSeconds.put("null_model_topology", Map.of("broker", 1.2, "jit", 0.8, "app", 0.5));
+        r.cpuRecords.put("null_model_topology", 10_000L);
+
+        assertThat(r.cpuPerRecord().get("streams_eos_passthrough").get("total")).isCloseTo(50.0, within(1e-9));
+        assertThat(r.cpuPerRecord().get("null_model_topology").get("broker")).isCloseTo(120.0, within(1e-9));
+        assertThat(r.topologyCpuEfficiency("total")).isCloseTo(50.0 / 250.0, within(1e-12));
+        assertThat(r.topologyCpuEfficiency("total_without_jit")).isCloseTo(40.0 / 170.0, within(1e-12));
+        assertThat(r.toJson()).containsKeys("cpu_us_per_record", "topology_cpu_efficiency",
+                "topology_cpu_efficiency_without_jit");
+        assertThat(r.table()).contains("CPU us/record, null_model_topology");
+    }
+
+    @Test
     void shouldDeriveTheTopologyAndDeviceRatiosAndPromiseTheirKeys() {
         BenchResult r = new BenchResult();
         r.nullModel = 3_000;
