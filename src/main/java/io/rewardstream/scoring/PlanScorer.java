@@ -1,14 +1,40 @@
 package io.rewardstream.scoring;
 
 import java.util.List;
-import java.util.stream.IntStream;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Future;
+import java.util.concurrent.SynchronousQueue;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
- * Scores a whole {@link BatchPlan} and maps results back to the original order. A plan of several batches has them
- * in flight together (the caller and the common fork-join pool; a {@link RewardModel} is thread-safe), so a device
- * runs them back to back instead of idling while the calling thread wakes up and hands it the next one. Stateless.
+ * Scores a whole {@link BatchPlan} and maps results back to the original order. A plan of several batches has ALL of
+ * them in flight together (the caller runs the first, the others run on {@link #IN_FLIGHT}; a {@link RewardModel} is
+ * thread-safe), so a device runs them back to back instead of idling while a thread wakes up and hands it the next
+ * one. Not the common fork-join pool: a model call blocks (a TensorFlow session run, a device), and that pool has one
+ * worker on two cores, shared by every stream thread, so one thread's call held back the other's batches. Stateless;
+ * thread-safe.
  */
 public final class PlanScorer {
+    /**
+     * Threads for the batches of a plan beyond its first: made on demand, daemon, gone after 30 s unused (no owner to
+     * close it; a blocked model call never holds the JVM open). Bounded by the batches in flight at once: stream
+     * threads x batches per plan.
+     */
+    private static final ExecutorService IN_FLIGHT = new ThreadPoolExecutor(0, Integer.MAX_VALUE, 30, TimeUnit.SECONDS,
+            new SynchronousQueue<>(), new java.util.concurrent.ThreadFactory() {
+                private final AtomicInteger n = new AtomicInteger();
+
+                @Override
+                public Thread newThread(Runnable r) {
+                    Thread t = new Thread(r, "rewardstream-plan-batch-" + n.incrementAndGet());
+                    t.setDaemon(true);
+                    return t;
+                }
+            });
+
     private PlanScorer() {
     }
 
@@ -34,8 +60,7 @@ public final class PlanScorer {
         if (batches.size() == 1) {
             outs[0] = model.score(batches.get(0));
         } else {
-            // every batch in flight at once (the caller works too); a failure is rethrown here by the join
-            IntStream.range(0, outs.length).parallel().forEach(b -> outs[b] = model.score(batches.get(b)));
+            inFlight(model, batches, outs);
         }
         for (int b = 0; b < outs.length; b++) {
             PaddedBatch batch = batches.get(b);
@@ -64,5 +89,45 @@ public final class PlanScorer {
         boolean any = n > 0;
         return new ModelOutput(reward, any && allHeads ? heads : null, any && allUncertainty ? uncertainty : null,
                 any && allTokenRewards ? tokenRewards : null);
+    }
+
+    /** Every batch in flight at once: the others on {@link #IN_FLIGHT}, the first on the caller; the first failure is
+     * rethrown after every batch has ended (no call outlives the caller's lease). */
+    private static void inFlight(RewardModel model, List<PaddedBatch> batches, ModelOutput[] outs) {
+        @SuppressWarnings("unchecked")
+        Future<ModelOutput>[] others = new Future[batches.size()];
+        for (int b = 1; b < batches.size(); b++) {
+            PaddedBatch batch = batches.get(b);
+            others[b] = IN_FLIGHT.submit(() -> model.score(batch));
+        }
+        RuntimeException failure = null;
+        try {
+            outs[0] = model.score(batches.get(0));
+        } catch (RuntimeException e) {
+            failure = e;
+        }
+        boolean interrupted = false;
+        for (int b = 1; b < batches.size(); b++) {
+            while (true) {
+                try {
+                    outs[b] = others[b].get();
+                    break;
+                } catch (InterruptedException e) {
+                    interrupted = true;   // wait on: the lease must outlive every call on the model
+                } catch (java.util.concurrent.ExecutionException e) {
+                    Throwable c = e.getCause();
+                    if (failure == null) {
+                        failure = c instanceof RuntimeException re ? re : new CompletionException(c);
+                    }
+                    break;
+                }
+            }
+        }
+        if (interrupted) {
+            Thread.currentThread().interrupt();
+        }
+        if (failure != null) {
+            throw failure;
+        }
     }
 }

@@ -69,15 +69,15 @@ class PlanScorerTest {
     }
 
     @Test
-    void shouldKeepTheBatchesOfAPlanInFlightTogetherAndMapRewardsBackToTheirRows() {
+    void shouldKeepEveryBatchOfAPlanInFlightTogetherAndMapRewardsBackToTheirRows() {
         SlowFirstTokenModel model = new SlowFirstTokenModel(-1);
         ModelOutput out = PlanScorer.score(model, plan());
         assertThat(out.rows()).isEqualTo(10);
         for (int k = 0; k < 10; k++) {
             assertThat(out.reward()[k]).isEqualTo(10f + k);
         }
-        assertThat(model.mostInFlight.get()).as("a device is handed the next batch while one runs")
-                .isGreaterThanOrEqualTo(2);
+        assertThat(model.mostInFlight.get()).as("every batch of the plan in flight at once, whatever the core count "
+                + "(the common fork-join pool had one worker on two cores: at most two)").isEqualTo(4);
     }
 
     @Test
