@@ -44,6 +44,11 @@ public final class BenchCommand implements Callable<Integer> {
                     + "medians are reported, every run in the JSON (default: ${DEFAULT-VALUE}).")
     int reps;
 
+    @Option(names = "--warmups", defaultValue = "" + io.rewardstream.cli.bench.PipelineBench.DEFAULT_WARMUPS,
+            description = "Unmeasured full-size rounds of the null-model topology and the Streams passthrough before "
+                    + "the repetitions, so the JIT has compiled their paths (default: ${DEFAULT-VALUE}).")
+    int warmups;
+
     @Option(names = "--cache-dir", description = "Model cache (default: ~/.cache/rewardstream/models).")
     Path cacheDir;
 
@@ -55,7 +60,7 @@ public final class BenchCommand implements Callable<Integer> {
             r = new PipelineBench(new PipelineBench.Options(model, rollouts, perRecord,
                     cacheDir == null ? ModelCache.defaultRoot() : cacheDir, work,
                     java.util.Set.copyOf(stages == null ? PipelineBench.STAGES : stages),
-                    overrides == null ? java.util.Map.of() : overrides, reps), System.err).run();
+                    overrides == null ? java.util.Map.of() : overrides, reps, warmups), System.err).run();
         }
         if (json) {
             System.out.println(JsonMapper.builder().build().writeValueAsString(r.toJson()));

@@ -27,6 +27,8 @@ public final class BenchResult {
     public double awareModelAlone;
     public Map<String, Double> pipelineSplit = Map.of();
     public Map<String, Double> nullSplit = Map.of();
+    /** Unmeasured full-size warm-up rounds before the repetitions. */
+    public int warmups;
     /** Process CPU seconds by component ({@link ThreadCpu}) over each stage's timed windows, summed over repetitions. */
     public final Map<String, Map<String, Double>> cpuSeconds = new java.util.LinkedHashMap<>();
     /** Records those windows moved, per stage. */
@@ -144,6 +146,7 @@ public final class BenchResult {
         m.put("streams_eos_passthrough_per_s", streamsPassthrough);
         m.put("topology_efficiency", topologyEfficiency());
         m.put("streams_eos_two_sink_passthrough_per_s", streamsTwoSinkPassthrough);
+        m.put("warmups", warmups);
         m.put("runs_per_s", Map.of("streams_eos_passthrough", streamsPassthroughRuns,
                 "streams_eos_two_sink_passthrough", streamsTwoSinkPassthroughRuns,
                 "null_model_topology", nullModelRuns));

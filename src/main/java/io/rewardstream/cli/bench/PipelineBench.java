@@ -43,6 +43,14 @@ public final class PipelineBench {
     public static final int DEFAULT_REPS = 3;
 
     /**
+     * Unmeasured full-size rounds (the null model and the Streams passthrough) before the measured repetitions, as JMH
+     * runs warm-up iterations: with one round the null model's rate still rose from repetition to repetition as the
+     * JIT compiled its path (10k → 16-18k/s over six), the C2 compiler busy for 40-80 µs per rollout of it; a scorer
+     * runs for hours, so its steady state is what the ratios are about.
+     */
+    public static final int DEFAULT_WARMUPS = 3;
+
+    /**
      * @param model      tiny | small | base (the cached built-in model) or a model directory
      * @param rollouts   records per batched pipeline stage
      * @param perRecord  records for the per-record stage (batch.max.size=1; slow)
@@ -50,9 +58,11 @@ public final class PipelineBench {
      * @param workDir    state directories
      * @param stages     the stages to run (a subset of {@link #STAGES}); keys of stages not run read 0 or NaN
      * @param overrides  scorer keys set in every topology stage and the Streams passthrough (A/B of a default)
+     * @param reps       measured repetitions of the Streams passthroughs and the null model (1..9)
+     * @param warmups    unmeasured full-size rounds before them (0..9)
      */
     public record Options(String model, int rollouts, int perRecord, Path cacheRoot, Path workDir, Set<String> stages,
-                          Map<String, String> overrides, int reps) {
+                          Map<String, String> overrides, int reps, int warmups) {
         public Options {
             Objects.requireNonNull(model, "model");
             if (rollouts < 100 || perRecord < 50) {
@@ -60,6 +70,9 @@ public final class PipelineBench {
             }
             if (reps < 1 || reps > 9) {
                 throw new IllegalArgumentException("--reps must be 1..9, was " + reps);
+            }
+            if (warmups < 0 || warmups > 9) {
+                throw new IllegalArgumentException("--warmups must be 0..9, was " + warmups);
             }
             stages = Set.copyOf(stages);
             overrides = Map.copyOf(overrides);
@@ -78,6 +91,12 @@ public final class PipelineBench {
         public Options(String model, int rollouts, int perRecord, Path cacheRoot, Path workDir, Set<String> stages,
                        Map<String, String> overrides) {
             this(model, rollouts, perRecord, cacheRoot, workDir, stages, overrides, DEFAULT_REPS);
+        }
+
+        /** {@link #DEFAULT_WARMUPS} warm-up rounds. */
+        public Options(String model, int rollouts, int perRecord, Path cacheRoot, Path workDir, Set<String> stages,
+                       Map<String, String> overrides, int reps) {
+            this(model, rollouts, perRecord, cacheRoot, workDir, stages, overrides, reps, DEFAULT_WARMUPS);
         }
 
         /** Every stage. */
@@ -133,13 +152,20 @@ public final class PipelineBench {
             // warm-up, not measured: the null model and the Streams passthrough at the stages' full size, so that the
             // JIT has compiled the topology's per-rollout path before its first timed run (with 1,000 records it was
             // still compiling it through the first repetitions; see README "Benchmark")
-            step("warm-up (not measured): null-model topology and the Streams passthrough, " + rollouts.size()
-                    + " records each");
-            TopologyRun.run(client, stack, "warm", rollouts, TopologyRun.nullModel(modelDir), o.overrides(),
-                    modelDir, o.workDir());
-            if (stages.contains("passthrough")) {
-                Passthroughs.streamsPassthrough(client, stack, "warm-eos", bytes, o.overrides(), o.workDir());
+            for (int w = 0; w < o.warmups(); w++) {
+                step("warm-up " + (w + 1) + "/" + o.warmups() + " (not measured): null-model topology and the "
+                        + "Streams passthrough, " + rollouts.size() + " records each");
+                TopologyRun.Stage warm = TopologyRun.run(client, stack, "warm-" + w, rollouts,
+                        TopologyRun.nullModel(modelDir), o.overrides(), modelDir, o.workDir());
+                String eos = "";
+                if (stages.contains("passthrough")) {
+                    eos = String.format(Locale.ROOT, ", Streams passthrough %.0f records/s",
+                            Passthroughs.streamsPassthrough(client, stack, "warm-eos-" + w, bytes, o.overrides(),
+                                    o.workDir()).perSecond());
+                }
+                step(String.format(Locale.ROOT, "  null model %.0f rollouts/s%s", warm.throughput(), eos));
             }
+            r.warmups = o.warmups();
             if (stages.contains("passthrough")) {
                 step("passthrough: plain consumer -> producer of the same Avro bytes, " + bytes.size() + " records");
                 r.passthrough = Passthroughs.passthrough(client, "pass", bytes);
