@@ -21,6 +21,10 @@ class DevStackConfigTest {
         assertThat(p.getProperty("advertised.listeners")).isEqualTo("PLAINTEXT://127.0.0.1:1111");
         assertThat(p.getProperty("controller.quorum.bootstrap.servers")).isEqualTo("127.0.0.1:2222");
         assertThat(p.getProperty("auto.create.topics.enable")).isEqualTo("false");
+        assertThat(Long.parseLong(p.getProperty("log.index.size.max.bytes")))
+                .as("small preallocated indexes (sparse 10 MiB ones cost the broker page-cache zeroing on faults)")
+                .isLessThanOrEqualTo(1024 * 1024)
+                .isGreaterThanOrEqualTo(64L * 1024 * 1024 / 4096 * 12);   // a full 64 MiB segment's time index
         assertThat(p.getProperty("offsets.topic.replication.factor")).isEqualTo("1");
         assertThat(p.getProperty("transaction.state.log.replication.factor")).isEqualTo("1");
         assertThat(p.getProperty("transaction.state.log.min.isr")).isEqualTo("1");
