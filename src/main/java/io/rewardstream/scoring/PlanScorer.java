@@ -18,24 +18,23 @@ import java.util.concurrent.atomic.AtomicInteger;
  * thread-safe.
  */
 public final class PlanScorer {
+    private static final AtomicInteger THREADS = new AtomicInteger();
+
     /**
      * Threads for the batches of a plan beyond its first: made on demand, daemon, gone after 30 s unused (no owner to
      * close it; a blocked model call never holds the JVM open). Bounded by the batches in flight at once: stream
      * threads x batches per plan.
      */
     private static final ExecutorService IN_FLIGHT = new ThreadPoolExecutor(0, Integer.MAX_VALUE, 30, TimeUnit.SECONDS,
-            new SynchronousQueue<>(), new java.util.concurrent.ThreadFactory() {
-                private final AtomicInteger n = new AtomicInteger();
-
-                @Override
-                public Thread newThread(Runnable r) {
-                    Thread t = new Thread(r, "rewardstream-plan-batch-" + n.incrementAndGet());
-                    t.setDaemon(true);
-                    return t;
-                }
-            });
+            new SynchronousQueue<>(), PlanScorer::daemon);
 
     private PlanScorer() {
+    }
+
+    private static Thread daemon(Runnable r) {
+        Thread t = new Thread(r, "rewardstream-plan-batch-" + THREADS.incrementAndGet());
+        t.setDaemon(true);
+        return t;
     }
 
     /**

@@ -36,7 +36,7 @@ final class FlushActivity {
         }
     }
 
-    /** Milliseconds since a rollout last arrived in any task of this topology (since start-up if none has). */
+    /** Milliseconds since a rollout last arrived in any task of this topology (very large if none has yet). */
     long quietForMs(long nowMs) {
         return nowMs - lastArrivalMs;
     }

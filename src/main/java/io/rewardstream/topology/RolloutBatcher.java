@@ -86,7 +86,8 @@ final class RolloutBatcher implements Processor<String, ReceivedRollout, Object,
      * @param deadLetterSerializer re-serializes rollouts buffered by an older version (format 1) for dead letters
      * @param bufferDeserializer   decodes buffered original bytes after a restart (registry-aware)
      * @param kl                   how beta is controlled (fixed, or the shared adaptive controller)
-     * @param activity             the topology's flushes that are scoring (shared by every task's batcher)
+     * @param activity             the topology's flushes that are scoring and its last arrival (shared by every
+     *                             task's batcher)
      */
     RolloutBatcher(ScorerConfig config, ModelHolder holder, ScorerMetrics metrics,
                    Serializer<Rollout> deadLetterSerializer, Deserializer<Rollout> bufferDeserializer,

@@ -25,6 +25,8 @@ import java.util.Map;
  */
 final class ThreadCpu implements AutoCloseable {
     static final long PERIOD_MS = 100;
+    /** USER_HZ, the unit of utime and stime: 100 on every Linux the bench targets. */
+    private static final double TICKS_PER_SECOND = 100;
     private static final Path TASKS = Path.of("/proc/self/task");
 
     /** Samples older than this are dropped (a stage's window is read right after it). */
@@ -36,18 +38,16 @@ final class ThreadCpu implements AutoCloseable {
     private final List<Sample> samples = new ArrayList<>();
     private final Map<Integer, String> names = new HashMap<>();
     private final Thread sampler;
-    private final long ticksPerSecond;
     private volatile boolean closed;
 
-    private ThreadCpu(long ticksPerSecond) {
-        this.ticksPerSecond = ticksPerSecond;
+    private ThreadCpu() {
         this.sampler = new Thread(this::loop, "bench-cpu-sampler");
         sampler.setDaemon(true);
     }
 
     /** Starts sampling (a no-op sampler when /proc is not there). */
     static ThreadCpu start() {
-        ThreadCpu t = new ThreadCpu(100);   // USER_HZ: 100 on every Linux the bench targets
+        ThreadCpu t = new ThreadCpu();
         if (available()) {
             t.sampler.start();
         }
@@ -134,7 +134,7 @@ final class ThreadCpu implements AutoCloseable {
             synchronized (names) {
                 name = names.getOrDefault(e.getKey(), "");
             }
-            out.merge(component(name), d / (double) ticksPerSecond, Double::sum);
+            out.merge(component(name), d / TICKS_PER_SECOND, Double::sum);
         }
         return last.isEmpty() ? Map.of() : out;
     }
