@@ -5,19 +5,24 @@ import io.rewardstream.config.ConfigValues;
 import java.util.Map;
 
 /**
- * Delivery at the edges of the scorer: duplicate suppression and a chaos knob for crash tests. Immutable; built by
- * {@link #from(Map)} over the scorer's merged keys.
+ * Delivery of a flush's outputs: when they are written (after an overlapped scoring call), duplicate suppression at
+ * the edges, and a chaos knob for crash tests. Immutable; built by {@link #from(Map)} over the scorer's merged keys.
  *
+ * @param overlap           {@value #FLUSH_OVERLAP}: a size- or token-triggered flush scores on a helper thread while the
+ *                          stream thread keeps polling and buffering; its rewards are written by the stream thread
+ *                          (in its open transaction) once scoring is done, at the latest before the task's next flush
+ *                          ({@link InFlightFlush}). Default true; false scores every flush on the stream thread
  * @param dedupeWindowMs    {@value #DEDUPE_WINDOW_MS}: a rollout whose rollout_id was rewarded less than this long ago
  *                          (wall clock, same task, i.e. same group_id key) gets no second reward; 0 = off
  * @param chaosPauseMs      {@value #CHAOS_PAUSE_MS}: TESTS ONLY. After a flush has sent its rewards (inside the open
  *                          transaction) the stream thread sleeps this long before the commit, so a test can kill the
  *                          process there; 0 = off (default)
  */
-public record DeliveryConfig(long dedupeWindowMs, long chaosPauseMs) {
+public record DeliveryConfig(boolean overlap, long dedupeWindowMs, long chaosPauseMs) {
+    public static final String FLUSH_OVERLAP = "batch.flush.overlap";
     public static final String DEDUPE_WINDOW_MS = "dedupe.window.ms";
     public static final String CHAOS_PAUSE_MS = "chaos.flush.pause.before.commit.ms";
-    public static final DeliveryConfig DEFAULTS = new DeliveryConfig(600_000, 0);
+    public static final DeliveryConfig DEFAULTS = new DeliveryConfig(true, 600_000, 0);
 
     public DeliveryConfig {
         if (dedupeWindowMs < 0) {
@@ -31,7 +36,8 @@ public record DeliveryConfig(long dedupeWindowMs, long chaosPauseMs) {
 
     /** @throws IllegalArgumentException naming the key when a value is malformed or out of range */
     public static DeliveryConfig from(Map<String, String> m) {
-        return new DeliveryConfig(ConfigValues.longValue(m, DEDUPE_WINDOW_MS, DEFAULTS.dedupeWindowMs),
+        return new DeliveryConfig(ConfigValues.bool(m, FLUSH_OVERLAP, DEFAULTS.overlap),
+                ConfigValues.longValue(m, DEDUPE_WINDOW_MS, DEFAULTS.dedupeWindowMs),
                 ConfigValues.longValue(m, CHAOS_PAUSE_MS, DEFAULTS.chaosPauseMs));
     }
 

@@ -5,13 +5,11 @@ import io.rewardstream.avro.Rollout;
 import io.rewardstream.scoring.BatchNotScoredException;
 import io.rewardstream.scoring.InvalidRolloutException;
 import io.rewardstream.scoring.ModelHolder;
-import io.rewardstream.scoring.PaddedBatch;
 import io.rewardstream.scoring.RejectReason;
 import io.rewardstream.scoring.RewardModel;
 import io.rewardstream.scoring.ScoringInput;
 import io.rewardstream.scoring.ScoringPipeline;
 import io.rewardstream.scoring.SequenceEncodingException;
-import io.rewardstream.scoring.ShapingState;
 import org.apache.kafka.common.serialization.Deserializer;
 import org.apache.kafka.common.serialization.Serializer;
 import org.apache.kafka.streams.processor.Cancellable;
@@ -20,13 +18,10 @@ import org.apache.kafka.streams.processor.api.Processor;
 import org.apache.kafka.streams.processor.api.ProcessorContext;
 import org.apache.kafka.streams.processor.api.Record;
 import org.apache.kafka.streams.processor.api.RecordMetadata;
-import org.apache.kafka.streams.state.KeyValueStore;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.List;
 
 /**
  * Processor {@code rollout-batcher}: validates rollouts, buffers them in the change-logged store
@@ -45,20 +40,19 @@ import java.util.List;
  * byte-identical to what the trainer produced. A rollout whose rollout_id this task rewarded within
  * {@code dedupe.window.ms} is not buffered again ({@link RewardedIds}; counted in {@code rewardstream.duplicates}).
  *
- * <p>Flush: one {@link ModelHolder} lease for the whole flush (every reward of a flush carries one model_version)
- * -> {@link ScoringPipeline#score} with ONE beta for the whole flush and the running score stats (store
- * {@code score-stats}, key = model version) -> one Reward to {@code rewards-sink} per scored row, one {@link GroupMember.Batch} to
- * {@code group-aggregator} per group (rollouts without group_size skip the group stage) -> delete from the buffer -> one
- * {@code rewarded-ids} entry for the flush; under the adaptive KL controller one
- * KlObservation (rewards, KL sum) to {@code kl-observations-sink}. All inside the task's transaction (with
- * {@code chaos.flush.pause.before.commit.ms} the thread then sleeps before the commit: crash tests only). Beta:
- * {@link FlushBeta} (fixed, or the shared controller's newest, see {@link KlControllerProcessor}). A row the
- * pipeline refuses is dead-lettered through
- * {@code dead-letters-sink}; a {@link BatchNotScoredException} keeps the whole batch buffered (retried after
- * {@code batch.max.delay.ms}, counted in {@code rewardstream.model.failures}).
+ * <p>Flush ({@link BatchFlusher}): one {@link ModelHolder} lease for the whole flush (every reward of a flush carries
+ * one model_version) -> {@link ScoringPipeline#score} with ONE beta for the whole flush ({@link FlushBeta}: fixed, or
+ * the shared controller's newest, see {@link KlControllerProcessor}) and the running score stats (store
+ * {@code score-stats}, key = model version) -> its outputs ({@link FlushOutputs}: rewards, one group hand-over per
+ * group, dead letters for refused rows, the flush's {@code rewarded-ids} entry, KL observations), all inside the
+ * task's transaction. With {@code batch.flush.overlap} (default) a size- or token-triggered flush scores on a helper
+ * thread ({@link InFlightFlush}) while this thread keeps buffering; its rollouts stay in the store until the outputs
+ * are written, when the call is done (checked on every record and tick) and at the latest before the task's next
+ * flush. A {@link BatchNotScoredException} keeps the whole batch buffered (retried after {@code batch.max.delay.ms},
+ * counted in {@code rewardstream.model.failures}).
  *
- * <p>The buffer and its index are {@link RolloutBuffer}; what a flush writes is {@link FlushOutputs}; this class reads
- * top-down: arrival ({@link #process}), triggers ({@link #onWallClock}), flush ({@link #flush}).
+ * <p>The buffer and its index are {@link RolloutBuffer}; this class reads top-down: arrival ({@link #process}),
+ * triggers ({@link #onWallClock}).
  *
  * <p>Not thread-safe: one instance per task, as Kafka Streams uses it. Never owns the model.
  */
@@ -74,12 +68,12 @@ final class RolloutBatcher implements Processor<String, ReceivedRollout, Object,
     private final FlushBeta beta;
     private final FlushOutputs outputs;
     private final FlushActivity activity;
+    private final BatchFlusher flusher;
 
     private ProcessorContext<Object, Object> context;
     private RolloutBuffer buffer;
     private RewardedIds rewarded;
     private Cancellable punctuator;
-    private long retryNotBefore;
     private long lastArrivalMs;
 
     /**
@@ -102,6 +96,7 @@ final class RolloutBatcher implements Processor<String, ReceivedRollout, Object,
         this.outputs = new FlushOutputs(config, metrics, beta, deadLetterSerializer);
         // a shared controller sets beta between flushes; inside the pipeline it is fixed for the flush
         this.pipelines = new PipelineCache(config, kl.shared());
+        this.flusher = new BatchFlusher(config, holder, metrics, pipelines, outputs, activity);
     }
 
     @Override
@@ -115,6 +110,7 @@ final class RolloutBatcher implements Processor<String, ReceivedRollout, Object,
                     delivery.dedupeWindowMs(), context.currentSystemTimeMs());
         }
         outputs.init(context, buffer, rewarded);
+        flusher.init(context, buffer);
         int corrupt = buffer.rebuild();
         if (!buffer.isEmpty()) {
             LOG.info("task {}: rebuilt rollout-buffer index with {} buffered rollouts ({} unreadable)",
@@ -126,7 +122,12 @@ final class RolloutBatcher implements Processor<String, ReceivedRollout, Object,
         punctuator = context.schedule(Duration.ofMillis(every), PunctuationType.WALL_CLOCK_TIME, this::onWallClock);
     }
 
-    /** Number of rollouts buffered (tests). */
+    /** Whether this task's flush in flight is still scoring (tests). */
+    boolean scoringInFlight() {
+        return flusher.scoring();
+    }
+
+    /** Number of rollouts buffered for the next batch (tests). */
     int buffered() {
         return buffer.size();
     }
@@ -134,6 +135,8 @@ final class RolloutBatcher implements Processor<String, ReceivedRollout, Object,
     @Override
     public void process(Record<String, ReceivedRollout> record) {
         Rollout rollout = record.value() == null ? null : record.value().rollout();
+        // a copy of this rollout is scoring right now: wait for its reward, so the dedupe window sees it
+        flusher.finishPending(rollout != null && flusher.holds(rollout.getRolloutId()));
         long now = context.currentSystemTimeMs();
         if (rollout != null && rewarded != null && rollout.getRolloutId() != null) {
             Long at = rewarded.rewardedAt(rollout.getRolloutId(), now);
@@ -170,7 +173,7 @@ final class RolloutBatcher implements Processor<String, ReceivedRollout, Object,
         if (previous == null && !buffer.isEmpty()) {
             long cost = (long) (buffer.size() + 1) * p.planner().paddedLength(Math.max(buffer.longest(), tokens));
             if (cost > config.batching().maxTokens()) {
-                flush("tokens");
+                flusher.flush("tokens", delivery.overlap());
             }
         }
         RecordMetadata meta = context.recordMetadata().orElse(null);
@@ -181,7 +184,7 @@ final class RolloutBatcher implements Processor<String, ReceivedRollout, Object,
         lastArrivalMs = now;
         activity.arrived(now);
         if (buffer.size() >= config.batching().maxSize()) {
-            flush("size");
+            flusher.flush("size", delivery.overlap());
         }
     }
 
@@ -191,16 +194,21 @@ final class RolloutBatcher implements Processor<String, ReceivedRollout, Object,
     }
 
     private void onWallClock(long now) {
+        boolean finished = flusher.finishPending(false);
         if (rewarded != null) {
             rewarded.expire(now);
         }
+        long idle = config.batching().idleFlushMs();
+        boolean quiet = idle > 0 && now - lastArrivalMs >= idle && activity.quietForMs(now) >= idle;
         if (buffer.isEmpty()) {
+            if (finished && quiet) {
+                context.commit();   // the burst ended on a full batch, now written: commit it at once
+            }
             return;
         }
         if (now - buffer.oldestArrivalMs() >= config.batching().maxDelayMs()) {
             flush("delay");
-        } else if (config.batching().idleFlushMs() > 0 && now - lastArrivalMs >= config.batching().idleFlushMs()
-                && activity.quietForMs(now) >= config.batching().idleFlushMs() && activity.idle()) {
+        } else if (quiet && activity.idle()) {
             flush("idle");
             // the end of a burst: ask for the commit now, so read_committed trainers see these rewards without
             // waiting out commit.interval.ms (under load, size-triggered flushes and the interval govern commits)
@@ -228,80 +236,9 @@ final class RolloutBatcher implements Processor<String, ReceivedRollout, Object,
         }
     }
 
-    /** Scores everything buffered. Never throws for one record; a model failure leaves the batch buffered. */
+    /** Scores everything buffered on this thread and writes the outputs (tests; delay and idle triggers). */
     void flush(String trigger) {
-        if (buffer.isEmpty()) {
-            return;
-        }
-        long now = context.currentSystemTimeMs();
-        if (now < retryNotBefore) {
-            return;
-        }
-        ModelHolder.Lease lease;
-        try {
-            lease = holder.acquire();
-        } catch (IllegalStateException e) {
-            LOG.warn("no model to score {} buffered rollouts ({}); they stay buffered", buffer.size(), e.getMessage());
-            return;
-        }
-        try (lease) {
-            RewardModel model = lease.model();
-            ScoringPipeline p;
-            try {
-                p = pipelines.forModel(model);
-            } catch (RuntimeException e) {
-                failBatch(now, "model " + model.modelVersion() + " cannot be used with this configuration", e);
-                return;
-            }
-            List<RolloutBuffer.Item> items = new ArrayList<>(buffer.size());
-            List<ScoringInput> inputs = new ArrayList<>(buffer.size());
-            for (BufferIndex.Pending pending : buffer.inArrivalOrder()) {
-                try {
-                    RolloutBuffer.Item item = buffer.read(pending);
-                    if (item == null) {
-                        continue;
-                    }
-                    try {
-                        inputs.add(ScoringInput.of(item.rollout()));
-                        items.add(item);
-                    } catch (InvalidRolloutException e) {
-                        outputs.deadLetter(item, e.reason(), e);
-                    }
-                } catch (RolloutBuffer.UnreadableEntryException e) {
-                    outputs.deadLetterUnreadable(e);
-                }
-            }
-            if (items.isEmpty()) {
-                return;
-            }
-            String version = p.modelVersion();
-            ScoringPipeline.Result result;
-            ShapingState before = outputs.loadState(p);
-            activity.begin();
-            try {
-                result = p.score(inputs, before);
-            } catch (BatchNotScoredException e) {
-                failBatch(now, e.getMessage(), e);
-                return;
-            } finally {
-                activity.end();
-            }
-            metrics.inference(version, result.inferenceNanos());
-            metrics.flush(trigger);
-            if (result.plan() != null) {
-                for (PaddedBatch pb : result.plan().batches()) {
-                    metrics.batch(pb.rows(), pb.paddedTokens(), pb.paddingEfficiency());
-                }
-            }
-            outputs.emit(version, items, result, before, now);
-        }
-    }
-
-    private void failBatch(long now, String what, RuntimeException e) {
-        metrics.modelFailure();
-        retryNotBefore = now + Math.max(1, config.batching().maxDelayMs());
-        LOG.error("{}; keeping {} rollouts buffered, retrying in {} ms", what, buffer.size(),
-                Math.max(1, config.batching().maxDelayMs()), e);
+        flusher.flush(trigger, false);
     }
 
     @Override
@@ -309,5 +246,6 @@ final class RolloutBatcher implements Processor<String, ReceivedRollout, Object,
         if (punctuator != null) {
             punctuator.cancel();
         }
+        flusher.discard();
     }
 }

@@ -98,6 +98,24 @@ final class RolloutBuffer {
         }
     }
 
+    /**
+     * Takes a flush's entries out of the index (no longer buffered for the next batch); they stay in the store until
+     * {@link #drop dropped} (scored or dead-lettered) or {@link #unhold returned}, so a commit meanwhile keeps them.
+     */
+    void hold(List<Item> items) {
+        for (Item it : items) {
+            index.remove(it.id());
+        }
+    }
+
+    /** Returns held entries to the index (their flush failed; they wait for the retry). */
+    void unhold(List<Item> items) {
+        for (Item it : items) {
+            BufferedRollout b = it.buffered();
+            index.add(new BufferIndex.Pending(it.id(), b.arrivalMs(), b.tokens(), b, it.rollout()));
+        }
+    }
+
     /** Removes a rollout (scored or dead-lettered). */
     void drop(String id) {
         store.delete(id);

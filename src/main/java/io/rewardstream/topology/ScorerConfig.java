@@ -105,7 +105,8 @@ public record ScorerConfig(
             "validation.", "scoring.", "model.", "release.", "dedupe.", "chaos.");
     /** Own keys whose prefixes Kafka also uses (metrics.recording.level, batch.size, ...): matched exactly. */
     private static final java.util.Set<String> OWN_KEYS = java.util.Set.of(GROUP_TIMEOUT_MS, METRICS_HOST, METRICS_PORT,
-            BatchingConfig.MAX_SIZE, BatchingConfig.MAX_TOKENS, BatchingConfig.PAD_MULTIPLE, BatchingConfig.MAX_DELAY_MS);
+            BatchingConfig.MAX_SIZE, BatchingConfig.MAX_TOKENS, BatchingConfig.PAD_MULTIPLE, BatchingConfig.MAX_DELAY_MS,
+            BatchingConfig.CALL_OVERHEAD_TOKENS, BatchingConfig.IDLE_FLUSH_MS, DeliveryConfig.FLUSH_OVERLAP);
 
     public ScorerConfig {
         raw = Collections.unmodifiableMap(new TreeMap<>(Objects.requireNonNull(raw, "raw")));
@@ -148,7 +149,7 @@ public record ScorerConfig(
         DeliveryConfig.from(raw);   // fail fast, naming the key
     }
 
-    /** {@code dedupe.*} and {@code chaos.*} keys ({@link DeliveryConfig}). */
+    /** {@code batch.flush.overlap}, {@code dedupe.*} and {@code chaos.*} keys ({@link DeliveryConfig}). */
     public DeliveryConfig delivery() {
         return DeliveryConfig.from(raw);
     }

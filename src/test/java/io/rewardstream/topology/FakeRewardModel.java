@@ -12,13 +12,16 @@ import java.util.List;
 
 /**
  * FAKE reward model for the topology unit tests: the reward of a row is {@link #expected(int[])}, a deterministic
- * function of its real (unpadded) token ids. Records every batch's row count; can be told to fail.
+ * function of its real (unpadded) token ids. Records every batch's row count; can be told to fail or to wait
+ * at a gate.
  */
 final class FakeRewardModel implements RewardModel {
     private final ModelManifest manifest;
     final List<Integer> batchRows = Collections.synchronizedList(new ArrayList<>());
     volatile boolean failing;
     volatile boolean closed;
+    /** When set, every call waits for it to open (a slow device, for the overlapped flush). */
+    volatile java.util.concurrent.CountDownLatch gate;
 
     FakeRewardModel(String name, long version, int maxSeqLen, int vocab) {
         manifest = new ModelManifest(name, version, maxSeqLen, 0, vocab, "ids", null, null, null, null, null, null,
@@ -43,6 +46,17 @@ final class FakeRewardModel implements RewardModel {
     public ModelOutput score(PaddedBatch batch) {
         if (closed) {
             throw new IllegalStateException("closed");
+        }
+        java.util.concurrent.CountDownLatch g = gate;
+        if (g != null) {
+            try {
+                if (!g.await(30, java.util.concurrent.TimeUnit.SECONDS)) {
+                    throw new ModelScoringException("fake model gate never opened");
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new ModelScoringException("interrupted at the fake model's gate");
+            }
         }
         if (failing) {
             throw new ModelScoringException("fake model failure");

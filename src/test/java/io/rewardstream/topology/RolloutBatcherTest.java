@@ -24,7 +24,9 @@ import static org.assertj.core.api.Assertions.assertThat;
  * The rollout-batcher alone on a {@link MockProcessorContext}. A restart (or rebalance): a NEW processor instance over
  * the SAME stores (as Kafka Streams restores them from their changelogs) must rebuild its index from the store:
  * nothing lost, arrival times kept. The idle flush ({@code batch.idle.flush.ms}): a partial batch goes early only
- * when its task is quiet AND no flush of the topology is scoring.
+ * when its task is quiet AND no flush of the topology is scoring. The overlapped flush ({@code batch.flush.overlap}):
+ * a size flush scores on a helper thread, its rollouts stay in the store until the stream thread writes the rewards.
+ * The other tests score on the calling thread, so their outputs are there when {@code process} returns.
  */
 class RolloutBatcherTest {
     private FakeRewardModel model;
@@ -38,7 +40,7 @@ class RolloutBatcherTest {
         holder = new ModelHolder(model);
         config = ScorerConfig.from(Map.of("application.id", "restart-test", "bootstrap.servers", "unused:9092",
                 "schema.registry.url", "http://127.0.0.1:1/unused", "batch.max.size", "4", "batch.max.delay.ms", "100",
-                "scoring.normalization", "running"));
+                "scoring.normalization", "running", "batch.flush.overlap", "false"));
         stores = List.of(store(ScorerTopology.ROLLOUT_BUFFER), store(ScorerTopology.SCORE_STATS),
                 store(ScorerTopology.REWARDED_IDS));
     }
@@ -91,6 +93,33 @@ class RolloutBatcherTest {
                         throw new java.io.UncheckedIOException(e);
                     }
                 }, KlControlConfig.from(config), null, activity);
+    }
+
+    private ScorerConfig overlapped() {
+        return config.with(Map.of("batch.flush.overlap", "true"));
+    }
+
+    /** Opens the model's gate from another thread in 100 ms, while the test's thread is blocked in the batcher. */
+    private static Thread openLater(java.util.concurrent.CountDownLatch gate) {
+        Thread t = new Thread(() -> {
+            try {
+                Thread.sleep(100);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            gate.countDown();
+        });
+        t.start();
+        return t;
+    }
+
+    /** Waits (bounded) until the batcher's flush in flight has finished scoring. */
+    private static void awaitScored(RolloutBatcher b) throws InterruptedException {
+        long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(10);
+        while (b.scoringInFlight()) {
+            assertThat(System.nanoTime()).as("the flush in flight never finished").isLessThan(deadline);
+            Thread.sleep(2);
+        }
     }
 
     private static void punctuate(MockProcessorContext<Object, Object> ctx, long now) {
@@ -284,5 +313,123 @@ class RolloutBatcherTest {
         List<Reward> out = rewards(c2);
         assertThat(out).hasSize(4);
         assertThat(RunningStats.fromBytes(stores.get(1).get("fake:1")).count()).isEqualTo(8);
+    }
+
+    @Test
+    void shouldScoreASizeFlushOffTheStreamThreadAndKeepItsRolloutsInTheStoreUntilItsRewardsAreWritten()
+            throws InterruptedException {
+        SimpleMeterRegistry meters = new SimpleMeterRegistry();
+        FlushActivity activity = new FlushActivity();
+        RolloutBatcher b = newBatcher(overlapped(), meters, activity);
+        MockProcessorContext<Object, Object> ctx = startInstance(b, 1_000);
+        model.gate = new java.util.concurrent.CountDownLatch(1);   // the device is busy
+        for (int i = 0; i < 4; i++) {
+            process(b, ScorerTopologyTest.rollout("a" + i, "g", null, 4, 5, true, true), 1_000);
+        }
+        // process returned while the model is still scoring: the thread goes on buffering
+        process(b, ScorerTopologyTest.rollout("b0", "g", null, 4, 5, true, true), 1_001);
+        assertThat(b.scoringInFlight()).isTrue();
+        assertThat(activity.idle()).isFalse();
+        assertThat(rewards(ctx)).isEmpty();
+        assertThat(b.buffered()).as("the next batch holds only b0").isEqualTo(1);
+        assertThat(stores.get(0).approximateNumEntries()).as("in flight, still in the store").isEqualTo(5);
+
+        model.gate.countDown();
+        awaitScored(b);
+        punctuate(ctx, 1_005);
+
+        assertThat(rewards(ctx)).extracting(Reward::getRolloutId).containsExactly("a0", "a1", "a2", "a3");
+        assertThat(stores.get(0).approximateNumEntries()).isEqualTo(1);
+        assertThat(meters.counter(ScorerMetrics.FLUSHES, "trigger", "size").count()).isEqualTo(1.0);
+        assertThat(activity.idle()).isTrue();
+        assertThat(ctx.committed()).as("b0 arrived 4 ms ago: not the end of a burst").isFalse();
+    }
+
+    @Test
+    void shouldWriteTheFlushInFlightBeforeTheTasksNextFlushStarts() throws InterruptedException {
+        RolloutBatcher b = newBatcher(overlapped(), new SimpleMeterRegistry(), new FlushActivity());
+        MockProcessorContext<Object, Object> ctx = startInstance(b, 1_000);
+        java.util.concurrent.CountDownLatch gate = new java.util.concurrent.CountDownLatch(1);
+        model.gate = gate;
+        for (int i = 0; i < 4; i++) {
+            process(b, ScorerTopologyTest.rollout("a" + i, "g", null, 4, 5, true, true), 1_000);
+        }
+        Thread opener = openLater(gate);
+        // the second batch's flush waits for the first (one in flight per task, its score stats come first)
+        for (int i = 0; i < 4; i++) {
+            process(b, ScorerTopologyTest.rollout("c" + i, "g", null, 4, 5, true, true), 1_010);
+        }
+        opener.join();
+
+        assertThat(rewards(ctx)).extracting(Reward::getRolloutId).containsExactly("a0", "a1", "a2", "a3");
+        awaitScored(b);
+        punctuate(ctx, 1_020);
+        assertThat(rewards(ctx)).hasSize(8);
+        assertThat(RunningStats.fromBytes(stores.get(1).get("fake:1")).count()).as("stats chained").isEqualTo(8);
+        assertThat(model.batchRows).containsExactly(4, 4);
+    }
+
+    @Test
+    void shouldLeaveAFlushInFlightToTheTasksNextOwnerWhenTheTaskCloses() throws InterruptedException {
+        RolloutBatcher first = newBatcher(overlapped(), new SimpleMeterRegistry(), new FlushActivity());
+        MockProcessorContext<Object, Object> c1 = startInstance(first, 1_000);
+        java.util.concurrent.CountDownLatch gate = new java.util.concurrent.CountDownLatch(1);
+        model.gate = gate;
+        for (int i = 0; i < 4; i++) {
+            process(first, ScorerTopologyTest.rollout("a" + i, "g", null, 4, 5, true, true), 1_000);
+        }
+        first.close();   // rebalance: the task moves while its flush is on the model
+        gate.countDown();
+        awaitScored(first);
+        assertThat(rewards(c1)).isEmpty();
+
+        model.gate = null;
+        RolloutBatcher second = newBatcher(overlapped(), new SimpleMeterRegistry(), new FlushActivity());
+        MockProcessorContext<Object, Object> c2 = startInstance(second, 1_050);
+        assertThat(second.buffered()).isEqualTo(4);
+        punctuate(c2, 1_100);   // the max delay, measured from the stored arrival
+        assertThat(rewards(c2)).extracting(Reward::getRolloutId).containsExactly("a0", "a1", "a2", "a3");
+        assertThat(stores.get(0).approximateNumEntries()).isZero();
+    }
+
+    @Test
+    void shouldReturnABatchTheModelFailedInFlightToTheBufferAndRetryIt() throws InterruptedException {
+        SimpleMeterRegistry meters = new SimpleMeterRegistry();
+        RolloutBatcher b = newBatcher(overlapped(), meters, new FlushActivity());
+        MockProcessorContext<Object, Object> ctx = startInstance(b, 1_000);
+        model.failing = true;
+        for (int i = 0; i < 4; i++) {
+            process(b, ScorerTopologyTest.rollout("a" + i, "g", null, 4, 5, true, true), 1_000);
+        }
+        awaitScored(b);
+        punctuate(ctx, 1_001);
+        assertThat(rewards(ctx)).isEmpty();
+        assertThat(b.buffered()).as("back in the buffer").isEqualTo(4);
+        assertThat(meters.counter(ScorerMetrics.MODEL_FAILURES).count()).isEqualTo(1.0);
+
+        model.failing = false;
+        punctuate(ctx, 1_200);   // past the retry delay (batch.max.delay.ms) and the max delay
+        assertThat(rewards(ctx)).extracting(Reward::getRolloutId).containsExactly("a0", "a1", "a2", "a3");
+        assertThat(b.buffered()).isZero();
+    }
+
+    @Test
+    void shouldNotRewardARolloutAgainThatArrivesWhileItsCopyIsScoring() throws InterruptedException {
+        SimpleMeterRegistry meters = new SimpleMeterRegistry();
+        RolloutBatcher b = newBatcher(overlapped(), meters, new FlushActivity());
+        MockProcessorContext<Object, Object> ctx = startInstance(b, 1_000);
+        java.util.concurrent.CountDownLatch gate = new java.util.concurrent.CountDownLatch(1);
+        model.gate = gate;
+        for (int i = 0; i < 4; i++) {
+            process(b, ScorerTopologyTest.rollout("a" + i, "g", null, 4, 5, true, true), 1_000);
+        }
+        Thread opener = openLater(gate);
+        process(b, ScorerTopologyTest.rollout("a2", "g", null, 4, 5, true, true), 1_010);   // a trainer's retry
+        opener.join();
+
+        assertThat(rewards(ctx)).extracting(Reward::getRolloutId).containsExactly("a0", "a1", "a2", "a3");
+        assertThat(b.buffered()).isZero();
+        assertThat(meters.counter(ScorerMetrics.DUPLICATES).count()).isEqualTo(1.0);
+        assertThat(stores.get(0).approximateNumEntries()).isZero();
     }
 }

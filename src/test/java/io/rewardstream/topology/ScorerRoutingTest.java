@@ -72,6 +72,9 @@ class ScorerRoutingTest {
         m.put("bootstrap.servers", "unused:9092");
         m.put("schema.registry.url", registryServer.url());
         m.put("batch.max.size", "6");
+        // the TopologyTestDriver runs no background time: every flush scores on the stream thread (overlap is
+        // RolloutBatcherTest's and the ITs')
+        m.put("batch.flush.overlap", "false");
         m.put("metrics.port", "-1");
         m.putAll(overrides);
         ScorerConfig config = ScorerConfig.from(m);

@@ -81,6 +81,9 @@ class ScorerTopologyTest {
         m.put("bootstrap.servers", "unused:9092");
         m.put("schema.registry.url", registryServer.url());
         m.put("batch.max.size", "4");
+        // the TopologyTestDriver runs no background time: every flush scores on the stream thread (overlap is
+        // RolloutBatcherTest's and the ITs')
+        m.put("batch.flush.overlap", "false");
         m.put("batch.max.tokens", "4096");
         m.put("batch.pad.multiple", "8");
         m.put("batch.max.delay.ms", "100");

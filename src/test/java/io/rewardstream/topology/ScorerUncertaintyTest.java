@@ -83,6 +83,9 @@ class ScorerUncertaintyTest {
         m.put("bootstrap.servers", "unused:9092");
         m.put("schema.registry.url", registry.url());
         m.put("batch.max.size", "8");
+        // the TopologyTestDriver runs no background time: every flush scores on the stream thread (overlap is
+        // RolloutBatcherTest's and the ITs')
+        m.put("batch.flush.overlap", "false");
         m.put("batch.max.tokens", "8192");
         m.put("metrics.port", "-1");
         m.put("scoring.uncertainty.penalty", Double.toString(LAMBDA));

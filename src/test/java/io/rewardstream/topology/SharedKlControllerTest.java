@@ -61,6 +61,9 @@ class SharedKlControllerTest {
         m.put("bootstrap.servers", "unused:9092");
         m.put("schema.registry.url", registry.url());
         m.put("batch.max.size", "4");
+        // the TopologyTestDriver runs no background time: every flush scores on the stream thread (overlap is
+        // RolloutBatcherTest's and the ITs')
+        m.put("batch.flush.overlap", "false");
         m.put("batch.max.delay.ms", "100000");
         m.put("metrics.port", "-1");
         m.put("scoring.kl.controller", "adaptive");
