@@ -26,6 +26,8 @@ import java.util.List;
  */
 final class BatchFlusher {
     private static final Logger LOG = LoggerFactory.getLogger(BatchFlusher.class);
+    /** The trigger of a work-conserving flush at the end of a burst ({@code batch.idle.flush.ms}). */
+    static final String IDLE = "idle";
 
     private final ScorerConfig config;
     private final ModelHolder holder;
@@ -85,7 +87,10 @@ final class BatchFlusher {
             if (items.isEmpty()) {
                 return;
             }
-            started = InFlightFlush.start(trigger, lease, p, items, inputs, outputs.loadState(p), activity, overlap);
+            // an idle flush does not hold back the other tasks' idle flushes: the end of a burst goes to the model at
+            // once, queued together, not one partial batch per punctuator tick
+            FlushActivity busy = IDLE.equals(trigger) ? null : activity;
+            started = InFlightFlush.start(trigger, lease, p, items, inputs, outputs.loadState(p), busy, overlap);
             buffer.hold(items);   // out of the next batch, still in the store
             pending = started;
         } finally {

@@ -8,9 +8,9 @@ import java.util.Map;
  * Delivery of a flush's outputs: when they are written (after an overlapped scoring call), duplicate suppression at
  * the edges, and a chaos knob for crash tests. Immutable; built by {@link #from(Map)} over the scorer's merged keys.
  *
- * @param overlap           {@value #FLUSH_OVERLAP}: a size- or token-triggered flush scores on a helper thread while the
- *                          stream thread keeps polling and buffering; its rewards are written by the stream thread
- *                          (in its open transaction) once scoring is done, at the latest before the task's next flush
+ * @param overlap           {@value #FLUSH_OVERLAP}: a flush scores on a helper thread while the stream thread keeps
+ *                          polling and buffering; its rewards are written by the stream thread (in its open
+ *                          transaction) once scoring is done, at the latest before the task's next flush
  *                          ({@link InFlightFlush}). Default true; false scores every flush on the stream thread
  * @param dedupeWindowMs    {@value #DEDUPE_WINDOW_MS}: a rollout whose rollout_id was rewarded less than this long ago
  *                          (wall clock, same task, i.e. same group_id key) gets no second reward; 0 = off

@@ -69,17 +69,23 @@ final class InFlightFlush {
      * once this returns: it is closed, and {@code activity} ended, when the call ends (if this throws, the lease is
      * still the caller's).
      *
-     * @param overlap on a helper thread (true) or on this thread (false)
+     * @param activity where the call counts as the model being busy ({@link FlushActivity#idle()}), or null when it
+     *                 does not (an idle flush: the other tasks' partial batches may follow it at once)
+     * @param overlap  on a helper thread (true) or on this thread (false)
      */
     static InFlightFlush start(String trigger, ModelHolder.Lease lease, ScoringPipeline pipeline,
                                List<RolloutBuffer.Item> items, List<ScoringInput> inputs, ShapingState before,
                                FlushActivity activity, boolean overlap) {
-        activity.begin();
+        if (activity != null) {
+            activity.begin();
+        }
         java.util.function.Supplier<ScoringPipeline.Result> call = () -> {
             try (lease) {
                 return pipeline.score(inputs, before);
             } finally {
-                activity.end();
+                if (activity != null) {
+                    activity.end();
+                }
             }
         };
         CompletableFuture<ScoringPipeline.Result> f;
@@ -87,7 +93,9 @@ final class InFlightFlush {
             try {
                 f = CompletableFuture.supplyAsync(call, HELPERS);
             } catch (RuntimeException e) {   // no thread could be made: the call never runs
-                activity.end();
+                if (activity != null) {
+                    activity.end();
+                }
                 throw e;
             }
         } else {

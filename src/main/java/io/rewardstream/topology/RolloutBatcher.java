@@ -45,10 +45,11 @@ import java.time.Duration;
  * the shared controller's newest, see {@link KlControllerProcessor}) and the running score stats (store
  * {@code score-stats}, key = model version) -> its outputs ({@link FlushOutputs}: rewards, one group hand-over per
  * group, dead letters for refused rows, the flush's {@code rewarded-ids} entry, KL observations), all inside the
- * task's transaction. With {@code batch.flush.overlap} (default) a size- or token-triggered flush scores on a helper
- * thread ({@link InFlightFlush}) while this thread keeps buffering; its rollouts stay in the store until the outputs
- * are written, when the call is done (checked on every record and tick) and at the latest before the task's next
- * flush. A {@link BatchNotScoredException} keeps the whole batch buffered (retried after {@code batch.max.delay.ms},
+ * task's transaction. With {@code batch.flush.overlap} (default) a flush scores on a helper thread
+ * ({@link InFlightFlush}) while this thread keeps buffering; its rollouts stay in the store until the outputs are
+ * written, when the call is done (checked on every record and tick) and at the latest before the task's next flush;
+ * the commit of a burst's end is requested once its outputs are written. An idle flush does not count as the model
+ * being busy for the other tasks: the end of a burst goes to the model at once. A {@link BatchNotScoredException} keeps the whole batch buffered (retried after {@code batch.max.delay.ms},
  * counted in {@code rewardstream.model.failures}).
  *
  * <p>The buffer and its index are {@link RolloutBuffer}; this class reads top-down: arrival ({@link #process}),
@@ -202,17 +203,19 @@ final class RolloutBatcher implements Processor<String, ReceivedRollout, Object,
         boolean quiet = idle > 0 && now - lastArrivalMs >= idle && activity.quietForMs(now) >= idle;
         if (buffer.isEmpty()) {
             if (finished && quiet) {
-                context.commit();   // the burst ended on a full batch, now written: commit it at once
+                context.commit();   // the end of a burst, now written: commit it at once
             }
             return;
         }
         if (now - buffer.oldestArrivalMs() >= config.batching().maxDelayMs()) {
-            flush("delay");
+            flusher.flush("delay", delivery.overlap());
         } else if (quiet && activity.idle()) {
-            flush("idle");
-            // the end of a burst: ask for the commit now, so read_committed trainers see these rewards without
-            // waiting out commit.interval.ms (under load, size-triggered flushes and the interval govern commits)
-            context.commit();
+            flusher.flush(BatchFlusher.IDLE, delivery.overlap());
+            if (!delivery.overlap()) {
+                // the end of a burst: ask for the commit now, so read_committed trainers see these rewards without
+                // waiting out commit.interval.ms (overlapped: once they are written, above)
+                context.commit();
+            }
         }
     }
 
@@ -234,11 +237,6 @@ final class RolloutBatcher implements Processor<String, ReceivedRollout, Object,
                         + " cannot be used with this configuration: " + e.getMessage(), e);
             }
         }
-    }
-
-    /** Scores everything buffered on this thread and writes the outputs (tests; delay and idle triggers). */
-    void flush(String trigger) {
-        flusher.flush(trigger, false);
     }
 
     @Override

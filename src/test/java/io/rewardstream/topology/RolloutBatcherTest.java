@@ -215,7 +215,7 @@ class RolloutBatcherTest {
     void shouldWaitForTheMaxDelayWhenTheIdleFlushIsOff() {
         ScorerConfig off = ScorerConfig.from(Map.of("application.id", "restart-test", "bootstrap.servers",
                 "unused:9092", "schema.registry.url", "http://127.0.0.1:1/unused", "batch.max.size", "4",
-                "batch.max.delay.ms", "100", "batch.idle.flush.ms", "0"));
+                "batch.max.delay.ms", "100", "batch.idle.flush.ms", "0", "batch.flush.overlap", "false"));
         RolloutBatcher b = newBatcher(off, new SimpleMeterRegistry(), new FlushActivity());
         MockProcessorContext<Object, Object> ctx = startInstance(b, 1_000);
         process(b, ScorerTopologyTest.rollout("a", "g", null, 4, 5, true, true), 1_000);
@@ -388,6 +388,8 @@ class RolloutBatcherTest {
         MockProcessorContext<Object, Object> c2 = startInstance(second, 1_050);
         assertThat(second.buffered()).isEqualTo(4);
         punctuate(c2, 1_100);   // the max delay, measured from the stored arrival
+        awaitScored(second);
+        punctuate(c2, 1_101);
         assertThat(rewards(c2)).extracting(Reward::getRolloutId).containsExactly("a0", "a1", "a2", "a3");
         assertThat(stores.get(0).approximateNumEntries()).isZero();
     }
@@ -409,6 +411,8 @@ class RolloutBatcherTest {
 
         model.failing = false;
         punctuate(ctx, 1_200);   // past the retry delay (batch.max.delay.ms) and the max delay
+        awaitScored(b);
+        punctuate(ctx, 1_201);
         assertThat(rewards(ctx)).extracting(Reward::getRolloutId).containsExactly("a0", "a1", "a2", "a3");
         assertThat(b.buffered()).isZero();
     }
@@ -431,5 +435,37 @@ class RolloutBatcherTest {
         assertThat(b.buffered()).isZero();
         assertThat(meters.counter(ScorerMetrics.DUPLICATES).count()).isEqualTo(1.0);
         assertThat(stores.get(0).approximateNumEntries()).isZero();
+    }
+
+    @Test
+    void shouldSendEveryQuietTasksPartialBatchToTheModelAtOnceAtTheEndOfABurst() throws InterruptedException {
+        SimpleMeterRegistry meters = new SimpleMeterRegistry();
+        FlushActivity shared = new FlushActivity();
+        RolloutBatcher first = newBatcher(overlapped(), meters, shared);
+        RolloutBatcher second = newBatcher(overlapped(), meters, shared);
+        MockProcessorContext<Object, Object> c1 = startInstance(first, 1_000);
+        MockProcessorContext<Object, Object> c2 = startInstance(second, 1_000, List.of(
+                store(ScorerTopology.ROLLOUT_BUFFER), store(ScorerTopology.SCORE_STATS),
+                store(ScorerTopology.REWARDED_IDS)));
+        model.gate = new java.util.concurrent.CountDownLatch(1);
+        process(first, ScorerTopologyTest.rollout("a", "g", null, 4, 5, true, true), 1_000);
+        process(second, ScorerTopologyTest.rollout("b", "h", null, 4, 5, true, true), 1_000);
+
+        punctuate(c1, 1_025);   // the whole scorer quiet for 25 ms: the first task's partial batch goes
+        punctuate(c2, 1_025);   // ... and the second's follows at once, queued on the model, not a tick later
+        assertThat(first.scoringInFlight()).isTrue();
+        assertThat(second.scoringInFlight()).isTrue();
+        assertThat(c1.committed()).as("nothing written yet: no commit request").isFalse();
+
+        model.gate.countDown();
+        awaitScored(first);
+        awaitScored(second);
+        punctuate(c1, 1_030);
+        punctuate(c2, 1_030);
+        assertThat(rewards(c1)).extracting(Reward::getRolloutId).containsExactly("a");
+        assertThat(rewards(c2)).extracting(Reward::getRolloutId).containsExactly("b");
+        assertThat(meters.counter(ScorerMetrics.FLUSHES, "trigger", "idle").count()).isEqualTo(2.0);
+        assertThat(c1.committed()).as("the burst's end is committed once written").isTrue();
+        assertThat(c2.committed()).isTrue();
     }
 }

@@ -48,6 +48,8 @@ public final class BenchResult {
     public double deviceAloneAtCalibration;
     public double devicePipeline;
     public double deviceMeanBatch;
+    /** Rollouts of the device stage ({@code --rollouts} x {@link PipelineBench#DEVICE_STAGE_FACTOR}). */
+    public int deviceRollouts;
     public double deviceAlone;
     public Map<String, Double> deviceTime = Map.of();
     public double plannerModelAlone;
@@ -159,6 +161,7 @@ public final class BenchResult {
         m.put("device_stand_in", Map.of("call_us", deviceCallMicros, "ns_per_padded_token", deviceNanosPerToken,
                 "calibration", "alone on the planner's flushes of 64 = null-model topology / 2",
                 "alone_at_calibration_per_s", deviceAloneAtCalibration));
+        m.put("device_pipeline_rollouts", deviceRollouts);
         m.put("device_pipeline_per_s", devicePipeline);
         m.put("device_alone_at_pipeline_shapes_per_s", deviceAlone);
         m.put("device_pipeline_efficiency", devicePipelineEfficiency());

@@ -51,6 +51,14 @@ public final class PipelineBench {
     public static final int DEFAULT_WARMUPS = 3;
 
     /**
+     * The device stage runs this many times {@code --rollouts}: its ratio compares the pipeline with the device's busy
+     * time alone, so the pipeline's fixed start (filling the first batches) and end (the idle flush after 20 ms
+     * of quiet, the last commit), ≈ 60-120 ms together, are the stage's own cost, which at 10,000 rollouts (a 1 s
+     * stage) was 5-10% of it; a scorer streams for hours.
+     */
+    public static final int DEVICE_STAGE_FACTOR = 3;
+
+    /**
      * @param model      tiny | small | base (the cached built-in model) or a model directory
      * @param rollouts   records per batched pipeline stage
      * @param perRecord  records for the per-record stage (batch.max.size=1; slow)
@@ -301,8 +309,10 @@ public final class PipelineBench {
                 + "rollout", full.threadSeconds(), full.seconds(), full.modelSeconds(), r.recordsPerRollout));
     }
 
-    private void device(Map<String, Object> client, LocalStack stack, List<Rollout> rollouts, Path modelDir,
+    private void device(Map<String, Object> client, LocalStack stack, List<Rollout> warm, Path modelDir,
                         BenchResult r) throws Exception {
+        List<Rollout> rollouts = rollouts(warm.size() * DEVICE_STAGE_FACTOR, 1);
+        r.deviceRollouts = rollouts.size();
         DeviceStandIn device = DeviceCalibration.calibrateDevice(modelDir, rollouts, r.nullModel / 2);
         r.deviceCallMicros = device.callNanos() / 1e3;
         r.deviceNanosPerToken = device.nanosPerPaddedToken();
@@ -314,8 +324,8 @@ public final class PipelineBench {
         step(String.format(Locale.ROOT, "  alone on flushes of 64: %.0f rollouts/s", r.deviceAloneAtCalibration));
         // as every measured stage: once at full size first, not measured (its own stand-in, so its calls are not
         // counted), so the device stage's CPU path is as warm as the null model that calibrated the device
-        step("warm-up (not measured): full pipeline with the device stand-in, " + rollouts.size() + " records");
-        TopologyRun.run(client, stack, "device-warm", rollouts, new DeviceStandIn(device.manifest(),
+        step("warm-up (not measured): full pipeline with the device stand-in, " + warm.size() + " records");
+        TopologyRun.run(client, stack, "device-warm", warm, new DeviceStandIn(device.manifest(),
                 device.callNanos(), device.nanosPerPaddedToken()), o.overrides(), modelDir, o.workDir());
         step("full pipeline with the device stand-in, exactly_once_v2, " + rollouts.size() + " records");
         TopologyRun.Stage dev = TopologyRun.run(client, stack, "device", rollouts, device, o.overrides(), modelDir,
