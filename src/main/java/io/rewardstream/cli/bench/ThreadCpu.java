@@ -30,7 +30,7 @@ final class ThreadCpu implements AutoCloseable {
     private static final Path TASKS = Path.of("/proc/self/task");
 
     /** Samples older than this are dropped (a stage's window is read right after it). */
-    private static final long KEEP_MS = 600_000;
+    private static final long KEEP_MS = 120_000;
 
     private record Sample(long atMs, int[] tids, long[] ticks) {
     }
@@ -114,7 +114,15 @@ final class ThreadCpu implements AutoCloseable {
         Map<Integer, Long> before = new HashMap<>();
         Map<Integer, Long> last = new HashMap<>();
         synchronized (samples) {
-            for (Sample s : samples) {
+            // only the window's samples and the last one before it (every thread alive at the window's start is in
+            // it): reading all ten minutes of samples after each stage was hot enough for C2, whose compile of it
+            // then ran inside the next stage's window and was counted as that stage's JIT
+            int first = samples.size();
+            while (first > 0 && samples.get(first - 1).atMs() >= fromMs) {
+                first--;
+            }
+            for (int k = Math.max(0, first - 1); k < samples.size(); k++) {
+                Sample s = samples.get(k);
                 for (int i = 0; i < s.tids().length; i++) {
                     if (s.atMs() < fromMs) {
                         before.put(s.tids()[i], s.ticks()[i]);
