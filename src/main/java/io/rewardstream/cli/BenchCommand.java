@@ -61,6 +61,8 @@ public final class BenchCommand implements Callable<Integer> {
                     cacheDir == null ? ModelCache.defaultRoot() : cacheDir, work,
                     java.util.Set.copyOf(stages == null ? PipelineBench.STAGES : stages),
                     overrides == null ? java.util.Map.of() : overrides, reps, warmups), System.err).run();
+        } finally {
+            ModelCommand.deleteTree(work);   // the stages' state directories
         }
         if (json) {
             System.out.println(JsonMapper.builder().build().writeValueAsString(r.toJson()));
