@@ -100,7 +100,9 @@ class BenchResultTest {
     void shouldRunQueuedCallsBackToBackAndAccountForTheRunsDeviceTime() throws Exception {
         io.rewardstream.scoring.ModelManifest m = ConstantRewardModel.of(0f, 128, 260).manifest();
         DeviceStandIn d = new DeviceStandIn(m, 1_000_000, 10_000);   // 1 ms + 10 us x padded tokens
-        DeviceStandIn.Shape s = new DeviceStandIn.Shape(10, 40);     // 400 padded tokens: 5 ms
+        // 4,000 padded tokens: 41 ms, so the second call is queued behind the first even if the first thread starts
+        // late on a loaded machine (with 5 ms calls it once arrived after the first had ended)
+        DeviceStandIn.Shape s = new DeviceStandIn.Shape(10, 400);
         long startMs = System.currentTimeMillis();
         DeviceStandIn.Call[] first = new DeviceStandIn.Call[1];
         Thread other = new Thread(() -> first[0] = d.occupy(s));
@@ -111,14 +113,14 @@ class BenchResultTest {
         DeviceStandIn.Call a = first[0].startNanos() <= second.startNanos() ? first[0] : second;
         DeviceStandIn.Call b = a == second ? first[0] : second;
         assertThat(b.startNanos()).as("a call queued behind another starts when it ends").isEqualTo(a.endNanos());
-        assertThat(b.endNanos() - b.startNanos()).isEqualTo(5_000_000L);
+        assertThat(b.endNanos() - b.startNanos()).isEqualTo(41_000_000L);
         Thread.sleep(20);
         long endMs = System.currentTimeMillis();
 
         // alone: the same shapes back to back, rows / sum(a + b x tokens)
-        assertThat(d.aloneRowsPerSecond(List.of(s, s))).isCloseTo(20 / 0.010, within(1e-6));
+        assertThat(d.aloneRowsPerSecond(List.of(s, s))).isCloseTo(20 / 0.082, within(1e-6));
         Map<String, Double> acc = d.accounting(startMs, endMs);
-        assertThat(acc.get("busy")).isCloseTo(0.010, within(1e-9));
+        assertThat(acc.get("busy")).isCloseTo(0.082, within(1e-9));
         assertThat(acc.get("idle_between")).isCloseTo(0.0, within(1e-9));
         assertThat(acc.get("head") + acc.get("busy") + acc.get("idle_between") + acc.get("tail"))
                 .isCloseTo(acc.get("run"), within(1e-9));
