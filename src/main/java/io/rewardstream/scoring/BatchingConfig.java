@@ -17,7 +17,8 @@ import java.util.Map;
  *                    equivalents; the planner splits a flush into more calls only where that saves more padded
  *                    tokens than this (default 64; 0 = split wherever padding is saved, large = fewest calls)
  * @param idleFlushMs {@code batch.idle.flush.ms}: a partial batch is flushed once no rollout has arrived in any task
- *                    of this scorer for this long while no flush of it is scoring (the model is idle), instead of waiting
+ *                    of this scorer for this long while no flush of it is scoring (the model is idle; an idle flush
+ *                    does not count, so every task's partial batch follows at once), instead of waiting
  *                    out {@code batch.max.delay.ms}: work-conserving, so batches still grow under load (default 20;
  *                    0 = off, a partial batch always waits for the max delay)
  */

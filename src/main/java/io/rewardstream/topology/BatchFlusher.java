@@ -19,8 +19,9 @@ import java.util.List;
  * dead-lettered), starts scoring it with the current model's {@link ScoringPipeline} under one {@link ModelHolder}
  * lease ({@link InFlightFlush}: on a helper thread when overlapped), and writes the outputs ({@link FlushOutputs})
  * once scoring is done. At most one flush per task is in flight, and the next one starts only after its outputs are
- * written (its running score stats are the next one's start). A {@link BatchNotScoredException} returns the batch to
- * the buffer and holds flushes back for {@code batch.max.delay.ms} (counted in {@code rewardstream.model.failures}).
+ * written (its running score stats are the next one's start). A failed call ({@link BatchNotScoredException}, or any
+ * other exception of the pipeline) returns the batch to the buffer and holds flushes back for
+ * {@code batch.max.delay.ms} (counted in {@code rewardstream.model.failures}).
  *
  * <p>Not thread-safe: one per task, used on its stream thread. Never owns the model.
  */
@@ -57,7 +58,8 @@ final class BatchFlusher {
 
     /**
      * Scores everything buffered: first writes the outputs of the flush in flight, then starts this one, on a helper
-     * thread when {@code overlap} (else its outputs are written before this returns). Never throws for one record.
+     * thread when {@code overlap} (else its outputs are written before this returns). A failure of the scoring call
+     * keeps the batch buffered (retried after {@code batch.max.delay.ms}); only a failure to write outputs throws.
      */
     void flush(String trigger, boolean overlap) {
         finishPending(true);
@@ -138,12 +140,12 @@ final class BatchFlusher {
         try {
             result = f.await();
         } catch (RuntimeException e) {
-            buffer.unhold(f.items());   // back into the next batch: nothing is lost
-            if (e instanceof BatchNotScoredException) {
-                failBatch(e.getMessage(), e);
-                return false;
-            }
-            throw e;
+            // back into the next batch: nothing is lost. Any failure of the call is the batch's, retried after the
+            // delay and counted: thrown from here it would be blamed on (and dead-letter) the record being processed
+            buffer.unhold(f.items());
+            failBatch(e instanceof BatchNotScoredException ? e.getMessage()
+                    : "scoring " + f.items().size() + " rollouts failed: " + e, e);
+            return false;
         }
         metrics.inference(f.version(), result.inferenceNanos());
         metrics.flush(f.trigger());
@@ -152,7 +154,12 @@ final class BatchFlusher {
                 metrics.batch(pb.rows(), pb.paddedTokens(), pb.paddingEfficiency());
             }
         }
-        outputs.emit(f.version(), f.items(), result, f.before(), context.currentSystemTimeMs());
+        try {
+            outputs.emit(f.version(), f.items(), result, f.before(), context.currentSystemTimeMs());
+        } catch (RuntimeException e) {
+            buffer.unholdStored(f.items());   // what was not written yet goes back into the index, not lost in the store
+            throw e;
+        }
         return true;
     }
 

@@ -92,7 +92,7 @@ final class InFlightFlush {
         if (overlap) {
             try {
                 f = CompletableFuture.supplyAsync(call, HELPERS);
-            } catch (RuntimeException e) {   // no thread could be made: the call never runs
+            } catch (RuntimeException | Error e) {   // no thread could be made: the call never runs
                 if (activity != null) {
                     activity.end();
                 }

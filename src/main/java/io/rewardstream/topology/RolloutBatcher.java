@@ -35,7 +35,7 @@ import java.time.Duration;
  * WALL_CLOCK_TIME punctuator when the oldest has waited {@code batch.max.delay.ms}, or (work-conserving) when no
  * rollout has arrived in ANY task of this topology for {@code batch.idle.flush.ms} while no flush of it is scoring
  * ({@link FlushActivity}): the end of a burst is not held back while the model idles (and its commit is requested
- * at once). The buffer holds the record's
+ * once its rewards are written). The buffer holds the record's
  * ORIGINAL value bytes ({@link ReceivedRollout}): nothing is re-serialized, and a flush-time dead letter is
  * byte-identical to what the trainer produced. A rollout whose rollout_id this task rewarded within
  * {@code dedupe.window.ms} is not buffered again ({@link RewardedIds}; counted in {@code rewardstream.duplicates}).
@@ -206,6 +206,9 @@ final class RolloutBatcher implements Processor<String, ReceivedRollout, Object,
                 context.commit();   // the end of a burst, now written: commit it at once
             }
             return;
+        }
+        if (flusher.scoring()) {
+            return;   // this task's flush is still on the model: the next tick (it would block the thread here)
         }
         if (now - buffer.oldestArrivalMs() >= config.batching().maxDelayMs()) {
             flusher.flush("delay", delivery.overlap());

@@ -108,6 +108,16 @@ final class RolloutBuffer {
         }
     }
 
+    /** Returns held entries that are still in the store to the index (writing their flush's outputs failed midway). */
+    void unholdStored(List<Item> items) {
+        for (Item it : items) {
+            if (index.get(it.id()) == null && store.get(it.id()) != null) {
+                BufferedRollout b = it.buffered();
+                index.add(new BufferIndex.Pending(it.id(), b.arrivalMs(), b.tokens(), b, it.rollout()));
+            }
+        }
+    }
+
     /** Returns held entries to the index (their flush failed; they wait for the retry). */
     void unhold(List<Item> items) {
         for (Item it : items) {

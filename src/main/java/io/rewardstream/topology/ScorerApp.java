@@ -39,9 +39,11 @@ import java.util.concurrent.atomic.AtomicBoolean;
  *
  * <p>Threads (why {@code num.stream.threads=2} by default): every stream thread leases the ONE model from the holder
  * (a TF Session is thread-safe), so while one thread waits on the model (GPU, or TF's own CPU pool) another polls,
- * buffers, sends and commits. A flush runs on the thread that owns its task and that task's transactional producer:
- * a flush and its transaction stay together and exactly_once_v2 is unchanged (no hand-off queue, no second
- * producer). Measured by the bench's device stand-in ({@code device_pipeline_efficiency}).
+ * buffers, sends and commits; with {@code batch.flush.overlap} (default) a flush's model call runs on a helper thread
+ * while its own stream thread goes on too ({@link InFlightFlush}). A flush's outputs are written by the thread that
+ * owns its task and that task's transactional producer, in one transaction, and its rollouts stay in the
+ * change-logged buffer until then: exactly_once_v2 is unchanged (no second producer). Measured by the bench's device
+ * stand-in ({@code device_pipeline_efficiency}).
  *
  * <p>Lifecycle: construct, {@link #start()}, {@link #close()} (idempotent): release hook handle, then
  * {@code KafkaStreams.close} with LEAVE_GROUP (a restart does not wait out the session timeout) bounded by

@@ -22,6 +22,8 @@ final class FakeRewardModel implements RewardModel {
     volatile boolean closed;
     /** When set, every call waits for it to open (a slow device, for the overlapped flush). */
     volatile java.util.concurrent.CountDownLatch gate;
+    /** When set, token_rewards rows are one position long: the pipeline's per-row stage fails after the call. */
+    volatile boolean shortTokenRewards;
 
     FakeRewardModel(String name, long version, int maxSeqLen, int vocab) {
         manifest = new ModelManifest(name, version, maxSeqLen, 0, vocab, "ids", null, null, null, null, null, null,
@@ -70,7 +72,7 @@ final class FakeRewardModel implements RewardModel {
             }
             r[i] = expected(java.util.Arrays.copyOf(batch.ids()[i], len));
         }
-        return ModelOutput.of(r);
+        return shortTokenRewards ? new ModelOutput(r, null, null, new float[r.length][1]) : ModelOutput.of(r);
     }
 
     @Override

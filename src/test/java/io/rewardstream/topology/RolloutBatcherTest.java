@@ -468,4 +468,29 @@ class RolloutBatcherTest {
         assertThat(c1.committed()).as("the burst's end is committed once written").isTrue();
         assertThat(c2.committed()).isTrue();
     }
+
+    @Test
+    void shouldKeepABatchWhosePipelineFailedAfterTheCallAndNotBlameTheNextRecord() throws InterruptedException {
+        SimpleMeterRegistry meters = new SimpleMeterRegistry();
+        RolloutBatcher b = newBatcher(overlapped(), meters, new FlushActivity());
+        MockProcessorContext<Object, Object> ctx = startInstance(b, 1_000);
+        model.shortTokenRewards = true;   // a process-reward row shorter than its input: not a BatchNotScoredException
+        for (int i = 0; i < 4; i++) {
+            process(b, ScorerTopologyTest.rollout("a" + i, "g", null, 4, 5, true, true), 1_000);
+        }
+        awaitScored(b);
+
+        // the next record is processed as usual: the flush's failure is the batch's, not this record's
+        process(b, ScorerTopologyTest.rollout("e", "g", null, 4, 5, true, true), 1_001);
+        assertThat(b.buffered()).isEqualTo(5);
+        assertThat(meters.counter(ScorerMetrics.MODEL_FAILURES).count()).isEqualTo(1.0);
+        assertThat(rewards(ctx)).isEmpty();
+        assertThat(ctx.forwarded(ScorerTopology.DEAD_LETTERS_SINK)).isEmpty();
+
+        model.shortTokenRewards = false;
+        punctuate(ctx, 1_200);   // past the retry delay and the max delay
+        awaitScored(b);
+        punctuate(ctx, 1_201);
+        assertThat(rewards(ctx)).extracting(Reward::getRolloutId).containsExactly("a0", "a1", "a2", "a3", "e");
+    }
 }
