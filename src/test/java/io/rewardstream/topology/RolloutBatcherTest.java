@@ -99,6 +99,16 @@ class RolloutBatcherTest {
         return config.with(Map.of("batch.flush.overlap", "true"));
     }
 
+    /** Closes the model's gate and sends a full batch (a0..a3 at 1,000): its flush is then waiting on the model. */
+    private java.util.concurrent.CountDownLatch fullBatchBehindAGate(RolloutBatcher b) {
+        java.util.concurrent.CountDownLatch gate = new java.util.concurrent.CountDownLatch(1);
+        model.gate = gate;
+        for (int i = 0; i < 4; i++) {
+            process(b, ScorerTopologyTest.rollout("a" + i, "g", null, 4, 5, true, true), 1_000);
+        }
+        return gate;
+    }
+
     /** Opens the model's gate from another thread in 100 ms, while the test's thread is blocked in the batcher. */
     private static Thread openLater(java.util.concurrent.CountDownLatch gate) {
         Thread t = new Thread(() -> {
@@ -349,11 +359,7 @@ class RolloutBatcherTest {
     void shouldWriteTheFlushInFlightBeforeTheTasksNextFlushStarts() throws InterruptedException {
         RolloutBatcher b = newBatcher(overlapped(), new SimpleMeterRegistry(), new FlushActivity());
         MockProcessorContext<Object, Object> ctx = startInstance(b, 1_000);
-        java.util.concurrent.CountDownLatch gate = new java.util.concurrent.CountDownLatch(1);
-        model.gate = gate;
-        for (int i = 0; i < 4; i++) {
-            process(b, ScorerTopologyTest.rollout("a" + i, "g", null, 4, 5, true, true), 1_000);
-        }
+        java.util.concurrent.CountDownLatch gate = fullBatchBehindAGate(b);
         Thread opener = openLater(gate);
         // the second batch's flush waits for the first (one in flight per task, its score stats come first)
         for (int i = 0; i < 4; i++) {
@@ -373,11 +379,7 @@ class RolloutBatcherTest {
     void shouldLeaveAFlushInFlightToTheTasksNextOwnerWhenTheTaskCloses() throws InterruptedException {
         RolloutBatcher first = newBatcher(overlapped(), new SimpleMeterRegistry(), new FlushActivity());
         MockProcessorContext<Object, Object> c1 = startInstance(first, 1_000);
-        java.util.concurrent.CountDownLatch gate = new java.util.concurrent.CountDownLatch(1);
-        model.gate = gate;
-        for (int i = 0; i < 4; i++) {
-            process(first, ScorerTopologyTest.rollout("a" + i, "g", null, 4, 5, true, true), 1_000);
-        }
+        java.util.concurrent.CountDownLatch gate = fullBatchBehindAGate(first);
         first.close();   // rebalance: the task moves while its flush is on the model
         gate.countDown();
         awaitScored(first);
@@ -422,11 +424,7 @@ class RolloutBatcherTest {
         SimpleMeterRegistry meters = new SimpleMeterRegistry();
         RolloutBatcher b = newBatcher(overlapped(), meters, new FlushActivity());
         MockProcessorContext<Object, Object> ctx = startInstance(b, 1_000);
-        java.util.concurrent.CountDownLatch gate = new java.util.concurrent.CountDownLatch(1);
-        model.gate = gate;
-        for (int i = 0; i < 4; i++) {
-            process(b, ScorerTopologyTest.rollout("a" + i, "g", null, 4, 5, true, true), 1_000);
-        }
+        java.util.concurrent.CountDownLatch gate = fullBatchBehindAGate(b);
         Thread opener = openLater(gate);
         process(b, ScorerTopologyTest.rollout("a2", "g", null, 4, 5, true, true), 1_010);   // a trainer's retry
         opener.join();
