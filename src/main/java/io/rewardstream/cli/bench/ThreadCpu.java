@@ -162,7 +162,7 @@ final class ThreadCpu implements AutoCloseable {
                 || name.startsWith("bench-cpu")) {
             return "harness";
         }
-        if (name.startsWith("bench-")) {
+        if (name.startsWith("bench-") || name.startsWith("rewardstream-")) {   // + the scorer's flush/plan helpers
             return "app";
         }
         if (name.startsWith("data-plane-") || name.startsWith("kafka-") || name.startsWith("broker-")

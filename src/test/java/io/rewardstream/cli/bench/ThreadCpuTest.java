@@ -19,6 +19,8 @@ class ThreadCpuTest {
         assertThat(ThreadCpu.component("TxnMarkerSender")).isEqualTo("broker");
         assertThat(ThreadCpu.component("kafka-producer-")).isEqualTo("producer_io");
         assertThat(ThreadCpu.component("bench-null-0-3f")).isEqualTo("app");
+        assertThat(ThreadCpu.component("rewardstream-fl")).as("an overlapped flush's helper").isEqualTo("app");
+        assertThat(ThreadCpu.component("rewardstream-pl")).as("a plan's batch in flight").isEqualTo("app");
         assertThat(ThreadCpu.component("bench-reader-nu")).isEqualTo("harness");
         assertThat(ThreadCpu.component("java")).isEqualTo("harness");
         assertThat(ThreadCpu.component("Signal Dispatch")).isEqualTo("other");
