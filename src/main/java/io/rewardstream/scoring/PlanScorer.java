@@ -4,10 +4,6 @@ import java.util.List;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Future;
-import java.util.concurrent.SynchronousQueue;
-import java.util.concurrent.ThreadPoolExecutor;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * Scores a whole {@link BatchPlan} and maps results back to the original order. A plan of several batches has ALL of
@@ -18,23 +14,13 @@ import java.util.concurrent.atomic.AtomicInteger;
  * thread-safe.
  */
 public final class PlanScorer {
-    private static final AtomicInteger THREADS = new AtomicInteger();
-
     /**
-     * Threads for the batches of a plan beyond its first: made on demand, daemon, gone after 30 s unused (no owner to
-     * close it; a blocked model call never holds the JVM open). Bounded by the batches in flight at once: stream
-     * threads x batches per plan.
+     * Threads for the batches of a plan beyond its first ({@link HelperThreads}). Bounded by the batches in flight at
+     * once: callers x batches per plan.
      */
-    private static final ExecutorService IN_FLIGHT = new ThreadPoolExecutor(0, Integer.MAX_VALUE, 30, TimeUnit.SECONDS,
-            new SynchronousQueue<>(), PlanScorer::daemon);
+    private static final ExecutorService IN_FLIGHT = HelperThreads.cached("rewardstream-plan-batch-");
 
     private PlanScorer() {
-    }
-
-    private static Thread daemon(Runnable r) {
-        Thread t = new Thread(r, "rewardstream-plan-batch-" + THREADS.incrementAndGet());
-        t.setDaemon(true);
-        return t;
     }
 
     /**

@@ -1,6 +1,7 @@
 package io.rewardstream.topology;
 
 import io.rewardstream.scoring.BatchNotScoredException;
+import io.rewardstream.scoring.HelperThreads;
 import io.rewardstream.scoring.ModelHolder;
 import io.rewardstream.scoring.ScoringInput;
 import io.rewardstream.scoring.ScoringPipeline;
@@ -12,10 +13,6 @@ import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutorService;
-import java.util.concurrent.SynchronousQueue;
-import java.util.concurrent.ThreadPoolExecutor;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * One flush's scoring call, from the moment its rollouts leave the buffer's index until the stream thread writes its
@@ -28,15 +25,12 @@ import java.util.concurrent.atomic.AtomicInteger;
  * call is in flight keeps them, and a crash or a task closed meanwhile leaves them to be scored again. This class
  * touches neither Kafka nor the stores.
  *
- * <p>Helper threads are made on demand, daemon, gone after 30 s unused and shared by every scorer in the JVM (no
- * owner to close them). A call whose task closed finishes and is discarded; its lease and the topology's
- * {@link FlushActivity} are released on the thread that ran it. Thread-safety: started and awaited by one stream
+ * <p>Helper threads ({@link HelperThreads}) are shared by every scorer in the JVM. A call whose task closed finishes
+ * and is discarded; its lease and the topology's {@link FlushActivity} are released on the thread that ran it. Thread-safety: started and awaited by one stream
  * thread; the helper only completes it.
  */
 final class InFlightFlush {
-    private static final AtomicInteger THREADS = new AtomicInteger();
-    private static final ExecutorService HELPERS = new ThreadPoolExecutor(0, Integer.MAX_VALUE, 30, TimeUnit.SECONDS,
-            new SynchronousQueue<>(), InFlightFlush::daemon);
+    private static final ExecutorService HELPERS = HelperThreads.cached("rewardstream-flush-");
 
     private final String trigger;
     private final String version;
@@ -56,12 +50,6 @@ final class InFlightFlush {
         for (RolloutBuffer.Item it : items) {
             ids.add(it.id());
         }
-    }
-
-    private static Thread daemon(Runnable r) {
-        Thread t = new Thread(r, "rewardstream-flush-" + THREADS.incrementAndGet());
-        t.setDaemon(true);
-        return t;
     }
 
     /**

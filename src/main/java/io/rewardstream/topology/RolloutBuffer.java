@@ -112,18 +112,19 @@ final class RolloutBuffer {
     void unholdStored(List<Item> items) {
         for (Item it : items) {
             if (index.get(it.id()) == null && store.get(it.id()) != null) {
-                BufferedRollout b = it.buffered();
-                index.add(new BufferIndex.Pending(it.id(), b.arrivalMs(), b.tokens(), b, it.rollout()));
+                index(it);
             }
         }
     }
 
     /** Returns held entries to the index (their flush failed; they wait for the retry). */
     void unhold(List<Item> items) {
-        for (Item it : items) {
-            BufferedRollout b = it.buffered();
-            index.add(new BufferIndex.Pending(it.id(), b.arrivalMs(), b.tokens(), b, it.rollout()));
-        }
+        items.forEach(this::index);
+    }
+
+    private void index(Item it) {
+        BufferedRollout b = it.buffered();
+        index.add(new BufferIndex.Pending(it.id(), b.arrivalMs(), b.tokens(), b, it.rollout()));
     }
 
     /** Removes a rollout (scored or dead-lettered). */
