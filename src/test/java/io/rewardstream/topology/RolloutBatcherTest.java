@@ -491,4 +491,26 @@ class RolloutBatcherTest {
         punctuate(ctx, 1_201);
         assertThat(rewards(ctx)).extracting(Reward::getRolloutId).containsExactly("a0", "a1", "a2", "a3", "e");
     }
+
+    @Test
+    void shouldNotBlockATickOnTheTasksOwnFlushStillOnTheModel() throws InterruptedException {
+        RolloutBatcher b = newBatcher(overlapped(), new SimpleMeterRegistry(), new FlushActivity());
+        MockProcessorContext<Object, Object> ctx = startInstance(b, 1_000);
+        java.util.concurrent.CountDownLatch gate = fullBatchBehindAGate(b);
+        process(b, ScorerTopologyTest.rollout("late", "g", null, 4, 5, true, true), 1_000);
+        Thread opener = openLater(gate);
+
+        long t0 = System.nanoTime();
+        punctuate(ctx, 1_300);   // quiet and past the max delay, but the task's flush is still on the model
+        long tookMs = (System.nanoTime() - t0) / 1_000_000;
+        opener.join();
+        assertThat(tookMs).as("the tick waited for the model").isLessThan(80);
+        assertThat(b.buffered()).as("late waits for the next tick").isEqualTo(1);
+
+        awaitScored(b);
+        punctuate(ctx, 1_310);   // writes a0..a3, then flushes late
+        awaitScored(b);
+        punctuate(ctx, 1_320);
+        assertThat(rewards(ctx)).extracting(Reward::getRolloutId).containsExactly("a0", "a1", "a2", "a3", "late");
+    }
 }
