@@ -49,8 +49,9 @@ import java.time.Duration;
  * ({@link InFlightFlush}) while this thread keeps buffering; its rollouts stay in the store until the outputs are
  * written, when the call is done (checked on every record and tick) and at the latest before the task's next flush;
  * the commit of a burst's end is requested once its outputs are written. An idle flush does not count as the model
- * being busy for the other tasks: the end of a burst goes to the model at once. A {@link BatchNotScoredException} keeps the whole batch buffered (retried after {@code batch.max.delay.ms},
- * counted in {@code rewardstream.model.failures}).
+ * being busy for the other tasks: the end of a burst goes to the model at once. A failed call
+ * ({@link BatchNotScoredException} or any other exception of the pipeline) keeps the whole batch buffered (retried
+ * after {@code batch.max.delay.ms}, counted in {@code rewardstream.model.failures}).
  *
  * <p>The buffer and its index are {@link RolloutBuffer}; this class reads top-down: arrival ({@link #process}),
  * triggers ({@link #onWallClock}).
