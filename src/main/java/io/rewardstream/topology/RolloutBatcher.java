@@ -47,8 +47,10 @@ import java.time.Duration;
  * group, dead letters for refused rows, the flush's {@code rewarded-ids} entry, KL observations), all inside the
  * task's transaction. With {@code batch.flush.overlap} (default) a flush scores on a helper thread
  * ({@link InFlightFlush}) while this thread keeps buffering; its rollouts stay in the store until the outputs are
- * written, when the call is done (checked on every record and tick) and at the latest before the task's next flush;
- * the commit of a burst's end is requested once its outputs are written. An idle flush does not count as the model
+ * written, when the call is done (checked on every record and tick) and at the latest before the task's next flush.
+ * A batch that fills while the task's flush is still on the model keeps filling, up to two batches (then the thread
+ * waits), and goes to the model once that flush's outputs are written: the thread does not block its other tasks on
+ * the model. The commit of a burst's end is requested once its outputs are written. An idle flush does not count as the model
  * being busy for the other tasks: the end of a burst goes to the model at once. A failed call
  * ({@link BatchNotScoredException} or any other exception of the pipeline) keeps the whole batch buffered (retried
  * after {@code batch.max.delay.ms}, counted in {@code rewardstream.model.failures}).
@@ -174,7 +176,7 @@ final class RolloutBatcher implements Processor<String, ReceivedRollout, Object,
         }
         if (previous == null && !buffer.isEmpty()) {
             long cost = (long) (buffer.size() + 1) * p.planner().paddedLength(Math.max(buffer.longest(), tokens));
-            if (cost > config.batching().maxTokens()) {
+            if (cost > config.batching().maxTokens() && !fillingBehindOwnFlush()) {
                 flusher.flush("tokens", delivery.overlap());
             }
         }
@@ -185,9 +187,20 @@ final class RolloutBatcher implements Processor<String, ReceivedRollout, Object,
         buffer.put(id, b, rollout);
         lastArrivalMs = now;
         activity.arrived(now);
-        if (buffer.size() >= config.batching().maxSize()) {
+        if (buffer.size() >= config.batching().maxSize() && !fillingBehindOwnFlush()) {
             flusher.flush("size", delivery.overlap());
         }
+    }
+
+    /**
+     * Whether a full batch may keep filling instead of flushing now: its task's own flush is still on the model and
+     * the buffer holds less than two batches. Starting the flush would block the stream thread until the model is
+     * done, and with it every other task of the thread, whose batches would then reach the model late (the device
+     * idles between calls). Past two batches the thread waits, so a task's buffer stays bounded. The planner splits
+     * the larger flush into calls of at most {@code batch.max.size}.
+     */
+    private boolean fillingBehindOwnFlush() {
+        return delivery.overlap() && flusher.scoring() && buffer.size() < 2 * config.batching().maxSize();
     }
 
     private RejectedRolloutException reject(RejectReason reason, String detail, Throwable cause) {
@@ -211,7 +224,9 @@ final class RolloutBatcher implements Processor<String, ReceivedRollout, Object,
         if (flusher.scoring()) {
             return;   // this task's flush is still on the model: the next tick (it would block the thread here)
         }
-        if (now - buffer.oldestArrivalMs() >= config.batching().maxDelayMs()) {
+        if (buffer.size() >= config.batching().maxSize()) {
+            flusher.flush("size", delivery.overlap());   // a full batch that filled behind the flush now written
+        } else if (now - buffer.oldestArrivalMs() >= config.batching().maxDelayMs()) {
             flusher.flush("delay", delivery.overlap());
         } else if (quiet && activity.idle()) {
             flusher.flush(BatchFlusher.IDLE, delivery.overlap());

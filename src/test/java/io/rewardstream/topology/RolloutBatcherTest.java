@@ -356,23 +356,56 @@ class RolloutBatcherTest {
     }
 
     @Test
-    void shouldWriteTheFlushInFlightBeforeTheTasksNextFlushStarts() throws InterruptedException {
+    void shouldKeepFillingAFullBatchWhileTheTasksFlushIsOnTheModelAndFlushItOnceThatIsWritten()
+            throws InterruptedException {
         RolloutBatcher b = newBatcher(overlapped(), new SimpleMeterRegistry(), new FlushActivity());
         MockProcessorContext<Object, Object> ctx = startInstance(b, 1_000);
         java.util.concurrent.CountDownLatch gate = fullBatchBehindAGate(b);
         Thread opener = openLater(gate);
-        // the second batch's flush waits for the first (one in flight per task, its score stats come first)
+        long t0 = System.nanoTime();
         for (int i = 0; i < 4; i++) {
             process(b, ScorerTopologyTest.rollout("c" + i, "g", null, 4, 5, true, true), 1_010);
         }
+        long tookMs = (System.nanoTime() - t0) / 1_000_000;
+        boolean stillScoring = b.scoringInFlight();
         opener.join();
+        assertThat(tookMs).as("the full second batch waited for the model").isLessThan(80);
+        assertThat(stillScoring).isTrue();
+        assertThat(b.buffered()).isEqualTo(4);
+        assertThat(rewards(ctx)).isEmpty();
 
+        awaitScored(b);
+        punctuate(ctx, 1_020);   // writes a0..a3, then starts the full batch that filled behind them
         assertThat(rewards(ctx)).extracting(Reward::getRolloutId).containsExactly("a0", "a1", "a2", "a3");
         awaitScored(b);
-        punctuate(ctx, 1_020);
+        punctuate(ctx, 1_030);
         assertThat(rewards(ctx)).hasSize(8);
         assertThat(RunningStats.fromBytes(stores.get(1).get("fake:1")).count()).as("stats chained").isEqualTo(8);
         assertThat(model.batchRows).containsExactly(4, 4);
+    }
+
+    @Test
+    void shouldWaitForTheTasksFlushInFlightOnceTwoBatchesAreBuffered() throws InterruptedException {
+        RolloutBatcher b = newBatcher(overlapped(), new SimpleMeterRegistry(), new FlushActivity());
+        MockProcessorContext<Object, Object> ctx = startInstance(b, 1_000);
+        java.util.concurrent.CountDownLatch gate = fullBatchBehindAGate(b);
+        Thread opener = openLater(gate);
+        long t0 = System.nanoTime();
+        for (int i = 0; i < 8; i++) {
+            process(b, ScorerTopologyTest.rollout("c" + i, "g", null, 4, 5, true, true), 1_010);
+        }
+        long tookMs = (System.nanoTime() - t0) / 1_000_000;
+        opener.join();
+        // the eighth rollout made two batches: the thread waited for a0..a3, wrote them, then sent c0..c7
+        assertThat(tookMs).as("the thread did not wait for the model").isGreaterThanOrEqualTo(50);
+        assertThat(rewards(ctx)).extracting(Reward::getRolloutId).containsExactly("a0", "a1", "a2", "a3");
+        assertThat(b.buffered()).isZero();
+
+        awaitScored(b);
+        punctuate(ctx, 1_020);
+        assertThat(rewards(ctx)).hasSize(12);
+        assertThat(model.batchRows).as("one flush of 8, planned as calls of at most batch.max.size")
+                .containsExactly(4, 4, 4);
     }
 
     @Test

@@ -113,10 +113,12 @@ final class BenchKafka {
         return pp;
     }
 
-    static long produceBytes(Map<String, Object> client, String topic, List<byte[]> bytes) {
+    static long produceBytes(Map<String, Object> client, String topic, List<byte[]> bytes)
+            throws InterruptedException {
         Map<String, Object> pp = inputProducer(client);
         try (KafkaProducer<String, byte[]> p = new KafkaProducer<>(pp, new StringSerializer(),
                 new ByteArraySerializer())) {
+            JitQuiet.await();
             long t0 = System.currentTimeMillis();
             int i = 0;
             for (byte[] b : bytes) {

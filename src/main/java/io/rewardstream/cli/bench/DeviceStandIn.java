@@ -126,7 +126,8 @@ final class DeviceStandIn implements RewardModel {
      * Where a run's wall time from {@code startMs} to {@code endMs} (wall clock) went on the device, in seconds:
      * {@code busy} (computing), {@code head} (run start to the first call), {@code tail} (last call done to run end),
      * {@code idle_between} (between calls: no call waiting) and, of that, {@code idle_between_same_thread} (the
-     * caller of the call before is the caller of the next: e.g. waking up and preparing a flush's next batch).
+     * caller of the call before is the caller of the next: e.g. waking up and preparing a flush's next batch), the
+     * number of those gaps over 1 ms ({@code idle_gaps_over_1ms}) and the longest ({@code largest_idle_gap}).
      */
     Map<String, Double> accounting(long startMs, long endMs) {
         List<Call> cs;
@@ -139,11 +140,15 @@ final class DeviceStandIn implements RewardModel {
         long busy = 0;
         long between = 0;
         long sameThread = 0;
+        long largest = 0;
+        int overMs = 0;
         for (int i = 0; i < cs.size(); i++) {
             busy += cs.get(i).endNanos() - cs.get(i).startNanos();
             if (i > 0) {
                 long gap = Math.max(0, cs.get(i).startNanos() - cs.get(i - 1).endNanos());
                 between += gap;
+                largest = Math.max(largest, gap);
+                overMs += gap > 1_000_000 ? 1 : 0;
                 if (cs.get(i).thread() == cs.get(i - 1).thread()) {
                     sameThread += gap;
                 }
@@ -156,6 +161,8 @@ final class DeviceStandIn implements RewardModel {
         m.put("tail", cs.isEmpty() ? 0 : (end - cs.get(cs.size() - 1).endNanos()) / 1e9);
         m.put("idle_between", between / 1e9);
         m.put("idle_between_same_thread", sameThread / 1e9);
+        m.put("idle_gaps_over_1ms", (double) overMs);
+        m.put("largest_idle_gap", largest / 1e9);
         return m;
     }
 

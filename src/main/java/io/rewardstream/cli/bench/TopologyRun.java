@@ -116,6 +116,7 @@ final class TopologyRun {
             long t0;
             try (KafkaProducer<String, byte[]> prod = new KafkaProducer<>(inputProducer(client),
                     new StringSerializer(), new ByteArraySerializer())) {
+                JitQuiet.await();
                 t0 = System.currentTimeMillis();
                 for (int i = 0; i < rollouts.size(); i++) {
                     Rollout r = rollouts.get(i);

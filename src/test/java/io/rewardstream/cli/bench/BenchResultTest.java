@@ -128,6 +128,23 @@ class BenchResultTest {
     }
 
     @Test
+    void shouldCountTheDevicesIdleGapsOverAMillisecondAndTheLongest() throws Exception {
+        io.rewardstream.scoring.ModelManifest m = ConstantRewardModel.of(0f, 128, 260).manifest();
+        DeviceStandIn d = new DeviceStandIn(m, 1_000_000, 10_000);
+        DeviceStandIn.Shape s = new DeviceStandIn.Shape(1, 10);   // 1.1 ms
+        long startMs = System.currentTimeMillis();
+        d.occupy(s);
+        Thread.sleep(20);
+        d.occupy(s);
+        d.occupy(s);   // right behind: a gap of microseconds, not counted
+        long endMs = System.currentTimeMillis();
+
+        Map<String, Double> acc = d.accounting(startMs, endMs);
+        assertThat(acc.get("idle_gaps_over_1ms")).isEqualTo(1.0);
+        assertThat(acc.get("largest_idle_gap")).isBetween(0.019, acc.get("idle_between"));
+    }
+
+    @Test
     void shouldReportTheMedianOfTheRepetitionsAndTheTwoSinkRatio() {
         assertThat(PipelineBench.median(List.of(9.0, 1.0, 5.0))).isEqualTo(5.0);
         assertThat(PipelineBench.median(List.of(4.0, 2.0))).isEqualTo(2.0);
