@@ -19,7 +19,7 @@ import java.util.List;
  * dead-lettered), starts scoring it with the current model's {@link ScoringPipeline} under one {@link ModelHolder}
  * lease ({@link InFlightFlush}: on a helper thread when overlapped), and writes the outputs ({@link FlushOutputs})
  * once scoring is done. At most one flush per task is in flight, and the next one starts only after its outputs are
- * written (its running score stats are the next one's start); a batch that fills meanwhile keeps filling (up to two
+ * written (its running score stats are the next one's start); a batch that fills meanwhile keeps filling (up to 1.5
  * batches, {@link RolloutBatcher}). A failed call ({@link BatchNotScoredException}, or any
  * other exception of the pipeline) returns the batch to the buffer and holds flushes back for
  * {@code batch.max.delay.ms} (counted in {@code rewardstream.model.failures}).

@@ -11,7 +11,7 @@ import java.util.Map;
  * @param overlap           {@value #FLUSH_OVERLAP}: a flush scores on a helper thread while the stream thread keeps
  *                          polling and buffering; its rewards are written by the stream thread (in its open
  *                          transaction) once scoring is done, at the latest before the task's next flush
- *                          ({@link InFlightFlush}); a batch that fills meanwhile keeps filling, up to two batches,
+ *                          ({@link InFlightFlush}); a batch that fills meanwhile keeps filling, up to 1.5 batches,
  *                          and goes to the model once they are written. Default true; false scores every flush on the stream thread
  * @param dedupeWindowMs    {@value #DEDUPE_WINDOW_MS}: a rollout whose rollout_id was rewarded less than this long ago
  *                          (wall clock, same task, i.e. same group_id key) gets no second reward; 0 = off
