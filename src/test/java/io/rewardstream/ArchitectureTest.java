@@ -58,6 +58,13 @@ class ArchitectureTest {
     }
 
     @Test
+    void shouldKeepFilesAtTheBottom() {
+        check(noClasses().that().resideInAPackage("io.rewardstream.files..")
+                .should().dependOnClassesThat().resideOutsideOfPackages("io.rewardstream.files..", "java..")
+                .because("the CLI, training, release and the dev stack all delete trees through it"));
+    }
+
+    @Test
     void shouldKeepDevIndependentOfTopology() {
         check(noClasses().that().resideInAPackage("io.rewardstream.dev..")
                 .should().dependOnClassesThat().resideInAPackage("io.rewardstream.topology..")

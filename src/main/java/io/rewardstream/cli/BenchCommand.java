@@ -1,5 +1,6 @@
 package io.rewardstream.cli;
 
+import io.rewardstream.files.FileTrees;
 import com.fasterxml.jackson.databind.json.JsonMapper;
 import io.rewardstream.cli.bench.BenchResult;
 import io.rewardstream.cli.bench.PipelineBench;
@@ -62,7 +63,7 @@ public final class BenchCommand implements Callable<Integer> {
                     java.util.Set.copyOf(stages == null ? PipelineBench.STAGES : stages),
                     overrides == null ? java.util.Map.of() : overrides, reps, warmups), System.err).run();
         } finally {
-            ModelCommand.deleteTree(work);   // the stages' state directories
+            FileTrees.deleteTree(work);   // the stages' state directories
         }
         if (json) {
             System.out.println(JsonMapper.builder().build().writeValueAsString(r.toJson()));

@@ -1,5 +1,6 @@
 package io.rewardstream.cli;
 
+import io.rewardstream.files.FileTrees;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import io.rewardstream.scoring.ModelManifest;
@@ -206,7 +207,7 @@ public final class ModelCommand implements Runnable {
                 source = d.data.toString();
             }
             if (Files.exists(out) && force) {
-                deleteTree(out);
+                FileTrees.deleteTree(out);
             }
             if (backbone != null) {
                 return trainBert(train, eval, source);
@@ -458,13 +459,4 @@ public final class ModelCommand implements Runnable {
         }
     }
 
-    static void deleteTree(Path dir) throws IOException {
-        try (var w = Files.walk(dir)) {
-            List<Path> all = new ArrayList<>(w.toList());
-            java.util.Collections.reverse(all);
-            for (Path p : all) {
-                Files.delete(p);
-            }
-        }
-    }
 }

@@ -1,5 +1,6 @@
 package io.rewardstream.cli;
 
+import io.rewardstream.files.FileTrees;
 import io.rewardstream.training.ModelSize;
 import io.rewardstream.training.ProcessRewardModels;
 import picocli.CommandLine.Command;
@@ -65,7 +66,7 @@ final class ModelTrainPrmCommand implements Callable<Integer> {
             if (!force) {
                 throw new IllegalArgumentException(out + " already holds a model (use --force to replace it)");
             }
-            ModelCommand.deleteTree(out);
+            FileTrees.deleteTree(out);
         }
         System.err.println("training the built-in process reward model: " + recipe);
         ProcessRewardModels.Built b = ProcessRewardModels.build(recipe, out, true);

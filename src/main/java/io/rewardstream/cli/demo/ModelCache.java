@@ -1,5 +1,6 @@
 package io.rewardstream.cli.demo;
 
+import io.rewardstream.files.FileTrees;
 import io.rewardstream.scoring.ModelLoader;
 import io.rewardstream.training.ArithmeticTask;
 import io.rewardstream.training.BuiltinModel;
@@ -20,11 +21,9 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
-import java.util.Comparator;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.UUID;
-import java.util.stream.Stream;
 
 /**
  * The demo's built-in reward model, trained once on the arithmetic task and cached under
@@ -127,7 +126,7 @@ public final class ModelCache {
                 return dir;
             } catch (RuntimeException e) {
                 LOG.warn("cached model {} is unusable ({}); training it again", dir, e.getMessage());
-                deleteTree(dir);
+                FileTrees.deleteTree(dir);
             }
         }
         Files.createDirectories(root);
@@ -157,28 +156,18 @@ public final class ModelCache {
             m.train(train, eval);
             m.export(tmp, eval);
         } catch (IOException | RuntimeException e) {
-            deleteTree(tmp);
+            FileTrees.deleteTree(tmp);
             throw e;
         }
         try {
             Files.move(tmp, dir, StandardCopyOption.ATOMIC_MOVE);
         } catch (FileAlreadyExistsException | java.nio.file.DirectoryNotEmptyException e) {
-            deleteTree(tmp);   // another run finished first: use its copy
+            FileTrees.deleteTree(tmp);   // another run finished first: use its copy
         } catch (AtomicMoveNotSupportedException e) {
-            deleteTree(tmp);
+            FileTrees.deleteTree(tmp);
             throw new IOException("cannot move the trained model into " + dir + " atomically", e);
         }
         return dir;
     }
 
-    static void deleteTree(Path dir) throws IOException {
-        if (!Files.exists(dir)) {
-            return;
-        }
-        try (Stream<Path> w = Files.walk(dir)) {
-            for (Path p : w.sorted(Comparator.reverseOrder()).toList()) {
-                Files.deleteIfExists(p);
-            }
-        }
-    }
 }

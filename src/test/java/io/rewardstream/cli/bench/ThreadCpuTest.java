@@ -42,6 +42,13 @@ class ThreadCpuTest {
                 if (x == 42) {
                     System.out.print("");
                 }
+                try {
+                    // alive, idle, for three sampling periods: on a loaded machine the sampler may not have run while
+                    // this thread held the core (CI once read 0.0 here); what is tested is the charge after it ends
+                    Thread.sleep(3 * ThreadCpu.PERIOD_MS);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
             }, "bench-burn-test");
             burner.start();
             burner.join();
