@@ -361,19 +361,15 @@ class RolloutBatcherTest {
         RolloutBatcher b = newBatcher(overlapped(), new SimpleMeterRegistry(), new FlushActivity());
         MockProcessorContext<Object, Object> ctx = startInstance(b, 1_000);
         java.util.concurrent.CountDownLatch gate = fullBatchBehindAGate(b);
-        Thread opener = openLater(gate);
-        long t0 = System.nanoTime();
+        // the gate stays shut: a thread that waited for the model would be stuck here (30 s, then a model failure)
         for (int i = 0; i < 4; i++) {
             process(b, ScorerTopologyTest.rollout("c" + i, "g", null, 4, 5, true, true), 1_010);
         }
-        long tookMs = (System.nanoTime() - t0) / 1_000_000;
-        boolean stillScoring = b.scoringInFlight();
-        opener.join();
-        assertThat(tookMs).as("the full second batch waited for the model").isLessThan(80);
-        assertThat(stillScoring).isTrue();
-        assertThat(b.buffered()).isEqualTo(4);
+        assertThat(b.scoringInFlight()).isTrue();
+        assertThat(b.buffered()).as("the full second batch keeps filling").isEqualTo(4);
         assertThat(rewards(ctx)).isEmpty();
 
+        gate.countDown();
         awaitScored(b);
         punctuate(ctx, 1_020);   // writes a0..a3, then starts the full batch that filled behind them
         assertThat(rewards(ctx)).extracting(Reward::getRolloutId).containsExactly("a0", "a1", "a2", "a3");
