@@ -1,10 +1,10 @@
 package io.rewardstream.cli;
 
-import io.rewardstream.files.FileTrees;
 import com.fasterxml.jackson.databind.json.JsonMapper;
 import io.rewardstream.cli.bench.BenchResult;
 import io.rewardstream.cli.bench.PipelineBench;
 import io.rewardstream.cli.demo.ModelCache;
+import io.rewardstream.files.FileTrees;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 

@@ -1,8 +1,8 @@
 package io.rewardstream.cli;
 
-import io.rewardstream.files.FileTrees;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
+import io.rewardstream.files.FileTrees;
 import io.rewardstream.scoring.ModelManifest;
 import io.rewardstream.training.ArithmeticTask;
 import io.rewardstream.training.BertBackbone;

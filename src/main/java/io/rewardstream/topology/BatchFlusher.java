@@ -158,7 +158,8 @@ final class BatchFlusher {
         try {
             outputs.emit(f.version(), f.items(), result, f.before(), context.currentSystemTimeMs());
         } catch (RuntimeException e) {
-            buffer.unholdStored(f.items());   // what was not written yet goes back into the index, not lost in the store
+            // what was not written yet goes back into the index, not lost in the store
+            buffer.unholdStored(f.items());
             throw e;
         }
         return true;

@@ -12,7 +12,8 @@ import java.util.Map;
  *                          polling and buffering; its rewards are written by the stream thread (in its open
  *                          transaction) once scoring is done, at the latest before the task's next flush
  *                          ({@link InFlightFlush}); a batch that fills meanwhile keeps filling, up to 1.5 batches,
- *                          and goes to the model once they are written. Default true; false scores every flush on the stream thread
+ *                          and goes to the model once they are written. Default true; false scores every flush on
+ *                          the stream thread
  * @param dedupeWindowMs    {@value #DEDUPE_WINDOW_MS}: a rollout whose rollout_id was rewarded less than this long ago
  *                          (wall clock, same task, i.e. same group_id key) gets no second reward; 0 = off
  * @param chaosPauseMs      {@value #CHAOS_PAUSE_MS}: TESTS ONLY. After a flush has sent its rewards (inside the open

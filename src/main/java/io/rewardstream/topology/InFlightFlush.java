@@ -26,8 +26,8 @@ import java.util.concurrent.ExecutorService;
  * touches neither Kafka nor the stores.
  *
  * <p>Helper threads ({@link HelperThreads}) are shared by every scorer in the JVM. A call whose task closed finishes
- * and is discarded; its lease and the topology's {@link FlushActivity} are released on the thread that ran it. Thread-safety: started and awaited by one stream
- * thread; the helper only completes it.
+ * and is discarded; its lease and the topology's {@link FlushActivity} are released on the thread that ran it.
+ * Thread-safety: started and awaited by one stream thread; the helper only completes it.
  */
 final class InFlightFlush {
     private static final ExecutorService HELPERS = HelperThreads.cached("rewardstream-flush-");

@@ -50,8 +50,8 @@ import java.time.Duration;
  * written, when the call is done (checked on every record and tick) and at the latest before the task's next flush.
  * A batch that fills while the task's flush is still on the model keeps filling, up to 1.5 batches (then the thread
  * waits), and goes to the model once that flush's outputs are written: the thread does not block its other tasks on
- * the model. The commit of a burst's end is requested once its outputs are written. An idle flush does not count as the model
- * being busy for the other tasks: the end of a burst goes to the model at once. A failed call
+ * the model. The commit of a burst's end is requested once its outputs are written. An idle flush does not count as
+ * the model being busy for the other tasks: the end of a burst goes to the model at once. A failed call
  * ({@link BatchNotScoredException} or any other exception of the pipeline) keeps the whole batch buffered (retried
  * after {@code batch.max.delay.ms}, counted in {@code rewardstream.model.failures}).
  *

@@ -1,8 +1,8 @@
 package io.rewardstream.training;
 
-import io.rewardstream.files.FileTrees;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.rewardstream.files.FileTrees;
 import io.rewardstream.scoring.WordPieceTokenizer;
 import org.tensorflow.Graph;
 import org.tensorflow.Operand;

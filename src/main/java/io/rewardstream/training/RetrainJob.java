@@ -1,8 +1,8 @@
 package io.rewardstream.training;
 
-import io.rewardstream.files.FileTrees;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.rewardstream.avro.ModelRelease;
+import io.rewardstream.files.FileTrees;
 import org.apache.kafka.clients.consumer.ConsumerRecords;
 import org.apache.kafka.common.errors.WakeupException;
 import org.slf4j.Logger;

@@ -6,6 +6,7 @@ import org.apache.kafka.common.serialization.Serdes;
 import org.apache.kafka.streams.processor.api.MockProcessorContext;
 import org.apache.kafka.streams.state.KeyValueStore;
 import org.apache.kafka.streams.state.Stores;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 import java.util.List;
@@ -17,11 +18,18 @@ import static org.assertj.core.api.Assertions.assertThat;
  * store; a failed call returns them; outputs that failed midway return only what is still stored.
  */
 class RolloutBufferTest {
+    private KeyValueStore<String, byte[]> store;
+    private RolloutBuffer b;
 
-    private static RolloutBuffer buffer(KeyValueStore<String, byte[]> store) {
-        MockProcessorContext<Object, Object> ctx = new MockProcessorContext<>();
-        store.init(ctx.getStateStoreContext(), store);
-        return new RolloutBuffer(store, (t, b) -> null, "rollouts");
+    /** A buffer over an in-memory store holding "a" (arrived at 1) and "c" (at 2). */
+    @BeforeEach
+    void setUp() {
+        store = Stores.keyValueStoreBuilder(Stores.inMemoryKeyValueStore("b"), Serdes.String(), Serdes.ByteArray())
+                .withLoggingDisabled().build();
+        store.init(new MockProcessorContext<>().getStateStoreContext(), store);
+        b = new RolloutBuffer(store, (t, bytes) -> null, "rollouts");
+        put(b, "a", 1);
+        put(b, "c", 2);
     }
 
     private static void put(RolloutBuffer b, String id, long arrival) {
@@ -36,11 +44,6 @@ class RolloutBufferTest {
 
     @Test
     void shouldHoldEntriesOutOfTheNextBatchButInTheStoreAndReturnThem() {
-        KeyValueStore<String, byte[]> store = Stores.keyValueStoreBuilder(Stores.inMemoryKeyValueStore("b"),
-                Serdes.String(), Serdes.ByteArray()).withLoggingDisabled().build();
-        RolloutBuffer b = buffer(store);
-        put(b, "a", 1);
-        put(b, "c", 2);
         List<RolloutBuffer.Item> held = items(b);
 
         b.hold(held);
@@ -54,11 +57,6 @@ class RolloutBufferTest {
 
     @Test
     void shouldReturnOnlyTheHeldEntriesStillStoredWhenWritingOutputsFailedMidway() {
-        KeyValueStore<String, byte[]> store = Stores.keyValueStoreBuilder(Stores.inMemoryKeyValueStore("b"),
-                Serdes.String(), Serdes.ByteArray()).withLoggingDisabled().build();
-        RolloutBuffer b = buffer(store);
-        put(b, "a", 1);
-        put(b, "c", 2);
         List<RolloutBuffer.Item> held = items(b);
         b.hold(held);
         b.drop("a");   // its reward was written before the failure

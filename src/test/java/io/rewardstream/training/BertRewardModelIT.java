@@ -1,7 +1,7 @@
 package io.rewardstream.training;
 
-import io.rewardstream.files.FileTrees;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.rewardstream.files.FileTrees;
 import io.rewardstream.scoring.EncodedSequence;
 import io.rewardstream.scoring.ModelLoader;
 import io.rewardstream.scoring.ModelManifest;
