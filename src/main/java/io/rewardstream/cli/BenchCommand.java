@@ -30,7 +30,8 @@ public final class BenchCommand implements Callable<Integer> {
     int perRecord;
 
     @Option(names = "--stages", split = ",", description = "Run only these stages (comma list of model, passthrough, "
-            + "null, full, device, per-record; device also runs null, its calibration). Default: all.")
+            + "null, ungrouped, full, device, per-record; device also runs null, its calibration; ungrouped is the null "
+            + "model on the same rollouts without group_size). Default: all.")
     java.util.List<String> stages;
 
     @Option(names = "--set", description = "key=value: a scorer key set in every topology stage and the Streams "

@@ -40,6 +40,10 @@ public final class BenchResult {
     public final java.util.List<Double> streamsPassthroughRuns = new java.util.ArrayList<>();
     public final java.util.List<Double> streamsTwoSinkPassthroughRuns = new java.util.ArrayList<>();
     public final java.util.List<Double> nullModelRuns = new java.util.ArrayList<>();
+    /** The null model on the same rollouts without group_size (no group stage, no GroupAdvantage): every repetition. */
+    public final java.util.List<Double> nullModelUngroupedRuns = new java.util.ArrayList<>();
+    public double nullModelUngrouped;
+    public double nullUngroupedRecordsPerRollout;
     public double recordsPerRollout;
     public double nullRecordsPerRollout;
     public double deviceRecordsPerRollout;
@@ -79,6 +83,15 @@ public final class BenchResult {
      */
     public double topologyEfficiency() {
         return pairedRatio(nullModelRuns, streamsPassthroughRuns, nullModel / streamsPassthrough);
+    }
+
+    /**
+     * The null-model topology on the same rollouts without group_size (PPO-style: no group stage, one Reward per
+     * rollout and no GroupAdvantage) / the Kafka Streams EOS passthrough, paired per repetition as
+     * {@link #topologyEfficiency()}: what the group stage (one GroupAdvantage record per member) costs, side by side.
+     */
+    public double topologyEfficiencyUngrouped() {
+        return pairedRatio(nullModelUngroupedRuns, streamsPassthroughRuns, nullModelUngrouped / streamsPassthrough);
     }
 
     /** Median over repetitions of {@code num[i] / den[i]}; {@code single} without paired runs. */
@@ -151,8 +164,12 @@ public final class BenchResult {
         m.put("warmups", warmups);
         m.put("runs_per_s", Map.of("streams_eos_passthrough", streamsPassthroughRuns,
                 "streams_eos_two_sink_passthrough", streamsTwoSinkPassthroughRuns,
-                "null_model_topology", nullModelRuns));
+                "null_model_topology", nullModelRuns,
+                "null_model_ungrouped_topology", nullModelUngroupedRuns));
         m.put("topology_efficiency_vs_two_sinks", topologyEfficiencyVsTwoSinks());
+        m.put("null_model_ungrouped_topology_per_s", nullModelUngrouped);
+        m.put("topology_efficiency_ungrouped", topologyEfficiencyUngrouped());
+        m.put("null_model_ungrouped_records_per_rollout", nullUngroupedRecordsPerRollout);
         m.put("cpu_us_per_record", cpuPerRecord());
         m.put("topology_cpu_efficiency", topologyCpuEfficiency("total"));
         m.put("topology_cpu_efficiency_without_jit", topologyCpuEfficiency("total_without_jit"));
@@ -200,6 +217,7 @@ public final class BenchResult {
         rate(b, "Kafka Streams EOS passthrough", streamsPassthrough);
         rate(b, "Kafka Streams EOS passthrough, two sinks", streamsTwoSinkPassthrough);
         rate(b, "topology with the null model", nullModel);
+        rate(b, "  same, rollouts without group_size", nullModelUngrouped);
         rate(b, "device stand-in alone, pipeline's shapes", deviceAlone);
         rate(b, "full pipeline with the device stand-in", devicePipeline);
         b.append(String.format(Locale.ROOT, "%-44s %12s%n", "ratio", "value"));
@@ -208,6 +226,7 @@ public final class BenchResult {
         ratio(b, "kafka_efficiency (null model / passthrough)", kafkaEfficiency());
         ratio(b, "topology_efficiency (null / Streams EOS)", topologyEfficiency());
         ratio(b, "  same, vs the two-sink passthrough", topologyEfficiencyVsTwoSinks());
+        ratio(b, "  same, rollouts without group_size", topologyEfficiencyUngrouped());
         ratio(b, "  CPU per record, Streams EOS / null", topologyCpuEfficiency("total"));
         ratio(b, "  same without the JIT compiler's CPU", topologyCpuEfficiency("total_without_jit"));
         ratio(b, "device_pipeline_efficiency (pipeline / alone)", devicePipelineEfficiency());

@@ -34,7 +34,8 @@ import java.util.Set;
 public final class PipelineBench {
 
     /** Stage names for {@link Options#stages()}, in run order. {@code device} also runs {@code null} (its calibration). */
-    public static final List<String> STAGES = List.of("model", "passthrough", "null", "full", "device", "per-record");
+    public static final List<String> STAGES = List.of("model", "passthrough", "null", "ungrouped", "full", "device",
+            "per-record");
 
     /**
      * Interleaved repetitions of the Streams passthroughs and the null-model topology, medians reported: a stage of
@@ -181,6 +182,8 @@ public final class PipelineBench {
             }
             // the ceilings and the null model interleaved, o.reps() times: medians, every run in the JSON
             List<TopologyRun.Stage> nulls = new ArrayList<>();
+            List<TopologyRun.Stage> ungrouped = new ArrayList<>();
+            List<Rollout> withoutGroups = stages.contains("ungrouped") ? withoutGroupSize(rollouts) : List.of();
             for (int rep = 0; rep < o.reps(); rep++) {
                 if (o.reps() > 1) {
                     step("repetition " + (rep + 1) + "/" + o.reps());
@@ -190,6 +193,9 @@ public final class PipelineBench {
                 }
                 if (stages.contains("null")) {
                     nulls.add(nullModel(client, stack, rollouts, modelDir, rep, r));
+                }
+                if (stages.contains("ungrouped")) {
+                    ungrouped.add(nullModelUngrouped(client, stack, withoutGroups, modelDir, rep, r));
                 }
             }
             r.streamsPassthrough = median(r.streamsPassthroughRuns);
@@ -202,6 +208,13 @@ public final class PipelineBench {
                 r.nullRecordsPerRollout = nul.recordsSent() / rollouts.size();
                 r.nullSplit = nul.threadSeconds();
                 r.nullSeconds = nul.seconds();
+            }
+            if (!ungrouped.isEmpty()) {
+                ungrouped.forEach(n -> r.nullModelUngroupedRuns.add(n.throughput()));
+                TopologyRun.Stage mid = ungrouped.stream().sorted(java.util.Comparator.comparingDouble(
+                        TopologyRun.Stage::throughput)).toList().get((ungrouped.size() - 1) / 2);
+                r.nullModelUngrouped = mid.throughput();
+                r.nullUngroupedRecordsPerRollout = mid.recordsSent() / rollouts.size();
             }
             if (stages.contains("full")) {
                 fullPipeline(client, stack, rollouts, modelDir, r);
@@ -278,6 +291,29 @@ public final class PipelineBench {
         step(String.format(Locale.ROOT, "  %.0f rollouts/s%s", nul.throughput(),
                 cpu(r, "null_model_topology", nul.startMs(), nul.endMs(), rollouts.size())));
         return nul;
+    }
+
+    /**
+     * The null model on the same rollouts with group_size cleared (PPO-style: not part of a group, so no group stage
+     * and no GroupAdvantage record): beside the grouped run, what the group stage costs.
+     */
+    private TopologyRun.Stage nullModelUngrouped(Map<String, Object> client, LocalStack stack, List<Rollout> rollouts,
+                                                 Path modelDir, int rep, BenchResult r) throws Exception {
+        step("the same, rollouts without group_size (no group stage), " + rollouts.size() + " records");
+        TopologyRun.Stage nul = TopologyRun.run(client, stack, "ungrouped-" + rep, rollouts,
+                TopologyRun.nullModel(modelDir), o.overrides(), modelDir, o.workDir());
+        step(String.format(Locale.ROOT, "  %.0f rollouts/s%s", nul.throughput(),
+                cpu(r, "null_model_ungrouped_topology", nul.startMs(), nul.endMs(), rollouts.size())));
+        return nul;
+    }
+
+    /** Copies with group_size cleared; everything else (ids, keys, tokens) unchanged. */
+    static List<Rollout> withoutGroupSize(List<Rollout> rollouts) {
+        List<Rollout> out = new ArrayList<>(rollouts.size());
+        for (Rollout r : rollouts) {
+            out.add(Rollout.newBuilder(r).setGroupSize(null).build());
+        }
+        return out;
     }
 
     /** The median (the lower middle for an even count); NaN for none. */

@@ -168,6 +168,38 @@ class BenchResultTest {
     }
 
     @Test
+    void shouldPairTheUngroupedNullModelWithTheSameRepetitionsPassthrough() {
+        BenchResult r = new BenchResult();
+        r.streamsPassthroughRuns.addAll(List.of(40_000.0, 20_000.0, 30_000.0));
+        r.nullModelUngroupedRuns.addAll(List.of(24_000.0, 8_000.0, 18_000.0));   // ratios 0.6, 0.4, 0.6
+        r.nullModelRuns.addAll(List.of(16_000.0, 6_000.0, 12_000.0));            // ratios 0.4, 0.3, 0.4
+
+        assertThat(r.topologyEfficiencyUngrouped()).isCloseTo(0.6, within(1e-12));
+        assertThat(r.topologyEfficiency()).isCloseTo(0.4, within(1e-12));
+        Map<String, Object> j = r.toJson();
+        assertThat(j.get("topology_efficiency_ungrouped")).isEqualTo(r.topologyEfficiencyUngrouped());
+        @SuppressWarnings("unchecked")
+        Map<String, Object> runs = (Map<String, Object>) j.get("runs_per_s");
+        assertThat(runs).containsEntry("null_model_ungrouped_topology", List.of(24_000.0, 8_000.0, 18_000.0));
+        assertThat(r.table()).contains("same, rollouts without group_size");
+    }
+
+    @Test
+    void shouldClearOnlyTheGroupSizeForTheUngroupedStage() {
+        List<io.rewardstream.avro.Rollout> grouped = PipelineBench.rollouts(8, 1);
+        List<io.rewardstream.avro.Rollout> plain = PipelineBench.withoutGroupSize(grouped);
+
+        assertThat(grouped).allSatisfy(g -> assertThat(g.getGroupSize()).isNotNull());
+        assertThat(plain).hasSize(8).allSatisfy(p -> assertThat(p.getGroupSize()).isNull());
+        for (int i = 0; i < grouped.size(); i++) {
+            io.rewardstream.avro.Rollout expected = io.rewardstream.avro.Rollout.newBuilder(grouped.get(i))
+                    .setGroupSize(null).build();
+            assertThat(plain.get(i)).isEqualTo(expected);
+            assertThat(plain.get(i).getGroupId()).isEqualTo(grouped.get(i).getGroupId());
+        }
+    }
+
+    @Test
     void shouldRefuseRepetitionsOutsideOneToNine() {
         assertThatThrownBy(() -> new PipelineBench.Options("small", 1000, 100, java.nio.file.Path.of("c"),
                 java.nio.file.Path.of("w"), java.util.Set.of("null"), Map.of(), 0))
