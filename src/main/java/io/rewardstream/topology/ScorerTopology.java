@@ -7,6 +7,8 @@ import io.rewardstream.avro.KlObservation;
 import io.rewardstream.avro.Reward;
 import io.rewardstream.avro.Rollout;
 import io.rewardstream.schema.AvroSerde;
+import io.rewardstream.schema.SchemaRegistryClient;
+import io.rewardstream.schema.SchemaRegistryConfig;
 import io.rewardstream.scoring.ModelHolder;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
@@ -87,9 +89,12 @@ public final class ScorerTopology {
         Objects.requireNonNull(holder, "holder");
         ScorerMetrics metrics = new ScorerMetrics(Objects.requireNonNull(registry, "registry"),
                 OveroptimizationMonitor.from(config.raw(), registry));
-        AvroSerde<Rollout> rollouts = serde(Rollout.class, config);
-        AvroSerde<Reward> rewards = serde(Reward.class, config);
-        AvroSerde<GroupAdvantage> advantages = serde(GroupAdvantage.class, config);
+        // one registry client (one HTTP client, one schema cache) for every serde of the topology: a client per
+        // serializer and per deserializer was ten HTTP clients, each with its own selector thread and cache
+        SchemaRegistryClient schemas = new SchemaRegistryClient(SchemaRegistryConfig.from(config.serdeProperties()));
+        AvroSerde<Rollout> rollouts = serde(Rollout.class, config, schemas);
+        AvroSerde<Reward> rewards = serde(Reward.class, config, schemas);
+        AvroSerde<GroupAdvantage> advantages = serde(GroupAdvantage.class, config, schemas);
         if (warmSchemas) {
             warmSchemas(config, rollouts, rewards, advantages);
         }
@@ -98,7 +103,7 @@ public final class ScorerTopology {
         t.addSource(ROLLOUTS_SOURCE, new StringDeserializer(), new ReceivedRollout.Deser(rollouts.deserializer()),
                 config.rolloutsTopic());
         KlControlConfig kl = KlControlConfig.from(config);
-        AvroSerde<KlCoefficient> coefficients = serde(KlCoefficient.class, config);
+        AvroSerde<KlCoefficient> coefficients = serde(KlCoefficient.class, config, schemas);
         FlushActivity activity = new FlushActivity();   // one per topology: every task's batcher sees the others
         t.addProcessor(ROLLOUT_BATCHER, () -> new RolloutBatcher(config, holder, metrics, rollouts.serializer(),
                 rollouts.deserializer(), kl, coefficients.deserializer(), activity), ROLLOUTS_SOURCE);
@@ -106,7 +111,7 @@ public final class ScorerTopology {
         t.addStateStore(store(SCORE_STATS), ROLLOUT_BATCHER);
         t.addStateStore(store(REWARDED_IDS), ROLLOUT_BATCHER);
         if (kl.shared()) {
-            addKlController(t, config, kl, metrics, coefficients);
+            addKlController(t, config, kl, metrics, coefficients, schemas);
         }
         t.addProcessor(GROUP_AGGREGATOR, () -> new GroupAggregator(config, metrics), ROLLOUT_BATCHER);
         t.addStateStore(store(GROUP_MEMBERS), GROUP_AGGREGATOR);
@@ -139,8 +144,8 @@ public final class ScorerTopology {
 
     /** The shared adaptive KL controller: observations in, one controller task, beta out to a global store. */
     private static void addKlController(Topology t, ScorerConfig config, KlControlConfig kl, ScorerMetrics metrics,
-                                        AvroSerde<KlCoefficient> coefficients) {
-        AvroSerde<KlObservation> observations = serde(KlObservation.class, config);
+                                        AvroSerde<KlCoefficient> coefficients, SchemaRegistryClient schemas) {
+        AvroSerde<KlObservation> observations = serde(KlObservation.class, config, schemas);
         t.addSink(KL_OBSERVATIONS_SINK, kl.observationsTopic(), new StringSerializer(), observations.serializer(),
                 ROLLOUT_BATCHER);
         t.addSource(KL_OBSERVATIONS_SOURCE, new StringDeserializer(), observations.deserializer(),
@@ -168,8 +173,9 @@ public final class ScorerTopology {
     }
 
     private static <T extends org.apache.avro.specific.SpecificRecord> AvroSerde<T> serde(Class<T> type,
-                                                                                          ScorerConfig config) {
-        AvroSerde<T> s = new AvroSerde<>(type);
+                                                                                          ScorerConfig config,
+                                                                                          SchemaRegistryClient schemas) {
+        AvroSerde<T> s = new AvroSerde<>(type, schemas);
         s.configure(config.serdeProperties(), false);
         return s;
     }

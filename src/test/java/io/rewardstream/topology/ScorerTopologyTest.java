@@ -496,6 +496,27 @@ class ScorerTopologyTest {
     }
 
     @Test
+    void shouldShareOneRegistryClientAcrossEveryAvroSerdeOfTheTopology() {
+        start(Map.of());
+        ScorerConfig adaptive = ScorerConfig.from(withKeys(Map.of("scoring.kl.controller", "adaptive")));
+        java.util.Set<Long> before = httpSelectorThreads();
+
+        ScorerTopology.build(adaptive, holder, meters);   // six Avro serdes: rollouts, rewards, advantages, KL x 3
+
+        java.util.Set<Long> created = httpSelectorThreads();
+        created.removeAll(before);
+        assertThat(created).as("one registry client (one java.net.http client, one selector thread), not one per "
+                + "serializer and deserializer").hasSize(1);
+    }
+
+    /** Every java.net.http client runs one selector thread from its construction. */
+    private static java.util.Set<Long> httpSelectorThreads() {
+        return Thread.getAllStackTraces().keySet().stream()
+                .filter(t -> t.getName().startsWith("HttpClient-") && t.getName().endsWith("-SelectorManager"))
+                .map(Thread::getId).collect(Collectors.toCollection(java.util.HashSet::new));
+    }
+
+    @Test
     void shouldNameEveryNodeAndStore() {
         start(Map.of());
         String d = ScorerTopology.build(config, holder, meters).describe().toString();
