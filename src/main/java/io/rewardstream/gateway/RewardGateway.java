@@ -3,6 +3,8 @@ package io.rewardstream.gateway;
 import io.rewardstream.avro.Reward;
 import io.rewardstream.avro.Rollout;
 import io.rewardstream.schema.AvroSerializer;
+import io.rewardstream.schema.SchemaRegistryClient;
+import io.rewardstream.schema.SchemaRegistryConfig;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
@@ -53,10 +55,12 @@ public final class RewardGateway implements AutoCloseable {
         p.put(ProducerConfig.ACKS_CONFIG, "all");
         p.putIfAbsent(ProducerConfig.LINGER_MS_CONFIG, 0);       // a request waits on it: send at once
         p.putIfAbsent(ProducerConfig.CLIENT_ID_CONFIG, "rewardstream-gateway");
-        this.serializer = new AvroSerializer<>();
+        // one registry client for the rollout serializer and the listener's two deserializers
+        SchemaRegistryClient schemas = new SchemaRegistryClient(SchemaRegistryConfig.from(config.serde()));
+        this.serializer = new AvroSerializer<>(schemas);
         serializer.configure(config.serde(), false);
         this.producer = new KafkaProducer<>(p, new StringSerializer(), serializer);
-        this.listener = new RewardListener(config);
+        this.listener = new RewardListener(config, schemas);
     }
 
     /**

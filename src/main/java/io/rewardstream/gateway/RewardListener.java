@@ -3,6 +3,8 @@ package io.rewardstream.gateway;
 import io.rewardstream.avro.Reward;
 import io.rewardstream.avro.Rollout;
 import io.rewardstream.schema.AvroDeserializer;
+import io.rewardstream.schema.SchemaRegistryClient;
+import io.rewardstream.schema.SchemaRegistryConfig;
 import io.rewardstream.schema.DeadLetters;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
@@ -43,15 +45,26 @@ public final class RewardListener implements AutoCloseable {
     private final Map<String, AtomicInteger> pendingGroups = new ConcurrentHashMap<>();
     private final CountDownLatch positioned = new CountDownLatch(1);
     private final KafkaConsumer<byte[], byte[]> consumer;
-    private final AvroDeserializer<Reward> rewards = new AvroDeserializer<>(Reward.class);
-    private final AvroDeserializer<Rollout> rollouts = new AvroDeserializer<>(Rollout.class);
+    private final AvroDeserializer<Reward> rewards;
+    private final AvroDeserializer<Rollout> rollouts;
     private final Thread thread;
     private volatile boolean running = true;
     private volatile Exception failure;
 
-    /** Creates the consumer; {@link #start} assigns and positions it. */
+    /** Creates the consumer and its own registry client; {@link #start} assigns and positions it. */
     public RewardListener(GatewayConfig config) {
+        this(config, new SchemaRegistryClient(SchemaRegistryConfig.from(config.serde())));
+    }
+
+    /**
+     * Creates the consumer; {@link #start} assigns and positions it.
+     *
+     * @param schemas the registry client both deserializers use (shared with the caller; thread-safe)
+     */
+    public RewardListener(GatewayConfig config, SchemaRegistryClient schemas) {
         this.config = config;
+        this.rewards = new AvroDeserializer<>(Reward.class, schemas);
+        this.rollouts = new AvroDeserializer<>(Rollout.class, schemas);
         Map<String, Object> p = new HashMap<>(config.kafka());
         p.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
         p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
