@@ -192,18 +192,22 @@ public final class PipelineBench {
                     streamsPassthroughs(client, stack, bytes, r, rep);
                 }
                 if (stages.contains("null")) {
-                    nulls.add(nullModel(client, stack, rollouts, modelDir, rep, r));
+                    nulls.add(nullModel(client, stack, rollouts, modelDir, "null-" + rep, "null_model_topology",
+                            "topology with the null model (ConstantRewardModel), exactly_once_v2", r));
                 }
                 if (stages.contains("ungrouped")) {
-                    ungrouped.add(nullModelUngrouped(client, stack, withoutGroups, modelDir, rep, r));
+                    // the same rollouts with group_size cleared (PPO-style: no group stage, no GroupAdvantage):
+                    // beside the grouped run, what the group stage costs
+                    ungrouped.add(nullModel(client, stack, withoutGroups, modelDir, "ungrouped-" + rep,
+                            "null_model_ungrouped_topology", "the same, rollouts without group_size (no group stage)",
+                            r));
                 }
             }
             r.streamsPassthrough = median(r.streamsPassthroughRuns);
             r.streamsTwoSinkPassthrough = median(r.streamsTwoSinkPassthroughRuns);
             if (!nulls.isEmpty()) {
                 nulls.forEach(n -> r.nullModelRuns.add(n.throughput()));
-                TopologyRun.Stage nul = nulls.stream().sorted(java.util.Comparator.comparingDouble(
-                        TopologyRun.Stage::throughput)).toList().get((nulls.size() - 1) / 2);
+                TopologyRun.Stage nul = medianStage(nulls);
                 r.nullModel = nul.throughput();
                 r.nullRecordsPerRollout = nul.recordsSent() / rollouts.size();
                 r.nullSplit = nul.threadSeconds();
@@ -211,8 +215,7 @@ public final class PipelineBench {
             }
             if (!ungrouped.isEmpty()) {
                 ungrouped.forEach(n -> r.nullModelUngroupedRuns.add(n.throughput()));
-                TopologyRun.Stage mid = ungrouped.stream().sorted(java.util.Comparator.comparingDouble(
-                        TopologyRun.Stage::throughput)).toList().get((ungrouped.size() - 1) / 2);
+                TopologyRun.Stage mid = medianStage(ungrouped);
                 r.nullModelUngrouped = mid.throughput();
                 r.nullUngroupedRecordsPerRollout = mid.recordsSent() / rollouts.size();
             }
@@ -283,28 +286,22 @@ public final class PipelineBench {
                 cpu(r, "streams_eos_two_sink_passthrough", two.startMs(), two.endMs(), bytes.size())));
     }
 
+    /** One null-model stage; its CPU window goes to {@code cpuKey}. */
     private TopologyRun.Stage nullModel(Map<String, Object> client, LocalStack stack, List<Rollout> rollouts,
-                                        Path modelDir, int rep, BenchResult r) throws Exception {
-        step("topology with the null model (ConstantRewardModel), exactly_once_v2, " + rollouts.size() + " records");
-        TopologyRun.Stage nul = TopologyRun.run(client, stack, "null-" + rep, rollouts,
-                TopologyRun.nullModel(modelDir), o.overrides(), modelDir, o.workDir());
+                                        Path modelDir, String prefix, String cpuKey, String what, BenchResult r)
+            throws Exception {
+        step(what + ", " + rollouts.size() + " records");
+        TopologyRun.Stage nul = TopologyRun.run(client, stack, prefix, rollouts, TopologyRun.nullModel(modelDir),
+                o.overrides(), modelDir, o.workDir());
         step(String.format(Locale.ROOT, "  %.0f rollouts/s%s", nul.throughput(),
-                cpu(r, "null_model_topology", nul.startMs(), nul.endMs(), rollouts.size())));
+                cpu(r, cpuKey, nul.startMs(), nul.endMs(), rollouts.size())));
         return nul;
     }
 
-    /**
-     * The null model on the same rollouts with group_size cleared (PPO-style: not part of a group, so no group stage
-     * and no GroupAdvantage record): beside the grouped run, what the group stage costs.
-     */
-    private TopologyRun.Stage nullModelUngrouped(Map<String, Object> client, LocalStack stack, List<Rollout> rollouts,
-                                                 Path modelDir, int rep, BenchResult r) throws Exception {
-        step("the same, rollouts without group_size (no group stage), " + rollouts.size() + " records");
-        TopologyRun.Stage nul = TopologyRun.run(client, stack, "ungrouped-" + rep, rollouts,
-                TopologyRun.nullModel(modelDir), o.overrides(), modelDir, o.workDir());
-        step(String.format(Locale.ROOT, "  %.0f rollouts/s%s", nul.throughput(),
-                cpu(r, "null_model_ungrouped_topology", nul.startMs(), nul.endMs(), rollouts.size())));
-        return nul;
+    /** The stage of median throughput (the lower middle for an even count). */
+    private static TopologyRun.Stage medianStage(List<TopologyRun.Stage> stages) {
+        return stages.stream().sorted(java.util.Comparator.comparingDouble(TopologyRun.Stage::throughput)).toList()
+                .get((stages.size() - 1) / 2);
     }
 
     /** Copies with group_size cleared; everything else (ids, keys, tokens) unchanged. */
