@@ -130,18 +130,35 @@ class BenchResultTest {
     @Test
     void shouldCountTheDevicesIdleGapsOverAMillisecondAndTheLongest() throws Exception {
         io.rewardstream.scoring.ModelManifest m = ConstantRewardModel.of(0f, 128, 260).manifest();
-        DeviceStandIn d = new DeviceStandIn(m, 1_000_000, 10_000);
-        DeviceStandIn.Shape s = new DeviceStandIn.Shape(1, 10);   // 1.1 ms
+        DeviceStandIn d = new DeviceStandIn(m, 200_000_000, 0);   // 200 ms per call
+        DeviceStandIn.Shape s = new DeviceStandIn.Shape(1, 10);
         long startMs = System.currentTimeMillis();
         d.occupy(s);
-        Thread.sleep(20);
-        d.occupy(s);
-        d.occupy(s);   // right behind: a gap of microseconds, not counted
+        Thread.sleep(120);   // the device idles: one gap over 1 ms
+        // two callers at once: the second call arrives while the first runs (it has 200 ms to), so it starts the
+        // instant the first ends on the device's clock, however the host threads get scheduled: no gap
+        java.util.concurrent.CountDownLatch go = new java.util.concurrent.CountDownLatch(1);
+        java.util.concurrent.ExecutorService callers = java.util.concurrent.Executors.newFixedThreadPool(2);
+        try {
+            List<java.util.concurrent.Future<DeviceStandIn.Call>> calls = new java.util.ArrayList<>();
+            for (int i = 0; i < 2; i++) {
+                calls.add(callers.submit(() -> {
+                    go.await();
+                    return d.occupy(s);
+                }));
+            }
+            go.countDown();
+            for (var c : calls) {
+                c.get();
+            }
+        } finally {
+            callers.shutdownNow();
+        }
         long endMs = System.currentTimeMillis();
 
         Map<String, Double> acc = d.accounting(startMs, endMs);
         assertThat(acc.get("idle_gaps_over_1ms")).isEqualTo(1.0);
-        assertThat(acc.get("largest_idle_gap")).isBetween(0.019, acc.get("idle_between"));
+        assertThat(acc.get("largest_idle_gap")).isBetween(0.119, acc.get("idle_between"));
     }
 
     @Test
