@@ -3,9 +3,8 @@ package io.rewardstream.gateway;
 import io.rewardstream.avro.Reward;
 import io.rewardstream.avro.Rollout;
 import io.rewardstream.schema.AvroDeserializer;
-import io.rewardstream.schema.SchemaRegistryClient;
-import io.rewardstream.schema.SchemaRegistryConfig;
 import io.rewardstream.schema.DeadLetters;
+import io.rewardstream.schema.SchemaRegistryClient;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
@@ -50,11 +49,6 @@ public final class RewardListener implements AutoCloseable {
     private final Thread thread;
     private volatile boolean running = true;
     private volatile Exception failure;
-
-    /** Creates the consumer and its own registry client; {@link #start} assigns and positions it. */
-    public RewardListener(GatewayConfig config) {
-        this(config, new SchemaRegistryClient(SchemaRegistryConfig.from(config.serde())));
-    }
 
     /**
      * Creates the consumer; {@link #start} assigns and positions it.
