@@ -8,7 +8,7 @@ import io.rewardstream.dev.SharedLocalStack;
 import io.rewardstream.schema.AvroDeserializer;
 import io.rewardstream.schema.AvroSerializer;
 import io.rewardstream.scoring.TestModels;
-import io.rewardstream.topology.TopicProvisioner;
+import io.rewardstream.testing.TestTopics;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.ConsumerGroupDescription;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
@@ -27,7 +27,6 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
@@ -49,15 +48,7 @@ class ScoreCommandIT {
     void shouldRunInItsOwnJvmAndLeaveTheGroupOnSigterm(LocalStack stack, @TempDir Path dir) throws Exception {
         String suffix = "-" + UUID.randomUUID().toString().substring(0, 8);
         StringBuilder cfg = new StringBuilder();
-        Map<String, String> topics = new HashMap<>();
-        for (String logical : List.of("rollouts", "rewards", "group-advantages", "rewardstream-dead-letters",
-                "preferences", "ranked-preferences", "model-releases")) {
-            topics.put("topics." + logical + ".name", "cli-" + logical + suffix);
-            topics.put("topics." + logical + ".partitions", "2");
-        }
-        try (Admin admin = Admin.create(Map.of("bootstrap.servers", stack.bootstrapServers()))) {
-            TopicProvisioner.fromClasspath(topics).createAll(admin);
-        }
+        Map<String, String> topics = TestTopics.provision(stack.bootstrapServers(), "cli", suffix, 2);
         topics.forEach((k, v) -> cfg.append(k).append('=').append(v).append('\n'));
         String appId = "cli-scorer" + suffix;
         cfg.append("application.id=").append(appId).append('\n');

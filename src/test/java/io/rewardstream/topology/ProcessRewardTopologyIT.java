@@ -10,9 +10,9 @@ import io.rewardstream.scoring.ModelOutput;
 import io.rewardstream.scoring.PaddedBatch;
 import io.rewardstream.scoring.RewardModel;
 import io.rewardstream.scoring.RuntimeConfig;
+import io.rewardstream.testing.TestTopics;
 import io.rewardstream.training.ArithmeticSteps;
 import io.rewardstream.training.ProcessRewardModels;
-import org.apache.kafka.clients.admin.Admin;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
@@ -59,15 +59,7 @@ class ProcessRewardTopologyIT {
         assertThat(built.manifest().tokenizer()).isEqualTo("ids");
 
         String suffix = "-" + UUID.randomUUID().toString().substring(0, 8);
-        Map<String, String> topics = new HashMap<>();
-        for (String logical : List.of("rollouts", "rewards", "group-advantages", "rewardstream-dead-letters",
-                "preferences", "ranked-preferences", "model-releases")) {
-            topics.put("topics." + logical + ".name", "prm-" + logical + suffix);
-            topics.put("topics." + logical + ".partitions", "1");
-        }
-        try (Admin admin = Admin.create(Map.of("bootstrap.servers", stack.bootstrapServers()))) {
-            TopicProvisioner.fromClasspath(topics).createAll(admin);
-        }
+        Map<String, String> topics = TestTopics.provision(stack.bootstrapServers(), "prm", suffix, 1);
         Map<String, Object> cfg = new HashMap<>(topics);
         cfg.put("application.id", "prm-scorer" + suffix);
         cfg.put("bootstrap.servers", stack.bootstrapServers());

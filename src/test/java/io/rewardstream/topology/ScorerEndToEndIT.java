@@ -14,7 +14,7 @@ import io.rewardstream.scoring.PaddedBatch;
 import io.rewardstream.scoring.RewardModel;
 import io.rewardstream.scoring.RuntimeConfig;
 import io.rewardstream.scoring.TestModels;
-import org.apache.kafka.clients.admin.Admin;
+import io.rewardstream.testing.TestTopics;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
@@ -68,15 +68,8 @@ class ScorerEndToEndIT {
     void shouldScore2000RolloutsExactlyOnceWithTheRealModel(LocalStack stack) throws Exception {
         long t0 = System.nanoTime();
         String suffix = "-" + UUID.randomUUID().toString().substring(0, 8);
-        Map<String, String> topics = new HashMap<>();
-        for (String logical : List.of("rollouts", "rewards", "group-advantages", "rewardstream-dead-letters",
-                "preferences", "ranked-preferences", "model-releases")) {
-            topics.put("topics." + logical + ".name", "e2e-" + logical + suffix);
-            topics.put("topics." + logical + ".partitions", "2"); // fewer tasks and changelog partitions: faster on 2 cores
-        }
-        try (Admin admin = Admin.create(Map.of("bootstrap.servers", stack.bootstrapServers()))) {
-            TopicProvisioner.fromClasspath(topics).createAll(admin);
-        }
+        // 2 partitions: fewer tasks and changelog partitions, faster on 2 cores
+        Map<String, String> topics = TestTopics.provision(stack.bootstrapServers(), "e2e", suffix, 2);
         Path modelDir = TestModels.tinySavedModel(tmp.resolve("model"), "tiny", 3, 42);
 
         Map<String, Object> cfg = new HashMap<>(topics);

@@ -12,7 +12,7 @@ import io.rewardstream.scoring.PaddedBatch;
 import io.rewardstream.scoring.RewardModel;
 import io.rewardstream.scoring.RuntimeConfig;
 import io.rewardstream.scoring.TestModels;
-import org.apache.kafka.clients.admin.Admin;
+import io.rewardstream.testing.TestTopics;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
@@ -51,15 +51,7 @@ class ScorerRoutingIT {
     @Test
     void shouldScoreMathByAnswerAndChatByTheModelInOneStream(LocalStack stack) throws Exception {
         String suffix = "-" + UUID.randomUUID().toString().substring(0, 8);
-        Map<String, String> topics = new HashMap<>();
-        for (String logical : List.of("rollouts", "rewards", "group-advantages", "rewardstream-dead-letters",
-                "preferences", "ranked-preferences", "model-releases")) {
-            topics.put("topics." + logical + ".name", "route-" + logical + suffix);
-            topics.put("topics." + logical + ".partitions", "1");
-        }
-        try (Admin admin = Admin.create(Map.of("bootstrap.servers", stack.bootstrapServers()))) {
-            TopicProvisioner.fromClasspath(topics).createAll(admin);
-        }
+        Map<String, String> topics = TestTopics.provision(stack.bootstrapServers(), "route", suffix, 1);
         Path modelDir = TestModels.tinySavedModel(tmp.resolve("model"), "tiny", 1, 11);
         Map<String, Object> cfg = new HashMap<>(topics);
         cfg.put("application.id", "route-scorer" + suffix);

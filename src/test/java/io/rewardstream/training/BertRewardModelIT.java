@@ -11,6 +11,7 @@ import io.rewardstream.scoring.SavedModelRewardModel;
 import io.rewardstream.scoring.SequenceEncoder;
 import io.rewardstream.scoring.SequenceParts;
 import io.rewardstream.scoring.WordPieceTokenizer;
+import io.rewardstream.testing.TestTopics;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.MethodOrderer;
@@ -257,16 +258,7 @@ class BertRewardModelIT {
     @org.junit.jupiter.api.extension.ExtendWith(io.rewardstream.dev.SharedLocalStack.class)
     void shouldScoreTextRolloutsThroughTheScorerTopology(io.rewardstream.dev.LocalStack stack) throws Exception {
         String suffix = "-" + java.util.UUID.randomUUID().toString().substring(0, 8);
-        Map<String, String> topics = new java.util.HashMap<>();
-        for (String logical : List.of("rollouts", "rewards", "group-advantages", "rewardstream-dead-letters",
-                "preferences", "ranked-preferences", "model-releases")) {
-            topics.put("topics." + logical + ".name", "bert-" + logical + suffix);
-            topics.put("topics." + logical + ".partitions", "1");
-        }
-        try (org.apache.kafka.clients.admin.Admin admin = org.apache.kafka.clients.admin.Admin.create(
-                Map.of("bootstrap.servers", stack.bootstrapServers()))) {
-            io.rewardstream.topology.TopicProvisioner.fromClasspath(topics).createAll(admin);
-        }
+        Map<String, String> topics = TestTopics.provision(stack.bootstrapServers(), "bert", suffix, 1);
         Map<String, Object> cfg = new java.util.HashMap<>(topics);
         cfg.put("application.id", "bert-scorer" + suffix);
         cfg.put("bootstrap.servers", stack.bootstrapServers());
