@@ -1,6 +1,7 @@
 package io.rewardstream.dev;
 
 import io.rewardstream.files.FileTrees;
+
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;

@@ -10,7 +10,6 @@ import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.HashMap;
@@ -181,12 +180,10 @@ public final class RetrainJob implements AutoCloseable {
             LOG.error("round {}: failed, nothing committed; retrying in {} ms: {}", n, RETRY_BACKOFF_MS, e.toString(), e);
             notBefore = System.currentTimeMillis() + RETRY_BACKOFF_MS;
         } finally {
-            if (tmp != null && Files.exists(tmp)) {
-                try {
-                    FileTrees.deleteTree(tmp);
-                } catch (IOException e) {
-                    LOG.warn("cannot delete {}: {}", tmp, e.toString());
-                }
+            try {
+                FileTrees.deleteTree(tmp);   // no-op for null or a directory never made
+            } catch (IOException e) {
+                LOG.warn("cannot delete {}: {}", tmp, e.toString());
             }
         }
     }

@@ -17,7 +17,6 @@ import org.tensorflow.Session;
 import org.tensorflow.ndarray.Shape;
 import org.tensorflow.op.Ops;
 import org.tensorflow.types.TFloat32;
-import org.tensorflow.types.TString;
 
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
