@@ -6,6 +6,8 @@ import io.rewardstream.avro.PreferencePair;
 import io.rewardstream.avro.RankedPreference;
 import io.rewardstream.schema.AvroDeserializer;
 import io.rewardstream.schema.DeadLetters;
+import io.rewardstream.schema.SchemaRegistryClient;
+import io.rewardstream.schema.SchemaRegistryConfig;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
@@ -90,9 +92,11 @@ final class PreferenceIngest implements AutoCloseable {
         pp.put(ProducerConfig.ACKS_CONFIG, "all");
         pp.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
         pp.putIfAbsent(ProducerConfig.CLIENT_ID_CONFIG, "rewardstream-retrain-dlq");
-        pairValues = new AvroDeserializer<>(PreferencePair.class);
+        // one registry client (one HTTP client and selector thread, one schema cache) for both deserializers
+        SchemaRegistryClient schemas = new SchemaRegistryClient(SchemaRegistryConfig.from(clientProps));
+        pairValues = new AvroDeserializer<>(PreferencePair.class, schemas);
         pairValues.configure(clientProps, false);
-        rankedValues = new AvroDeserializer<>(RankedPreference.class);
+        rankedValues = new AvroDeserializer<>(RankedPreference.class, schemas);
         rankedValues.configure(clientProps, false);
         KafkaConsumer<byte[], byte[]> c = new KafkaConsumer<>(cp, new ByteArrayDeserializer(), new ByteArrayDeserializer());
         try {

@@ -8,6 +8,8 @@ import io.rewardstream.avro.Rollout;
 import io.rewardstream.dev.LocalStack;
 import io.rewardstream.schema.AvroDeserializer;
 import io.rewardstream.schema.AvroSerializer;
+import io.rewardstream.schema.SchemaRegistryClient;
+import io.rewardstream.schema.SchemaRegistryConfig;
 import io.rewardstream.release.KeyFiles;
 import io.rewardstream.scoring.ModelHolder;
 import io.rewardstream.release.ReleaseSigning;
@@ -275,12 +277,11 @@ public final class DemoRunner {
         Map<String, Object> pp = new HashMap<>(client);
         pp.put(ProducerConfig.LINGER_MS_CONFIG, 5);
         pp.put(ProducerConfig.ACKS_CONFIG, "all");
-        AvroSerializer<Rollout> rolloutSer = new AvroSerializer<>();
-        rolloutSer.configure(client, false);
-        AvroSerializer<PreferencePair> pairSer = new AvroSerializer<>();
-        pairSer.configure(client, false);
-        AvroSerializer<RankedPreference> rankedSer = new AvroSerializer<>();
-        rankedSer.configure(client, false);
+        // one registry client (one HTTP client and selector thread, one schema cache) for the three serializers
+        SchemaRegistryClient schemas = new SchemaRegistryClient(SchemaRegistryConfig.from(client));
+        AvroSerializer<Rollout> rolloutSer = new AvroSerializer<>(schemas, client, false);
+        AvroSerializer<PreferencePair> pairSer = new AvroSerializer<>(schemas, client, false);
+        AvroSerializer<RankedPreference> rankedSer = new AvroSerializer<>(schemas, client, false);
         int n = o.rollouts();
         boolean hack = o.scenario() == ModelCache.Scenario.REWARD_HACKING;
         int nOriginal = (int) Math.round(n * (hack ? HACK_ORIGINAL_FRACTION : ORIGINAL_FRACTION));
