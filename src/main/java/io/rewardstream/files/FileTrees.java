@@ -9,8 +9,8 @@ import java.util.List;
 import java.util.stream.Stream;
 
 /**
- * Recursive deletion of directory trees: the one implementation the CLI, the training code, the release writer and the
- * embedded dev stack share. Stateless; thread-safe (two callers deleting the same tree may see each other's deletions
+ * Recursive deletion and copying of directory trees: the one implementation the CLI, the training code, the release
+ * writer, the embedded dev stack and the tests share. Stateless; thread-safe (two callers deleting the same tree may see each other's deletions
  * as already gone, which is not an error).
  */
 public final class FileTrees {
@@ -29,6 +29,25 @@ public final class FileTrees {
         try (Stream<Path> w = Files.walk(dir)) {
             for (Path p : w.sorted(Comparator.reverseOrder()).toList()) {
                 Files.deleteIfExists(p);
+            }
+        }
+    }
+
+    /**
+     * Copies {@code from} and everything under it into {@code to} (created if missing), parents first.
+     *
+     * @throws java.nio.file.FileAlreadyExistsException when a file of the tree already exists under {@code to}
+     * @throws IOException at the first path that cannot be copied (what was copied before it stays)
+     */
+    public static void copyTree(Path from, Path to) throws IOException {
+        try (Stream<Path> w = Files.walk(from)) {
+            for (Path p : w.toList()) {
+                Path t = to.resolve(from.relativize(p).toString());
+                if (Files.isDirectory(p)) {
+                    Files.createDirectories(t);
+                } else {
+                    Files.copy(p, t);
+                }
             }
         }
     }

@@ -6,17 +6,10 @@ import io.rewardstream.avro.Reward;
 import io.rewardstream.avro.Rollout;
 import io.rewardstream.dev.LocalStack;
 import io.rewardstream.dev.SharedLocalStack;
-import io.rewardstream.release.KeyFiles;
-import io.rewardstream.release.ReleaseSigning;
 import io.rewardstream.training.ArithmeticTask;
 import io.rewardstream.training.PreferenceExample;
 import io.rewardstream.release.ReleaseLog;
-import io.rewardstream.release.ReleasePublisher;
-import io.rewardstream.release.ReleaseWriter;
 import io.rewardstream.training.RetrainJobIT;
-import io.rewardstream.training.SavedModelRoundTrainerTest;
-import org.apache.kafka.clients.admin.Admin;
-import org.apache.kafka.clients.admin.NewTopic;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
@@ -25,14 +18,11 @@ import org.testcontainers.containers.GenericContainer;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.KeyPair;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.stream.Collectors;
-import java.util.stream.Stream;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -58,33 +48,14 @@ class ContainerRetrainIT {
     @Test
     void shouldSwapTheScorerContainerToTheReleaseTheRetrainingContainerPublishes(LocalStack stack) throws Exception {
         long t0 = System.nanoTime();
-        ScorerIt.Names n = ScorerIt.Names.unique("container-retrain");
-        String prefs = n.prefix() + "-prefs";
-        String ranked = n.prefix() + "-ranked";
-        ScorerTraffic.createTopics(stack, 2, n.dataTopics());
-        try (Admin admin = Admin.create(Map.of("bootstrap.servers", stack.bootstrapServers()))) {
-            admin.createTopics(List.of(new NewTopic(prefs, 2, (short) 1), new NewTopic(ranked, 1, (short) 1),
-                    new NewTopic(n.releases(), 1, (short) 1).configs(Map.of("cleanup.policy", "compact")))).all().get();
-        }
-        Path work = ScorerIt.workDir(n.prefix());
-        Path root = Files.createDirectories(work.resolve("models"));
-        Path priv = Files.createDirectories(work.resolve("keys-private"));
-        Path pub = Files.createDirectories(work.resolve("keys-public"));
-        KeyPair key = ReleaseSigning.generateKeyPair();
-        KeyFiles.writePrivate(priv.resolve("release.key"), key.getPrivate());
-        KeyFiles.writePublic(pub.resolve("release.pub"), key.getPublic());
-        Map<String, Object> client = ScorerTraffic.clientProps(stack);
-
         // fb:1: the built-in tiny model trained on addition, published as a signed release into the shared root
-        Path base = SavedModelRoundTrainerTest.additionModel(work, 150);
-        ReleaseWriter writer = new ReleaseWriter(root, "fb");
-        Path staged = writer.newTempDir();
-        copyTree(base, staged);
-        writer.stamp(staged, 1, null, Map.of(), Map.of("trained_on", "addition"));
-        try (ReleasePublisher publisher = ReleasePublisher.create(root, priv.resolve("release.key"), "release", client,
-                n.releases())) {
-            publisher.publish(staged, null, null, false);
-        }
+        FeedbackFixture f = FeedbackFixture.publishBase(stack, "container-retrain");
+        ScorerIt.Names n = f.names();
+        Path work = f.work();
+        Path root = f.root();
+        Path priv = f.privateKeys();
+        Path pub = f.publicKeys();
+        Map<String, Object> client = f.client();
         // the containers run as uid 10001: the shared root is theirs to write, the keys to read (test only)
         ContainerImages.openUp(root, true);
         ContainerImages.openUp(priv, false);
@@ -104,8 +75,8 @@ class ContainerRetrainIT {
         rc.put("bootstrap.servers", stack.bootstrapServers());
         rc.put("schema.registry.url", stack.schemaRegistryUrl());
         rc.put("retrain.group.id", n.prefix() + "-retrain");
-        rc.put("topics.preferences.name", prefs);
-        rc.put("topics.ranked-preferences.name", ranked);
+        rc.put("topics.preferences.name", f.prefs());
+        rc.put("topics.ranked-preferences.name", f.ranked());
         rc.put("topics.model-releases.name", n.releases());
         rc.put("topics.rewardstream-dead-letters.name", n.deadLetters());
         rc.put("retrain.min.new.pairs", "500");
@@ -152,7 +123,7 @@ class ContainerRetrainIT {
             for (PreferenceExample e : shifted.generate(500, ArithmeticTask.Part.TRAIN, false)) {
                 pairs.add(RetrainJobIT.toAvro(e, "ann-" + pairs.size() % 3));
             }
-            RetrainJobIT.publish(stack, prefs, pairs, List.of());
+            RetrainJobIT.publish(stack, f.prefs(), pairs, List.of());
 
             ScorerIt.await("the scorer container serves fb:2", Duration.ofMinutes(5), () -> {
                 assertThat(retrain.isRunning()).as("retraining container running").isTrue();
@@ -181,19 +152,6 @@ class ContainerRetrainIT {
                             + "container: ready %.1f s, pairs -> swap %.1f s, total %.1f s%n",
                     v2.getEvalMetrics().get("accuracy"), v2.getEvalMetrics().get("current_accuracy"),
                     (tReady - tImage) / 1e9, (tSwap - tReady) / 1e9, (System.nanoTime() - t0) / 1e9);
-        }
-    }
-
-    private static void copyTree(Path from, Path to) throws Exception {
-        try (Stream<Path> s = Files.walk(from)) {
-            for (Path p : s.collect(Collectors.toList())) {
-                Path t = to.resolve(from.relativize(p).toString());
-                if (Files.isDirectory(p)) {
-                    Files.createDirectories(t);
-                } else {
-                    Files.copy(p, t);
-                }
-            }
         }
     }
 }

@@ -9,8 +9,6 @@ import io.rewardstream.avro.Rollout;
 import io.rewardstream.dev.LocalStack;
 import io.rewardstream.dev.SharedLocalStack;
 import io.rewardstream.scoring.ByteTokenizer;
-import io.rewardstream.release.KeyFiles;
-import io.rewardstream.release.ReleaseSigning;
 import io.rewardstream.topology.ScorerApp;
 import io.rewardstream.topology.ScorerConfig;
 import io.rewardstream.release.ReleaseWatcher;
@@ -18,23 +16,16 @@ import io.rewardstream.topology.ReleaseWatcherHook;
 import io.rewardstream.training.ArithmeticTask;
 import io.rewardstream.training.PreferenceExample;
 import io.rewardstream.release.ReleaseLog;
-import io.rewardstream.release.ReleasePublisher;
-import io.rewardstream.release.ReleaseWriter;
 import io.rewardstream.training.RetrainConfig;
 import io.rewardstream.training.RetrainJob;
 import io.rewardstream.training.RetrainJobIT;
 import io.rewardstream.training.SavedModelRoundTrainer;
-import io.rewardstream.training.SavedModelRoundTrainerTest;
-import org.apache.kafka.clients.admin.Admin;
-import org.apache.kafka.clients.admin.NewTopic;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.KeyPair;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -42,8 +33,6 @@ import java.util.Collections;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.stream.Collectors;
-import java.util.stream.Stream;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -79,32 +68,14 @@ class FeedbackLoopIT {
     @Test
     void shouldRewardTheShiftedTaskCorrectlyAfterTheJobReleasesAndTheScorerSwaps(LocalStack stack) throws Exception {
         long t0 = System.nanoTime();
-        ScorerIt.Names n = ScorerIt.Names.unique("feedback");
-        String prefs = n.prefix() + "-prefs";
-        String ranked = n.prefix() + "-ranked";
-        ScorerTraffic.createTopics(stack, 2, n.dataTopics());
-        try (Admin admin = Admin.create(Map.of("bootstrap.servers", stack.bootstrapServers()))) {
-            admin.createTopics(List.of(new NewTopic(prefs, 2, (short) 1), new NewTopic(ranked, 1, (short) 1),
-                    new NewTopic(n.releases(), 1, (short) 1).configs(Map.of("cleanup.policy", "compact")))).all().get();
-        }
-        Path work = ScorerIt.workDir(n.prefix());
-        Path root = Files.createDirectories(work.resolve("models"));
-        Path pub = Files.createDirectories(work.resolve("pub"));
-        KeyPair key = ReleaseSigning.generateKeyPair();
-        KeyFiles.writePrivate(work.resolve("release.key"), key.getPrivate());
-        KeyFiles.writePublic(pub.resolve("release.pub"), key.getPublic());
-        Map<String, Object> client = ScorerTraffic.clientProps(stack);
-
         // fb:1 = the built-in tiny model trained on addition only, published as a signed release
-        Path base = SavedModelRoundTrainerTest.additionModel(work, 150);
-        ReleaseWriter writer = new ReleaseWriter(root, "fb");
-        Path staged = writer.newTempDir();
-        copyTree(base, staged);
-        writer.stamp(staged, 1, null, Map.of(), Map.of("trained_on", "addition"));
-        try (ReleasePublisher publisher = ReleasePublisher.create(root, work.resolve("release.key"), "release", client,
-                n.releases())) {
-            publisher.publish(staged, null, null, false);
-        }
+        FeedbackFixture f = FeedbackFixture.publishBase(stack, "feedback");
+        ScorerIt.Names n = f.names();
+        String prefs = f.prefs();
+        String ranked = f.ranked();
+        Path work = f.work();
+        Path root = f.root();
+        Map<String, Object> client = f.client();
         long tBase = System.nanoTime();
 
         // no model.dir: the scorer starts on the newest valid release of the topic (fb:1)
@@ -113,7 +84,7 @@ class FeedbackLoopIT {
         sc.put("batch.max.delay.ms", "100");
         sc.put("model.root", root.toString());
         sc.put("release.topic", n.releases());
-        sc.put("release.public.keys.dir", pub.toString());
+        sc.put("release.public.keys.dir", f.publicKeys().toString());
         sc.put("release.model.name", "fb");
         sc.put("release.poll.ms", "200");
         ScorerConfig scorerConfig = ScorerConfig.from(sc);
@@ -154,7 +125,7 @@ class FeedbackLoopIT {
             rc.put("retrain.gate.tolerance", "0.02");
             rc.put("retrain.model.root", root.toString());
             rc.put("retrain.model.name", "fb");
-            rc.put("retrain.signing.key", work.resolve("release.key").toString());
+            rc.put("retrain.signing.key", f.signingKey().toString());
             rc.put("retrain.signing.key.id", "release");
             rc.put("kafka.group.instance.id", n.prefix() + "-retrain-0");
             SimpleMeterRegistry jobMeters = new SimpleMeterRegistry();
@@ -273,18 +244,5 @@ class FeedbackLoopIT {
             out.add((b & 0xff) + ByteTokenizer.OFFSET);
         }
         return out;
-    }
-
-    private static void copyTree(Path from, Path to) throws Exception {
-        try (Stream<Path> s = Files.walk(from)) {
-            for (Path p : s.collect(Collectors.toList())) {
-                Path t = to.resolve(from.relativize(p).toString());
-                if (Files.isDirectory(p)) {
-                    Files.createDirectories(t);
-                } else {
-                    Files.copy(p, t);
-                }
-            }
-        }
     }
 }

@@ -31,8 +31,9 @@ import static org.assertj.core.api.Assertions.assertThat;
  * The {@link HostileCorpus} (24 bad kinds, plus a record from a future v2 writer schema) mixed into valid traffic
  * through a scorer process on the real broker and registry: every bad record ends in the dead-letter topic once, with
  * one of its expected reasons and its original bytes; every valid rollout, and the v2 record, is rewarded; the scorer
- * keeps running. A rollout id sent again after its reward was committed is rewarded a second time (documented: the
- * scorer deduplicates only while a rollout is still buffered). Prints the scorer JVM's resident-memory peak and heap.
+ * keeps running. A rollout id sent again after its reward was committed is not rewarded a second time (within
+ * {@code dedupe.window.ms}) and is counted in {@code rewardstream.duplicates}. Prints the scorer JVM's resident-memory
+ * peak and heap.
  */
 @ExtendWith(SharedLocalStack.class)
 class HostileInputIT {

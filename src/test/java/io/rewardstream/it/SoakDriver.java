@@ -6,6 +6,7 @@ import io.rewardstream.avro.Reward;
 import io.rewardstream.avro.Rollout;
 import io.rewardstream.cli.demo.ModelCache;
 import io.rewardstream.dev.ApicurioRegistry;
+import io.rewardstream.files.FileTrees;
 import io.rewardstream.schema.AvroDeserializer;
 import io.rewardstream.schema.AvroSerializer;
 import io.rewardstream.release.KeyFiles;
@@ -56,7 +57,6 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.stream.Collectors;
-import java.util.stream.Stream;
 
 /**
  * Helper processes for {@code ops/soak.sh} (NOT a CI test): a registry, a model, topics, a rate-limited rollout
@@ -325,7 +325,7 @@ public final class SoakDriver {
         Path cached = ModelCache.dirFor(ModelCache.defaultRoot(), ModelSize.TINY);
         long t0 = System.nanoTime();
         if (Files.isDirectory(cached) && Files.exists(cached.resolve(ModelManifest.FILE_NAME))) {
-            copyTree(cached, staging);
+            FileTrees.copyTree(cached, staging);
             System.err.println("base: copied the cached " + cached);
         } else {
             ArithmeticTask add = ModelCache.task();
@@ -342,19 +342,6 @@ public final class SoakDriver {
             ModelRelease r = publisher.publish(staging, null, null, false);
             System.err.println("base: published " + r.getModelName() + ":" + r.getVersion());
             return root.resolve(r.getLocation().toString());
-        }
-    }
-
-    private static void copyTree(Path from, Path to) throws Exception {
-        try (Stream<Path> s = Files.walk(from)) {
-            for (Path f : s.toList()) {
-                Path t = to.resolve(from.relativize(f).toString());
-                if (Files.isDirectory(f)) {
-                    Files.createDirectories(t);
-                } else {
-                    Files.copy(f, t);
-                }
-            }
         }
     }
 

@@ -20,7 +20,6 @@ import java.security.KeyPair;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
@@ -87,27 +86,11 @@ class RankedRetrainIT {
     void shouldReleaseAModelTrainedWithPlackettLuceOnRankedListsOnly(LocalStack stack) throws Exception {
         RetrainJobIT.Topics t = RetrainJobIT.topics(stack);
         RetrainJobIT.publishRanked(stack, t.ranked(), rankings(LISTS, 5));
-        Map<String, String> m = new HashMap<>();
-        m.put("bootstrap.servers", stack.bootstrapServers());
-        m.put("schema.registry.url", stack.schemaRegistryUrl());
+        Map<String, String> m = RetrainJobIT.configMap(stack, t, LISTS, dir, base, shared);
+        m.remove(RetrainConfig.REPLAY_MIX);   // the default mix
         m.put("retrain.group.id", "retrain-" + t.ranked());
-        m.put("topics.preferences.name", t.prefs());
-        m.put("topics.ranked-preferences.name", t.ranked());
-        m.put("topics.model-releases.name", t.releases());
-        m.put("topics.rewardstream-dead-letters.name", t.dlq());
-        m.put("retrain.min.new.pairs", Integer.toString(LISTS));
-        m.put("retrain.max.interval.ms", "600000");
         m.put("retrain.steps", Integer.toString(STEPS));
-        m.put("retrain.batch.size", "32");
-        m.put("retrain.learning.rate", "0.001");
-        m.put("retrain.replay.dir", dir.resolve("replay").toString());
-        m.put("retrain.heldout.fraction", "0.2");
-        m.put("retrain.gate.tolerance", "0.02");
-        m.put("retrain.model.root", dir.resolve("models").toString());
         m.put("retrain.model.name", "tiny-ranked");
-        m.put("retrain.base.model.dir", base.toString());
-        m.put("retrain.signing.key", shared.resolve("release.key").toString());
-        m.put("retrain.signing.key.id", "release");
         RetrainConfig cfg = RetrainConfig.from(m);
 
         SimpleMeterRegistry meters = new SimpleMeterRegistry();

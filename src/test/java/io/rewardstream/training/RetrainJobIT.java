@@ -87,6 +87,14 @@ public class RetrainJobIT {
     }
 
     Map<String, String> configMap(LocalStack stack, Topics t, int minNewPairs) {
+        return configMap(stack, t, minNewPairs, dir, base, shared);
+    }
+
+    /**
+     * The retraining job's keys for the ITs of this package: topics {@code t}, replay buffer and model root under
+     * {@code dir}, fine-tuning {@code base}, signing with {@code keys}/release.key; 150 steps, replay mix 0.25.
+     */
+    static Map<String, String> configMap(LocalStack stack, Topics t, int minNewPairs, Path dir, Path base, Path keys) {
         Map<String, String> m = new HashMap<>();
         m.put("bootstrap.servers", stack.bootstrapServers());
         m.put("schema.registry.url", stack.schemaRegistryUrl());
@@ -107,7 +115,7 @@ public class RetrainJobIT {
         m.put("retrain.model.root", dir.resolve("models").toString());
         m.put("retrain.model.name", "tiny-arith");
         m.put("retrain.base.model.dir", base.toString());
-        m.put("retrain.signing.key", shared.resolve("release.key").toString());
+        m.put("retrain.signing.key", keys.resolve("release.key").toString());
         m.put("retrain.signing.key.id", "release");
         return m;
     }

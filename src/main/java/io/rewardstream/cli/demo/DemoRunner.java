@@ -6,6 +6,7 @@ import io.rewardstream.avro.RankedPreference;
 import io.rewardstream.avro.Reward;
 import io.rewardstream.avro.Rollout;
 import io.rewardstream.dev.LocalStack;
+import io.rewardstream.files.FileTrees;
 import io.rewardstream.schema.AvroDeserializer;
 import io.rewardstream.schema.AvroSerializer;
 import io.rewardstream.schema.SchemaRegistryClient;
@@ -205,7 +206,7 @@ public final class DemoRunner {
             try (ReleasePublisher publisher = ReleasePublisher.create(modelRoot, privateKey, "demo", client,
                     topics.topicName(TopicProvisioner.MODEL_RELEASES))) {
                 Path staging = modelRoot.resolve(".staging-base");
-                copyTree(base, staging);
+                FileTrees.copyTree(base, staging);
                 v1Dir = modelRoot.resolve(publisher.publish(staging, null, null, false).getLocation());
             }
             Map<String, Object> scorerProps = new HashMap<>();
@@ -488,19 +489,6 @@ public final class DemoRunner {
 
     private static double secondsSince(long nanos) {
         return (System.nanoTime() - nanos) / 1e9;
-    }
-
-    private static void copyTree(Path from, Path to) throws java.io.IOException {
-        try (java.util.stream.Stream<Path> w = Files.walk(from)) {
-            for (Path p : w.toList()) {
-                Path t = to.resolve(from.relativize(p).toString());
-                if (Files.isDirectory(p)) {
-                    Files.createDirectories(t);
-                } else {
-                    Files.copy(p, t);
-                }
-            }
-        }
     }
 
     private static void awaitRunning(ScorerApp scorer) throws InterruptedException {
