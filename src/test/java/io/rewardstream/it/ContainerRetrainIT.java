@@ -51,15 +51,10 @@ class ContainerRetrainIT {
         // fb:1: the built-in tiny model trained on addition, published as a signed release into the shared root
         FeedbackFixture f = FeedbackFixture.publishBase(stack, "container-retrain");
         ScorerIt.Names n = f.names();
-        Path work = f.work();
-        Path root = f.root();
-        Path priv = f.privateKeys();
-        Path pub = f.publicKeys();
-        Map<String, Object> client = f.client();
         // the containers run as uid 10001: the shared root is theirs to write, the keys to read (test only)
-        ContainerImages.openUp(root, true);
-        ContainerImages.openUp(priv, false);
-        ContainerImages.openUp(pub, false);
+        ContainerImages.openUp(f.root(), true);
+        ContainerImages.openUp(f.privateKeys(), false);
+        ContainerImages.openUp(f.publicKeys(), false);
 
         int port = ContainerScorerIT.freePort();
         Map<String, String> sc = ScorerIt.config(stack, n, null, Path.of("/var/lib/rewardstream/streams"));
@@ -93,7 +88,7 @@ class ContainerRetrainIT {
         rc.put("kafka.group.instance.id", n.prefix() + "-retrain-0");
         rc.put("metrics.host", "127.0.0.1");
         rc.put("metrics.port", "0");   // host network: no fixed port
-        Path conf = Files.createDirectories(work.resolve("conf"));
+        Path conf = Files.createDirectories(f.work().resolve("conf"));
         ContainerScorerIT.writeProperties(conf.resolve("scorer.properties"), sc);
         ContainerScorerIT.writeProperties(conf.resolve("retrain.properties"), rc);
         ContainerImages.openUp(conf, false);
@@ -103,13 +98,13 @@ class ContainerRetrainIT {
         try (GenericContainer<?> scorer = ContainerImages.cli("scorer", "score", "--config",
                         "/etc/rewardstream/it/scorer.properties")
                 .withFileSystemBind(conf.toString(), "/etc/rewardstream/it", BindMode.READ_ONLY)
-                .withFileSystemBind(root.toString(), ROOT, BindMode.READ_ONLY)
-                .withFileSystemBind(pub.toString(), KEYS, BindMode.READ_ONLY);
+                .withFileSystemBind(f.root().toString(), ROOT, BindMode.READ_ONLY)
+                .withFileSystemBind(f.publicKeys().toString(), KEYS, BindMode.READ_ONLY);
              GenericContainer<?> retrain = ContainerImages.cli("retrain", "retrain", "--config",
                         "/etc/rewardstream/it/retrain.properties")
                 .withFileSystemBind(conf.toString(), "/etc/rewardstream/it", BindMode.READ_ONLY)
-                .withFileSystemBind(root.toString(), ROOT, BindMode.READ_WRITE)
-                .withFileSystemBind(priv.toString(), KEYS, BindMode.READ_ONLY);
+                .withFileSystemBind(f.root().toString(), ROOT, BindMode.READ_WRITE)
+                .withFileSystemBind(f.privateKeys().toString(), KEYS, BindMode.READ_ONLY);
              ScorerTraffic traffic = new ScorerTraffic(stack);
              ScorerTraffic.Reader<Reward> rewards = traffic.rewards(n.rewards())) {
             scorer.start();
@@ -135,13 +130,13 @@ class ContainerRetrainIT {
             });
             long tSwap = System.nanoTime();
             ModelRelease v2;
-            try (ReleaseLog log = new ReleaseLog(client, n.releases(), Duration.ofSeconds(30))) {
+            try (ReleaseLog log = new ReleaseLog(f.client(), n.releases(), Duration.ofSeconds(30))) {
                 v2 = log.latest("fb");
             }
             assertThat(v2.getVersion()).isEqualTo(2);
             assertThat(v2.getParentVersion()).isEqualTo(1L);
             assertThat(v2.getSigningKeyId().toString()).isEqualTo("release");
-            assertThat(root.resolve(v2.getLocation().toString()).resolve("saved_model.pb")).isRegularFile();
+            assertThat(f.root().resolve(v2.getLocation().toString()).resolve("saved_model.pb")).isRegularFile();
 
             List<Rollout> rollouts = PackagedModelIT.textRollouts(n.prefix(), 40);
             traffic.produce(n.rollouts(), rollouts);

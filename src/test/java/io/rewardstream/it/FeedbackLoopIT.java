@@ -25,7 +25,6 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -71,18 +70,13 @@ class FeedbackLoopIT {
         // fb:1 = the built-in tiny model trained on addition only, published as a signed release
         FeedbackFixture f = FeedbackFixture.publishBase(stack, "feedback");
         ScorerIt.Names n = f.names();
-        String prefs = f.prefs();
-        String ranked = f.ranked();
-        Path work = f.work();
-        Path root = f.root();
-        Map<String, Object> client = f.client();
         long tBase = System.nanoTime();
 
         // no model.dir: the scorer starts on the newest valid release of the topic (fb:1)
-        Map<String, String> sc = ScorerIt.config(stack, n, null, work.resolve("state"));
+        Map<String, String> sc = ScorerIt.config(stack, n, null, f.work().resolve("state"));
         sc.put("batch.max.size", "32");
         sc.put("batch.max.delay.ms", "100");
-        sc.put("model.root", root.toString());
+        sc.put("model.root", f.root().toString());
         sc.put("release.topic", n.releases());
         sc.put("release.public.keys.dir", f.publicKeys().toString());
         sc.put("release.model.name", "fb");
@@ -112,18 +106,18 @@ class FeedbackLoopIT {
             rc.put("bootstrap.servers", stack.bootstrapServers());
             rc.put("schema.registry.url", stack.schemaRegistryUrl());
             rc.put("retrain.group.id", n.prefix() + "-retrain");
-            rc.put("topics.preferences.name", prefs);
-            rc.put("topics.ranked-preferences.name", ranked);
+            rc.put("topics.preferences.name", f.prefs());
+            rc.put("topics.ranked-preferences.name", f.ranked());
             rc.put("topics.model-releases.name", n.releases());
             rc.put("topics.rewardstream-dead-letters.name", n.deadLetters());
             rc.put("retrain.min.new.pairs", "500");
             rc.put("retrain.steps", "300");
             rc.put("retrain.batch.size", "32");
             rc.put("retrain.learning.rate", "0.001");
-            rc.put("retrain.replay.dir", work.resolve("replay").toString());
+            rc.put("retrain.replay.dir", f.work().resolve("replay").toString());
             rc.put("retrain.heldout.fraction", "0.2");
             rc.put("retrain.gate.tolerance", "0.02");
-            rc.put("retrain.model.root", root.toString());
+            rc.put("retrain.model.root", f.root().toString());
             rc.put("retrain.model.name", "fb");
             rc.put("retrain.signing.key", f.signingKey().toString());
             rc.put("retrain.signing.key.id", "release");
@@ -147,14 +141,14 @@ class FeedbackLoopIT {
                 pairs.add(RetrainJobIT.toAvro(e, "ann-" + pairs.size() % 3));
             }
             long tPairs = System.nanoTime();
-            RetrainJobIT.publish(stack, prefs, pairs, List.of());
+            RetrainJobIT.publish(stack, f.prefs(), pairs, List.of());
 
             ScorerIt.await("the scorer serves fb:2", Duration.ofSeconds(120),
                     () -> app.holder().modelVersion().equals("fb:2"));
             long tSwap = System.nanoTime();
             assertThat(app.registry().find(ReleaseWatcher.REFUSED_METRIC).counters()).allMatch(c -> c.count() == 0);
             ModelRelease v2;
-            try (ReleaseLog log = new ReleaseLog(client, n.releases(), Duration.ofSeconds(30))) {
+            try (ReleaseLog log = new ReleaseLog(f.client(), n.releases(), Duration.ofSeconds(30))) {
                 v2 = log.latest("fb");
             }
             assertThat(v2.getVersion()).isEqualTo(2);

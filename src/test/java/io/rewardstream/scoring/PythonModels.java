@@ -2,14 +2,13 @@ package io.rewardstream.scoring;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.rewardstream.files.FileTrees;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.URISyntaxException;
 import java.net.URL;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.stream.Stream;
 
 /**
  * The SavedModels exported by Python TensorFlow 2.21 that {@code src/test/python/export_models.py} wrote under
@@ -43,17 +42,7 @@ public final class PythonModels {
 
     /** Copies model {@code name} into {@code target} (created) and returns {@code target}. */
     public static Path copy(String name, Path target) throws IOException {
-        Path from = root().resolve(name);
-        try (Stream<Path> s = Files.walk(from)) {
-            for (Path p : s.toList()) {
-                Path t = target.resolve(from.relativize(p).toString());
-                if (Files.isDirectory(p)) {
-                    Files.createDirectories(t);
-                } else {
-                    Files.copy(p, t);
-                }
-            }
-        }
+        FileTrees.copyTree(root().resolve(name), target);
         return target;
     }
 
