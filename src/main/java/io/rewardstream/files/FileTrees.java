@@ -10,8 +10,8 @@ import java.util.stream.Stream;
 
 /**
  * Recursive deletion and copying of directory trees: the one implementation the CLI, the training code, the release
- * writer, the embedded dev stack and the tests share. Stateless; thread-safe (two callers deleting the same tree may see each other's deletions
- * as already gone, which is not an error).
+ * writer, the embedded dev stack and the tests share. Stateless; thread-safe (two callers deleting the same tree may
+ * see each other's deletions as already gone, which is not an error).
  */
 public final class FileTrees {
     private FileTrees() {

@@ -1,12 +1,11 @@
 package io.rewardstream.gateway;
 
+import io.rewardstream.testing.HttpClientThreads;
 import org.junit.jupiter.api.Test;
 
 import java.util.HashMap;
-import java.util.HashSet;
 import java.util.Map;
 import java.util.Set;
-import java.util.stream.Collectors;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -18,11 +17,11 @@ class RewardGatewayTest {
         m.put("bootstrap.servers", "127.0.0.1:9");   // nothing is sent: the gateway is never started
         m.put("schema.registry.url", "http://127.0.0.1:9/apis/ccompat/v7");
         m.put("gateway.auth.token", "0123456789abcdef0123");
-        Set<Long> before = httpSelectorThreads();
+        Set<Long> before = HttpClientThreads.selectorThreads();
 
         RewardGateway gateway = new RewardGateway(GatewayConfig.from(m));
         try {
-            Set<Long> created = httpSelectorThreads();
+            Set<Long> created = HttpClientThreads.selectorThreads();
             created.removeAll(before);
             assertThat(created).as("one java.net.http client (one selector thread) for the rollout serializer and "
                     + "the listener's reward and rollout deserializers").hasSize(1);
@@ -31,10 +30,4 @@ class RewardGatewayTest {
         }
     }
 
-    /** Every java.net.http client runs one selector thread from its construction. */
-    private static Set<Long> httpSelectorThreads() {
-        return Thread.getAllStackTraces().keySet().stream()
-                .filter(t -> t.getName().startsWith("HttpClient-") && t.getName().endsWith("-SelectorManager"))
-                .map(Thread::getId).collect(Collectors.toCollection(HashSet::new));
-    }
 }

@@ -10,6 +10,7 @@ import io.rewardstream.schema.DeadLetters;
 import io.rewardstream.schema.FakeSchemaRegistryServer;
 import io.rewardstream.scoring.BatchingConfig;
 import io.rewardstream.scoring.ModelHolder;
+import io.rewardstream.testing.HttpClientThreads;
 import org.apache.kafka.common.header.Headers;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
@@ -499,22 +500,16 @@ class ScorerTopologyTest {
     void shouldShareOneRegistryClientAcrossEveryAvroSerdeOfTheTopology() {
         start(Map.of());
         ScorerConfig adaptive = ScorerConfig.from(withKeys(Map.of("scoring.kl.controller", "adaptive")));
-        java.util.Set<Long> before = httpSelectorThreads();
+        java.util.Set<Long> before = HttpClientThreads.selectorThreads();
 
         ScorerTopology.build(adaptive, holder, meters);   // six Avro serdes: rollouts, rewards, advantages, KL x 3
 
-        java.util.Set<Long> created = httpSelectorThreads();
+        java.util.Set<Long> created = HttpClientThreads.selectorThreads();
         created.removeAll(before);
         assertThat(created).as("one registry client (one java.net.http client, one selector thread), not one per "
                 + "serializer and deserializer").hasSize(1);
     }
 
-    /** Every java.net.http client runs one selector thread from its construction. */
-    private static java.util.Set<Long> httpSelectorThreads() {
-        return Thread.getAllStackTraces().keySet().stream()
-                .filter(t -> t.getName().startsWith("HttpClient-") && t.getName().endsWith("-SelectorManager"))
-                .map(Thread::getId).collect(Collectors.toCollection(java.util.HashSet::new));
-    }
 
     @Test
     void shouldNameEveryNodeAndStore() {

@@ -1,15 +1,14 @@
 package io.rewardstream.training;
 
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import io.rewardstream.testing.HttpClientThreads;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Path;
 import java.util.HashMap;
-import java.util.HashSet;
 import java.util.Map;
 import java.util.Set;
-import java.util.stream.Collectors;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -24,22 +23,16 @@ class PreferenceIngestTest {
         m.put("schema.registry.url", "http://127.0.0.1:9/apis/ccompat/v7");
         RetrainConfig cfg = RetrainConfig.from(m);
         Map<String, Object> client = new HashMap<>(m);
-        Set<Long> before = httpSelectorThreads();
+        Set<Long> before = HttpClientThreads.selectorThreads();
 
         ReplayBuffer buffer = ReplayBuffer.open(cfg.replayDir(), cfg.replayMaxPairs());
         try (PreferenceIngest ingest = new PreferenceIngest(cfg, client, buffer,
                 () -> PreferenceIngest.ReleaseCoverage.NONE, new SimpleMeterRegistry())) {
-            Set<Long> created = httpSelectorThreads();
+            Set<Long> created = HttpClientThreads.selectorThreads();
             created.removeAll(before);
             assertThat(created).as("one java.net.http client (one selector thread) for the PreferencePair and "
                     + "RankedPreference deserializers").hasSize(1);
         }
     }
 
-    /** Every java.net.http client runs one selector thread from its construction. */
-    private static Set<Long> httpSelectorThreads() {
-        return Thread.getAllStackTraces().keySet().stream()
-                .filter(t -> t.getName().startsWith("HttpClient-") && t.getName().endsWith("-SelectorManager"))
-                .map(Thread::getId).collect(Collectors.toCollection(HashSet::new));
-    }
 }
