@@ -113,7 +113,11 @@ final class BenchKafka {
         return pp;
     }
 
-    static long produceBytes(Map<String, Object> client, String topic, List<byte[]> bytes)
+    /** A timed input burst (wall clock, ms): the first send, and the flush after the last (every record acked). */
+    record Sent(long startMs, long doneMs) {
+    }
+
+    static Sent produceBytes(Map<String, Object> client, String topic, List<byte[]> bytes)
             throws InterruptedException {
         Map<String, Object> pp = inputProducer(client);
         try (KafkaProducer<String, byte[]> p = new KafkaProducer<>(pp, new StringSerializer(),
@@ -125,7 +129,7 @@ final class BenchKafka {
                 p.send(new ProducerRecord<>(topic, "g" + (i++ / 4), b));
             }
             p.flush();
-            return t0;
+            return new Sent(t0, System.currentTimeMillis());
         }
     }
 }

@@ -42,6 +42,12 @@ public final class BenchResult {
     public final java.util.List<Double> nullModelRuns = new java.util.ArrayList<>();
     /** The null model on the same rollouts without group_size (no group stage, no GroupAdvantage): every repetition. */
     public final java.util.List<Double> nullModelUngroupedRuns = new java.util.ArrayList<>();
+    /**
+     * Every repetition's timed window split in two, by stage, in run order: {@code send} (first send until every
+     * input record is acked) and {@code tail} (then until the last output is read: the outputs still to be written,
+     * and the wait for the transaction that makes them visible to read_committed).
+     */
+    public final Map<String, java.util.List<Map<String, Long>>> runWindowsMs = new java.util.LinkedHashMap<>();
     public double nullModelUngrouped;
     public double nullUngroupedRecordsPerRollout;
     public double recordsPerRollout;
@@ -74,6 +80,16 @@ public final class BenchResult {
 
     public double kafkaEfficiency() {
         return nullModel / passthrough;
+    }
+
+    /** Records one repetition's window of {@code stage} ({@link #runWindowsMs}); returns a progress-line suffix. */
+    public String window(String stage, long startMs, long sentMs, long endMs) {
+        Map<String, Long> w = new LinkedHashMap<>();
+        w.put("send", sentMs - startMs);
+        w.put("tail", endMs - sentMs);
+        runWindowsMs.computeIfAbsent(stage, k -> new java.util.ArrayList<>()).add(w);
+        return String.format(Locale.ROOT, "; sent in %d ms, last output read %d ms later", sentMs - startMs,
+                endMs - sentMs);
     }
 
     /**
@@ -166,6 +182,7 @@ public final class BenchResult {
                 "streams_eos_two_sink_passthrough", streamsTwoSinkPassthroughRuns,
                 "null_model_topology", nullModelRuns,
                 "null_model_ungrouped_topology", nullModelUngroupedRuns));
+        m.put("runs_window_ms", runWindowsMs);
         m.put("topology_efficiency_vs_two_sinks", topologyEfficiencyVsTwoSinks());
         m.put("null_model_ungrouped_topology_per_s", nullModelUngrouped);
         m.put("topology_efficiency_ungrouped", topologyEfficiencyUngrouped());

@@ -33,8 +33,11 @@ final class Passthroughs {
     private Passthroughs() {
     }
 
-    /** A stage's rate (input records/s) and its timed window (wall clock, ms): first send to last output read. */
-    record Timed(double perSecond, long startMs, long endMs) {
+    /**
+     * A stage's rate (input records/s) and its timed window (wall clock, ms): first send ({@code startMs}), every
+     * input acked ({@code sentMs}), last output read ({@code endMs}).
+     */
+    record Timed(double perSecond, long startMs, long sentMs, long endMs) {
     }
 
     /**
@@ -89,12 +92,13 @@ final class Passthroughs {
             for (OutputReader r : readers) {
                 r.awaitAssigned();
             }
-            long t0 = produceBytes(client, in, bytes);
+            BenchKafka.Sent sent = produceBytes(client, in, bytes);
+            long t0 = sent.startMs();
             long last = 0;
             for (OutputReader r : readers) {
                 last = Math.max(last, r.await(Duration.ofMinutes(5)));
             }
-            return new Timed(bytes.size() / ((last - t0) / 1000.0), t0, last);
+            return new Timed(bytes.size() / ((last - t0) / 1000.0), t0, sent.doneMs(), last);
         } finally {
             for (OutputReader r : readers) {
                 r.close();
@@ -142,7 +146,7 @@ final class Passthroughs {
         mover.start();
         awaitTrue(assigned, "the passthrough consumer's partition assignment");
         reader.awaitAssigned();
-        long t0 = produceBytes(client, in, bytes);
+        long t0 = produceBytes(client, in, bytes).startMs();
         long last = reader.await(Duration.ofMinutes(5));
         stop.set(true);
         mover.join(30_000);

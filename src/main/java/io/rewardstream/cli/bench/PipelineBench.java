@@ -274,16 +274,18 @@ public final class PipelineBench {
         Passthroughs.Timed one = Passthroughs.streamsPassthrough(client, stack, "eos-" + rep, bytes, o.overrides(),
                 o.workDir());
         r.streamsPassthroughRuns.add(one.perSecond());
-        step(String.format(Locale.ROOT, "  %.0f records/s%s", one.perSecond(),
-                cpu(r, "streams_eos_passthrough", one.startMs(), one.endMs(), bytes.size())));
+        step(String.format(Locale.ROOT, "  %.0f records/s%s%s", one.perSecond(),
+                cpu(r, "streams_eos_passthrough", one.startMs(), one.endMs(), bytes.size()),
+                r.window("streams_eos_passthrough", one.startMs(), one.sentMs(), one.endMs())));
 
         step("Kafka Streams passthrough with two sinks (each record to two topics: the scorer's reward + advantage "
                 + "per rollout), exactly_once_v2, the scorer's Streams defaults, " + bytes.size() + " records");
         Passthroughs.Timed two = Passthroughs.streamsPassthrough(client, stack, "eos2-" + rep, bytes, o.overrides(),
                 o.workDir(), 2);
         r.streamsTwoSinkPassthroughRuns.add(two.perSecond());
-        step(String.format(Locale.ROOT, "  %.0f input records/s%s", two.perSecond(),
-                cpu(r, "streams_eos_two_sink_passthrough", two.startMs(), two.endMs(), bytes.size())));
+        step(String.format(Locale.ROOT, "  %.0f input records/s%s%s", two.perSecond(),
+                cpu(r, "streams_eos_two_sink_passthrough", two.startMs(), two.endMs(), bytes.size()),
+                r.window("streams_eos_two_sink_passthrough", two.startMs(), two.sentMs(), two.endMs())));
     }
 
     /** One null-model stage; its CPU window goes to {@code cpuKey}. */
@@ -293,8 +295,9 @@ public final class PipelineBench {
         step(what + ", " + rollouts.size() + " records");
         TopologyRun.Stage nul = TopologyRun.run(client, stack, prefix, rollouts, TopologyRun.nullModel(modelDir),
                 o.overrides(), modelDir, o.workDir());
-        step(String.format(Locale.ROOT, "  %.0f rollouts/s%s", nul.throughput(),
-                cpu(r, cpuKey, nul.startMs(), nul.endMs(), rollouts.size())));
+        step(String.format(Locale.ROOT, "  %.0f rollouts/s%s%s", nul.throughput(),
+                cpu(r, cpuKey, nul.startMs(), nul.endMs(), rollouts.size()),
+                r.window(cpuKey, nul.startMs(), nul.sentMs(), nul.endMs())));
         return nul;
     }
 

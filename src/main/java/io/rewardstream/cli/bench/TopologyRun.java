@@ -45,7 +45,7 @@ final class TopologyRun {
     /** What one topology stage measured. */
     record Stage(double throughput, double seconds, double meanBatch, double padding, double p50, double p99,
                  double modelSeconds, Map<String, Double> threadSeconds, double recordsSent, long startMs,
-                 long endMs) {
+                 long sentMs, long endMs) {
     }
 
     /**
@@ -114,6 +114,7 @@ final class TopologyRun {
             // latency runs from each send
             Map<String, Long> sentAtMs = new HashMap<>(rollouts.size() * 2);
             long t0;
+            long sentMs;
             try (KafkaProducer<String, byte[]> prod = new KafkaProducer<>(inputProducer(client),
                     new StringSerializer(), new ByteArraySerializer())) {
                 JitQuiet.await();
@@ -124,6 +125,7 @@ final class TopologyRun {
                     prod.send(new ProducerRecord<>(in, r.getGroupId(), bytes.get(i)));
                 }
                 prod.flush();
+                sentMs = System.currentTimeMillis();
             }
             long last = reader.await(Duration.ofMinutes(10));
             double secs = (last - t0) / 1000.0;
@@ -136,7 +138,7 @@ final class TopologyRun {
             double sent = gauge(app.registry(), "kafka.producer.record.send.total");
             return new Stage(rollouts.size() / secs, secs, bs == null ? Double.NaN : bs.mean(),
                     pe == null ? Double.NaN : pe.mean(), DemoStats.percentile(lat, 50), DemoStats.percentile(lat, 99),
-                    modelSecs, threadSeconds(app.registry()), sent, t0, last);
+                    modelSecs, threadSeconds(app.registry()), sent, t0, sentMs, last);
         } finally {
             reader.close();
             BenchKafka.deleteStageTopics(client, prefix);

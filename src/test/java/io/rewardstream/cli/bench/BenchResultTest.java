@@ -54,6 +54,20 @@ class BenchResultTest {
     }
 
     @Test
+    void shouldSplitEveryRepetitionsWindowIntoSendingAndTheTailByStageInRunOrder() {
+        BenchResult r = new BenchResult();
+        String line = r.window("streams_eos_passthrough", 1_000, 1_180, 1_250);
+        r.window("null_model_topology", 2_000, 2_300, 2_650);
+        r.window("streams_eos_passthrough", 3_000, 3_150, 3_240);
+
+        assertThat(line).contains("sent in 180 ms").contains("70 ms later");
+        assertThat(r.runWindowsMs.get("streams_eos_passthrough"))
+                .containsExactly(Map.of("send", 180L, "tail", 70L), Map.of("send", 150L, "tail", 90L));
+        assertThat(r.runWindowsMs.get("null_model_topology")).containsExactly(Map.of("send", 300L, "tail", 350L));
+        assertThat(r.toJson()).containsEntry("runs_window_ms", r.runWindowsMs);
+    }
+
+    @Test
     void shouldDeriveTheTopologyAndDeviceRatiosAndPromiseTheirKeys() {
         BenchResult r = new BenchResult();
         r.nullModel = 3_000;
