@@ -52,6 +52,13 @@ public final class RolloutValidator {
         }
     }
 
+    /**
+     * Most UTF-8 bytes of {@code rollout_id}, {@code group_id} and {@code policy_version}. They travel in every reward
+     * and group advantage, and the scorer's stores keep them with {@code DataOutputStream.writeUTF} (at most 65,535
+     * bytes): a longer id would fail its flush after the rewards were sent, and the flush again after every restart.
+     */
+    public static final int MAX_ID_BYTES = 1024;
+
     private final Limits limits;
 
     public RolloutValidator(Limits limits) {
@@ -187,6 +194,13 @@ public final class RolloutValidator {
     private static void requireText(String field, CharSequence v) {
         if (v == null || v.toString().isBlank()) {
             throw fail(Reason.MISSING_FIELD, field + " is " + (v == null ? "null" : "blank"));
+        }
+        // chars * 3 bounds the UTF-8 size: skip the encoding for the common short id
+        if ((long) v.length() * 3 > MAX_ID_BYTES) {
+            int bytes = v.toString().getBytes(StandardCharsets.UTF_8).length;
+            if (bytes > MAX_ID_BYTES) {
+                throw fail(Reason.OVERSIZED, field + " has " + bytes + " UTF-8 bytes, limit " + MAX_ID_BYTES);
+            }
         }
     }
 

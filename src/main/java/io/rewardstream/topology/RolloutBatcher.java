@@ -151,23 +151,13 @@ final class RolloutBatcher implements Processor<String, ReceivedRollout, Object,
                 return;
             }
         }
-        ScoringPipeline p = currentPipeline();
+        ScoringPipeline p;
         int tokens;
-        try {
-            if (rollout == null) {
-                throw new InvalidRolloutException(InvalidRolloutException.Reason.MISSING_FIELD, "record value is null");
-            }
-            p.validator().validate(rollout);
-            tokens = p.encode(ScoringInput.partsOf(rollout)).length();
-        } catch (InvalidRolloutException e) {
-            throw reject(e.reason(), e.getMessage(), e);
-        } catch (SequenceEncodingException e) {
-            if (e.reason() != SequenceEncodingException.Reason.UNSUPPORTED_TOKENIZER) {
-                throw reject(e.reason(), e.getMessage(), e);
-            }
-            // the model's tokenizer is not available here: keep the rollout, the flush reports the model failure
-            tokens = Math.min(p.manifest().maxSeqLen(),
-                    rollout.getPromptTokenIds().size() + rollout.getResponseTokenIds().size());
+        // the lease is held while the model's encoder runs: a swap meanwhile cannot close the model (and with it
+        // a native tokenizer) under this encode
+        try (ModelHolder.Lease lease = acquire()) {
+            p = pipelineOf(lease.model());
+            tokens = validateAndEncode(p, rollout);
         }
         String id = rollout.getRolloutId();
         BufferIndex.Pending previous = buffer.get(id);
@@ -206,6 +196,30 @@ final class RolloutBatcher implements Processor<String, ReceivedRollout, Object,
         return delivery.overlap() && flusher.scoring() && buffer.size() < max + max / 2;
     }
 
+    /**
+     * Validates {@code rollout} and trial-encodes it with the model's encoder: its encoded length in tokens.
+     *
+     * @throws RejectedRolloutException when the rollout is refused (counted; dead-lettered by the handler)
+     */
+    private int validateAndEncode(ScoringPipeline p, Rollout rollout) {
+        try {
+            if (rollout == null) {
+                throw new InvalidRolloutException(InvalidRolloutException.Reason.MISSING_FIELD, "record value is null");
+            }
+            p.validator().validate(rollout);
+            return p.encode(ScoringInput.partsOf(rollout)).length();
+        } catch (InvalidRolloutException e) {
+            throw reject(e.reason(), e.getMessage(), e);
+        } catch (SequenceEncodingException e) {
+            if (e.reason() != SequenceEncodingException.Reason.UNSUPPORTED_TOKENIZER) {
+                throw reject(e.reason(), e.getMessage(), e);
+            }
+            // the model's tokenizer is not available here: keep the rollout, the flush reports the model failure
+            return Math.min(p.manifest().maxSeqLen(),
+                    rollout.getPromptTokenIds().size() + rollout.getResponseTokenIds().size());
+        }
+    }
+
     private RejectedRolloutException reject(RejectReason reason, String detail, Throwable cause) {
         metrics.deadLetter(reason.name());
         return new RejectedRolloutException(reason, detail, cause);
@@ -241,23 +255,23 @@ final class RolloutBatcher implements Processor<String, ReceivedRollout, Object,
         }
     }
 
-    /** The pipeline of the current model (rebuilt after a swap). */
-    private ScoringPipeline currentPipeline() {
-        ModelHolder.Lease lease;
+    /** A lease on the current model. @throws ScorerUnavailableException when none is installed yet */
+    private ModelHolder.Lease acquire() {
         try {
-            lease = holder.acquire();
+            return holder.acquire();
         } catch (IllegalStateException e) {
             throw new ScorerUnavailableException("no model to validate rollouts against: " + e.getMessage(), e);
         }
-        try (lease) {
-            RewardModel model = lease.model();
-            try {
-                return pipelines.forModel(model);
-            } catch (IllegalArgumentException e) {
-                // e.g. batch.max.tokens below a swapped-in model's max_seq_len: configuration, not the record
-                throw new ScorerUnavailableException("model " + model.modelVersion()
-                        + " cannot be used with this configuration: " + e.getMessage(), e);
-            }
+    }
+
+    /** The pipeline of {@code model} (rebuilt after a swap). */
+    private ScoringPipeline pipelineOf(RewardModel model) {
+        try {
+            return pipelines.forModel(model);
+        } catch (IllegalArgumentException e) {
+            // e.g. batch.max.tokens below a swapped-in model's max_seq_len: configuration, not the record
+            throw new ScorerUnavailableException("model " + model.modelVersion()
+                    + " cannot be used with this configuration: " + e.getMessage(), e);
         }
     }
 

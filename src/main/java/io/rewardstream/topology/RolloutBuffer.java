@@ -1,6 +1,7 @@
 package io.rewardstream.topology;
 
 import io.rewardstream.avro.Rollout;
+import io.rewardstream.schema.SchemaRegistryException;
 import org.apache.kafka.common.serialization.Deserializer;
 import org.apache.kafka.streams.state.KeyValueStore;
 
@@ -72,7 +73,8 @@ final class RolloutBuffer {
     /**
      * The entry for a flush (from the index; decoded from the store only after a restart), or null when it is gone.
      *
-     * @throws UnreadableEntryException when the stored bytes cannot be decoded
+     * @throws UnreadableEntryException  when the stored bytes cannot be decoded
+     * @throws ScorerUnavailableException when the schema registry cannot be reached to decode them
      */
     Item read(BufferIndex.Pending pending) {
         String id = pending.rolloutId();
@@ -93,6 +95,10 @@ final class RolloutBuffer {
                 throw new IllegalArgumentException("buffered value decodes to null");
             }
             return new Item(id, b, r);
+        } catch (SchemaRegistryException e) {
+            // the registry is unreachable (an unknown schema id is a WireFormatException): an outage, not a corrupt
+            // entry. It stays buffered; the stream thread fails and retries it, as at arrival
+            throw new ScorerUnavailableException("cannot decode buffered rollout " + id + ": " + e.getMessage(), e);
         } catch (Exception e) {
             throw new UnreadableEntryException(id, raw, e);
         }

@@ -172,6 +172,12 @@ public final class HostileCorpus {
         noId.setRolloutId("");
         out.add(content(ser, topic, "blank-rollout-id", noId, "MISSING_FIELD"));
 
+        // longer than DataOutputStream.writeUTF takes (65,535 bytes), as the scorer's stores keep ids: accepted at
+        // arrival, such a rollout used to fail its flush after the rewards were sent, again after every restart
+        Rollout longId = base(gen, "hostile-long-rollout-id");
+        longId.setRolloutId("x".repeat(70_000));
+        out.add(content(ser, topic, "long-rollout-id", longId, "OVERSIZED"));
+
         Rollout absurd = base(gen, "hostile-absurd-group-size");
         absurd.setGroupSize(50_000_000);
         out.add(content(ser, topic, "absurd-group-size", absurd, "BAD_GROUP_SIZE"));

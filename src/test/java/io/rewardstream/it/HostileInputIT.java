@@ -28,7 +28,7 @@ import java.util.concurrent.TimeUnit;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
- * The {@link HostileCorpus} (24 bad kinds, plus a record from a future v2 writer schema) mixed into valid traffic
+ * The {@link HostileCorpus} (25 bad kinds, plus a record from a future v2 writer schema) mixed into valid traffic
  * through a scorer process on the real broker and registry: every bad record ends in the dead-letter topic once, with
  * one of its expected reasons and its original bytes; every valid rollout, and the v2 record, is rewarded; the scorer
  * keeps running. A rollout id sent again after its reward was committed is not rewarded a second time (within

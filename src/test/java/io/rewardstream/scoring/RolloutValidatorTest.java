@@ -101,6 +101,18 @@ class RolloutValidatorTest {
     }
 
     @Test
+    void shouldRejectIdsLongerThanTheirByteLimitCountingUtf8Bytes() {
+        int max = RolloutValidator.MAX_ID_BYTES;
+        assertThat(reasonOf(with(r -> r.setRolloutId("r".repeat(max))))).isNull();
+        assertThat(reasonOf(with(r -> r.setRolloutId("r".repeat(max + 1))))).isEqualTo(Reason.OVERSIZED);
+        assertThat(reasonOf(with(r -> r.setGroupId("é".repeat(max / 2 + 1))))).as("2 bytes each")
+                .isEqualTo(Reason.OVERSIZED);
+        assertThat(reasonOf(with(r -> r.setGroupId("é".repeat(max / 2))))).isNull();
+        assertThat(reasonOf(with(r -> r.setPolicyVersion("v".repeat(70_000))))).as("beyond writeUTF's 65,535")
+                .isEqualTo(Reason.OVERSIZED);
+    }
+
+    @Test
     void shouldRejectMissingOrBlankRequiredFields() {
         assertThat(reasonOf(null)).isEqualTo(Reason.MISSING_FIELD);
         assertThat(reasonOf(with(r -> r.setRolloutId("")))).isEqualTo(Reason.MISSING_FIELD);

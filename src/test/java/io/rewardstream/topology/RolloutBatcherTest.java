@@ -19,6 +19,7 @@ import java.util.List;
 import java.util.Map;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /**
  * The rollout-batcher alone on a {@link MockProcessorContext}. A restart (or rebalance): a NEW processor instance over
@@ -258,6 +259,49 @@ class RolloutBatcherTest {
         assertThat(model.batchRows).containsExactly(4);
         assertThat(second.buffered()).isZero();
         assertThat(stores.get(0).approximateNumEntries()).isZero();
+    }
+
+    @Test
+    void shouldKeepBufferedRolloutsWhenTheRegistryIsDownAfterARestartAndRewardThemOnceItIsBack() {
+        SimpleMeterRegistry meters = new SimpleMeterRegistry();
+        RolloutBatcher first = newBatcher();
+        startInstance(first, 1_000);
+        for (int i = 0; i < 3; i++) {
+            process(first, ScorerTopologyTest.rollout("r" + i, "g", null, 4, 5, true, true), 1_000);
+        }
+        // restart while the registry is down: the buffered original bytes cannot be decoded yet
+        RolloutBatcher down = new RolloutBatcher(config, holder, new ScorerMetrics(meters), (t, r) -> new byte[0],
+                (t, b) -> {
+                    throw new io.rewardstream.schema.SchemaRegistryException(503, 50301, null, "unavailable", null);
+                }, KlControlConfig.from(config), null, new FlushActivity());
+        MockProcessorContext<Object, Object> c1 = startInstance(down, 5_000);
+        assertThatThrownBy(() -> punctuate(c1, 5_000))   // past the max delay: the flush needs the registry
+                .as("an outage fails the thread (retried), it does not make the entries corrupt")
+                .isInstanceOf(ScorerUnavailableException.class).hasMessageContaining("unavailable");
+        assertThat(c1.forwarded(ScorerTopology.DEAD_LETTERS_SINK)).isEmpty();
+        assertThat(meters.getMeters()).noneMatch(m -> m.getId().getName().equals(ScorerMetrics.DEAD_LETTERS));
+        assertThat(stores.get(0).approximateNumEntries()).as("still buffered").isEqualTo(3);
+
+        RolloutBatcher back = newBatcher();   // the thread is replaced; the registry answers again
+        MockProcessorContext<Object, Object> c2 = startInstance(back, 6_000);
+        punctuate(c2, 6_000);
+        assertThat(rewards(c2)).extracting(Reward::getRolloutId).containsExactly("r0", "r1", "r2");
+        assertThat(stores.get(0).approximateNumEntries()).isZero();
+    }
+
+    @Test
+    void shouldDeadLetterARolloutIdTooLongForTheStoresAtArrivalAndKeepScoringTheRest() {
+        SimpleMeterRegistry meters = new SimpleMeterRegistry();
+        RolloutBatcher b = newBatcher(config, meters, new FlushActivity());
+        MockProcessorContext<Object, Object> ctx = startInstance(b, 1_000);
+        Rollout huge = ScorerTopologyTest.rollout("x".repeat(70_000), "g", null, 4, 5, true, true);
+        assertThatThrownBy(() -> process(b, huge, 1_000)).isInstanceOf(RejectedRolloutException.class)
+                .hasMessageContaining("OVERSIZED");
+        for (int i = 0; i < 4; i++) {
+            process(b, ScorerTopologyTest.rollout("a" + i, "g", null, 4, 5, true, true), 1_000);
+        }
+        assertThat(rewards(ctx)).extracting(Reward::getRolloutId).containsExactly("a0", "a1", "a2", "a3");
+        assertThat(meters.counter(ScorerMetrics.DEAD_LETTERS, "reason", "OVERSIZED").count()).isEqualTo(1.0);
     }
 
     @Test
