@@ -137,11 +137,18 @@ public final class RolloutValidator {
     }
 
     private void checkText(String field, String text) {
-        // chars * 3 bounds the UTF-8 size: skip the encoding for the common small case.
-        if (text != null && (long) text.length() * 3 > limits.maxTextBytes()) {
-            int bytes = text.getBytes(StandardCharsets.UTF_8).length;
-            if (bytes > limits.maxTextBytes()) {
-                throw fail(Reason.OVERSIZED, field + " has " + bytes + " UTF-8 bytes, limit " + limits.maxTextBytes());
+        if (text != null) {
+            checkUtf8Bytes(field, text, limits.maxTextBytes());
+        }
+    }
+
+    /** @throws InvalidRolloutException OVERSIZED when {@code v} has more than {@code limit} UTF-8 bytes */
+    private static void checkUtf8Bytes(String field, CharSequence v, int limit) {
+        // chars * 3 bounds the UTF-8 size: skip the encoding for the common small case
+        if ((long) v.length() * 3 > limit) {
+            int bytes = v.toString().getBytes(StandardCharsets.UTF_8).length;
+            if (bytes > limit) {
+                throw fail(Reason.OVERSIZED, field + " has " + bytes + " UTF-8 bytes, limit " + limit);
             }
         }
     }
@@ -195,13 +202,7 @@ public final class RolloutValidator {
         if (v == null || v.toString().isBlank()) {
             throw fail(Reason.MISSING_FIELD, field + " is " + (v == null ? "null" : "blank"));
         }
-        // chars * 3 bounds the UTF-8 size: skip the encoding for the common short id
-        if ((long) v.length() * 3 > MAX_ID_BYTES) {
-            int bytes = v.toString().getBytes(StandardCharsets.UTF_8).length;
-            if (bytes > MAX_ID_BYTES) {
-                throw fail(Reason.OVERSIZED, field + " has " + bytes + " UTF-8 bytes, limit " + MAX_ID_BYTES);
-            }
-        }
+        checkUtf8Bytes(field, v, MAX_ID_BYTES);
     }
 
     private static void requirePresent(String field, Object v) {

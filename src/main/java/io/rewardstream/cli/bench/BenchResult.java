@@ -84,12 +84,13 @@ public final class BenchResult {
 
     /** Records one repetition's window of {@code stage} ({@link #runWindowsMs}); returns a progress-line suffix. */
     public String window(String stage, long startMs, long sentMs, long endMs) {
-        Map<String, Long> w = new LinkedHashMap<>();
-        w.put("send", sentMs - startMs);
-        w.put("tail", endMs - sentMs);
+        long send = sentMs - startMs;
+        long tail = endMs - sentMs;
+        Map<String, Long> w = new LinkedHashMap<>();   // send, then tail, in the JSON
+        w.put("send", send);
+        w.put("tail", tail);
         runWindowsMs.computeIfAbsent(stage, k -> new java.util.ArrayList<>()).add(w);
-        return String.format(Locale.ROOT, "; sent in %d ms, last output read %d ms later", sentMs - startMs,
-                endMs - sentMs);
+        return String.format(Locale.ROOT, "; sent in %d ms, last output read %d ms later", send, tail);
     }
 
     /**
