@@ -34,7 +34,12 @@ public final class InvalidRolloutException extends IllegalArgumentException {
         /** Routed to the exact_answer verifier without metadata.reference_answer. */
         NO_REFERENCE_ANSWER,
         /** Routed to a verifier that reads the response text (exact_answer, format) without response_text. */
-        NO_RESPONSE_TEXT
+        NO_RESPONSE_TEXT,
+        /**
+         * The model call fails on this rollout alone, twice, while the other rollouts of its batch score (a poison
+         * row: e.g. a token id inside the manifest's vocabulary but outside the model's embedding).
+         */
+        MODEL_REJECTED
     }
 
     private final Reason reason;

@@ -1,5 +1,8 @@
 package io.rewardstream.scoring;
 
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
@@ -15,7 +18,9 @@ import java.util.function.IntFunction;
  * <p>{@link #score} takes decoded rollouts ({@link ScoringInput}) and the shaping state, and returns one
  * {@link Row} per input in input order: {@link Scored} or {@link Failed} (a typed {@link RejectReason}; the caller
  * dead-letters it) plus the new shaping state. A failure that is not one row's fault throws
- * {@link BatchNotScoredException} and changes nothing.
+ * {@link BatchNotScoredException} and changes nothing. When the model call fails, the batch is cut into parts to find
+ * the rows it fails on alone ({@link RowIsolation}): those are {@link Failed} ({@code MODEL_REJECTED}), the rest are
+ * scored, so one poison row cannot stall the stream; only when no part scores does the whole batch throw.
  *
  * <p>Batch stages (encode, plan, model call) are in {@link #score}; the per-row stages after the model call
  * (combine heads and uncertainty penalty -> route by task over score sources ({@link ScoreRouter}) -> shape -> flags)
@@ -26,6 +31,7 @@ import java.util.function.IntFunction;
  * model is. Never owns or closes the model or its encoder (the caller holds the model lease for the whole call).
  */
 public final class ScoringPipeline {
+    private static final Logger LOG = LoggerFactory.getLogger(ScoringPipeline.class);
 
     /**
      * What a pipeline needs besides the model.
@@ -86,7 +92,8 @@ public final class ScoringPipeline {
      *
      * @param rows           one per input, input order
      * @param state          the shaping state after the scored rows (unchanged by failed rows)
-     * @param plan           the batches sent to the model (null when no row reached the model)
+     * @param plan           the batches sent to the model (null when no row reached the model; after a failed call
+     *                       whose rows were isolated, the plan of that call)
      * @param inferenceNanos time spent planning and in the model
      */
     public record Result(List<Row> rows, ShapingState state, BatchPlan plan, long inferenceNanos) {
@@ -205,7 +212,9 @@ public final class ScoringPipeline {
      *
      * @param inputs decoded rollouts (at least one)
      * @param state  shaping state before this batch
-     * @throws BatchNotScoredException when the model's tokenizer is unavailable or the model call fails
+     * @throws BatchNotScoredException when the model's tokenizer is unavailable or the model fails the batch and
+     *                                 every part of it; when it fails the batch but scores parts, the rows it fails
+     *                                 on alone are {@link Failed} with {@code MODEL_REJECTED} ({@link RowIsolation})
      */
     public Result score(List<ScoringInput> inputs, ShapingState state) {
         Row[] rows = new Row[inputs.size()];
@@ -233,13 +242,23 @@ public final class ScoringPipeline {
         // stages 2-3: plan and call the model (whole batch)
         long t0 = System.nanoTime();
         BatchPlan plan;
-        ModelOutput out;
         try {
             plan = planner.plan(seqs);
+        } catch (RuntimeException e) {
+            throw new BatchNotScoredException("model " + modelVersion() + " cannot plan " + seqs.size()
+                    + " rollouts: " + e.getMessage(), e);
+        }
+        ModelOutput out;
+        RuntimeException[] refused = null;
+        try {
             out = PlanScorer.score(model, plan);
         } catch (RuntimeException e) {
-            throw new BatchNotScoredException("model " + modelVersion() + " failed to score " + seqs.size()
-                    + " rollouts: " + e.getMessage(), e);
+            // a row the model always fails on must not stall its task: find it (or throw BatchNotScoredException)
+            RowIsolation.Outcome iso = RowIsolation.isolate(model, planner, seqs, e);
+            out = iso.output();
+            refused = iso.refused();
+            LOG.warn("model {} failed a batch of {} rollouts; {} more calls scored all but {} of them", modelVersion(),
+                    seqs.size(), iso.calls(), iso.refusedCount(), e);
         }
         long inferenceNanos = System.nanoTime() - t0;
         // stages 4+: per row, in input order (the shaping state is threaded through)
@@ -247,6 +266,12 @@ public final class ScoringPipeline {
         for (int k = 0; k < live.size(); k++) {
             int i = live.get(k);
             ScoringInput in = inputs.get(i);
+            if (refused != null && refused[k] != null) {
+                rows[i] = new Failed(i, in, InvalidRolloutException.Reason.MODEL_REJECTED, "model " + modelVersion()
+                        + " fails on this rollout alone (twice) while the rest of its batch scored: "
+                        + refused[k].getMessage(), refused[k]);
+                continue;
+            }
             try {
                 // combine (model heads) -> route (score sources by task) -> shape + flags
                 RowStages.RowScore routed = router.route(in, stages.combine(out, k));

@@ -22,7 +22,8 @@ import java.util.List;
  * written (its running score stats are the next one's start); a batch that fills meanwhile keeps filling (up to 1.5
  * batches, {@link RolloutBatcher}). A failed call ({@link BatchNotScoredException}, or any
  * other exception of the pipeline) returns the batch to the buffer and holds flushes back for
- * {@code batch.max.delay.ms} (counted in {@code rewardstream.model.failures}).
+ * {@code batch.max.delay.ms} (counted in {@code rewardstream.model.failures}); rows the model fails on alone while the
+ * rest of the batch scores come back from the pipeline as failed rows ({@code MODEL_REJECTED}) and are dead-lettered.
  *
  * <p>Not thread-safe: one per task, used on its stream thread. Never owns the model.
  */

@@ -53,7 +53,8 @@ import java.time.Duration;
  * the model. The commit of a burst's end is requested once its outputs are written. An idle flush does not count as
  * the model being busy for the other tasks: the end of a burst goes to the model at once. A failed call
  * ({@link BatchNotScoredException} or any other exception of the pipeline) keeps the whole batch buffered (retried
- * after {@code batch.max.delay.ms}, counted in {@code rewardstream.model.failures}).
+ * after {@code batch.max.delay.ms}, counted in {@code rewardstream.model.failures}); a rollout the model fails on
+ * alone while the rest of its batch scores is dead-lettered {@code MODEL_REJECTED} by the pipeline's isolation.
  *
  * <p>The buffer and its index are {@link RolloutBuffer}; this class reads top-down: arrival ({@link #process}),
  * triggers ({@link #onWallClock}).

@@ -24,6 +24,8 @@ final class FakeRewardModel implements RewardModel {
     volatile java.util.concurrent.CountDownLatch gate;
     /** When set, token_rewards rows are one position long: the pipeline's per-row stage fails after the call. */
     volatile boolean shortTokenRewards;
+    /** When set, a call whose batch holds this token id fails (a poison row, like TF's Gather on an id past its table). */
+    volatile int poisonId = -1;
 
     FakeRewardModel(String name, long version, int maxSeqLen, int vocab) {
         manifest = new ModelManifest(name, version, maxSeqLen, 0, vocab, "ids", null, null, null, null, null, null,
@@ -70,7 +72,13 @@ final class FakeRewardModel implements RewardModel {
             while (len < batch.paddedLength() && batch.mask()[i][len] == 1) {
                 len++;
             }
-            r[i] = expected(java.util.Arrays.copyOf(batch.ids()[i], len));
+            int[] ids = java.util.Arrays.copyOf(batch.ids()[i], len);
+            for (int id : ids) {
+                if (id == poisonId) {
+                    throw new ModelScoringException("fake model: token " + id + " is outside its embedding");
+                }
+            }
+            r[i] = expected(ids);
         }
         return shortTokenRewards ? new ModelOutput(r, null, null, new float[r.length][1]) : ModelOutput.of(r);
     }

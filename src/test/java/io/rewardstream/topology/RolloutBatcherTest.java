@@ -496,6 +496,41 @@ class RolloutBatcherTest {
     }
 
     @Test
+    void shouldDeadLetterARolloutTheModelFailsOnAloneWithItsOriginalBytesAndRewardTheRestOfItsBatch()
+            throws InterruptedException {
+        SimpleMeterRegistry meters = new SimpleMeterRegistry();
+        RolloutBatcher b = newBatcher(overlapped(), meters, new FlushActivity());
+        MockProcessorContext<Object, Object> ctx = startInstance(b, 1_000);
+        model.poisonId = 950;
+        Rollout poison = ScorerTopologyTest.rollout("a2", "g", null, 4, 5, true, true);
+        List<Integer> ids = new java.util.ArrayList<>(poison.getResponseTokenIds());
+        ids.set(3, 950);
+        poison.setResponseTokenIds(ids);
+        for (int i = 0; i < 4; i++) {
+            process(b, i == 2 ? poison : ScorerTopologyTest.rollout("a" + i, "g", null, 4, 5, true, true), 1_000);
+        }
+        awaitScored(b);
+        punctuate(ctx, 1_001);
+        assertThat(rewards(ctx)).as("the poison row does not hold its batch back")
+                .extracting(Reward::getRolloutId).containsExactly("a0", "a1", "a3");
+        assertThat(ctx.forwarded(ScorerTopology.DEAD_LETTERS_SINK)).singleElement().satisfies(f -> {
+            org.apache.kafka.common.header.Headers h = f.record().headers();
+            assertThat(new String(h.lastHeader(io.rewardstream.schema.DeadLetters.REASON).value(),
+                    java.nio.charset.StandardCharsets.UTF_8)).isEqualTo("MODEL_REJECTED");
+            assertThat(new String(h.lastHeader(io.rewardstream.schema.DeadLetters.DETAIL).value(),
+                    java.nio.charset.StandardCharsets.UTF_8)).contains("token 950 is outside its embedding");
+            java.nio.ByteBuffer bb = poison.toByteBuffer();
+            byte[] raw = new byte[bb.remaining()];
+            bb.get(raw);
+            assertThat((byte[]) f.record().value()).as("the producer's bytes").isEqualTo(raw);
+        });
+        assertThat(b.buffered()).isZero();
+        assertThat(stores.get(0).approximateNumEntries()).as("nothing left in rollout-buffer").isZero();
+        assertThat(meters.counter(ScorerMetrics.DEAD_LETTERS, "reason", "MODEL_REJECTED").count()).isEqualTo(1.0);
+        assertThat(meters.counter(ScorerMetrics.MODEL_FAILURES).count()).as("the flush itself did not fail").isZero();
+    }
+
+    @Test
     void shouldNotRewardARolloutAgainThatArrivesWhileItsCopyIsScoring() throws InterruptedException {
         SimpleMeterRegistry meters = new SimpleMeterRegistry();
         RolloutBatcher b = newBatcher(overlapped(), meters, new FlushActivity());
