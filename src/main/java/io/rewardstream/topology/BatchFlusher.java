@@ -61,7 +61,8 @@ final class BatchFlusher {
     /**
      * Scores everything buffered: first writes the outputs of the flush in flight, then starts this one, on a helper
      * thread when {@code overlap} (else its outputs are written before this returns). A failure of the scoring call
-     * keeps the batch buffered (retried after {@code batch.max.delay.ms}); only a failure to write outputs throws.
+     * keeps the batch buffered (retried after {@code batch.max.delay.ms}); only a failure to write outputs throws
+     * ({@link ScorerUnavailableException}: the stream thread fails, the transaction aborts, never a dead letter).
      */
     void flush(String trigger, boolean overlap) {
         finishPending(true);
@@ -161,7 +162,14 @@ final class BatchFlusher {
         } catch (RuntimeException e) {
             // what was not written yet goes back into the index, not lost in the store
             buffer.unholdStored(f.items());
-            throw e;
+            if (e instanceof ScorerUnavailableException) {
+                throw e;
+            }
+            // not the fault of the record being processed (the handler would dead-letter it while it stays buffered,
+            // then reward it too): fail the thread, the transaction with the outputs sent so far aborts, the flush
+            // is scored again
+            throw new ScorerUnavailableException("writing the outputs of a flush of " + f.items().size()
+                    + " rollouts failed: " + e, e);
         }
         return true;
     }

@@ -531,6 +531,37 @@ class RolloutBatcherTest {
     }
 
     @Test
+    void shouldFailTheThreadNotBlameTheRecordBeingProcessedWhenWritingAFlushsOutputsFails() {
+        // FAKE store for this test only: rewarded-ids refuses its next put, after the flush's rewards were forwarded
+        java.util.concurrent.atomic.AtomicBoolean refuse = new java.util.concurrent.atomic.AtomicBoolean();
+        KeyValueStore<String, byte[]> real = store(ScorerTopology.REWARDED_IDS);
+        @SuppressWarnings("unchecked")
+        KeyValueStore<String, byte[]> refusing = (KeyValueStore<String, byte[]>) java.lang.reflect.Proxy.newProxyInstance(
+                getClass().getClassLoader(), new Class<?>[]{KeyValueStore.class}, (proxy, method, args) -> {
+                    if (method.getName().equals("put") && refuse.get()) {
+                        throw new org.apache.kafka.streams.errors.ProcessorStateException("disk full");
+                    }
+                    try {
+                        return method.invoke(real, args);
+                    } catch (java.lang.reflect.InvocationTargetException e) {
+                        throw e.getCause();
+                    }
+                });
+        stores = List.of(stores.get(0), stores.get(1), refusing);
+        RolloutBatcher b = newBatcher();
+        startInstance(b, 1_000);
+        for (int i = 0; i < 3; i++) {
+            process(b, ScorerTopologyTest.rollout("a" + i, "g", null, 4, 5, true, true), 1_000);
+        }
+        refuse.set(true);
+        Rollout fourth = ScorerTopologyTest.rollout("a3", "g", null, 4, 5, true, true);
+        // a3 fills the batch; its flush fails while writing: the handler must fail the thread (the transaction with
+        // the rewards sent so far aborts) instead of dead-lettering a3, which is buffered and would be rewarded too
+        assertThatThrownBy(() -> process(b, fourth, 1_000)).isInstanceOf(ScorerUnavailableException.class)
+                .hasMessageContaining("writing the outputs of a flush of 4 rollouts failed").hasRootCauseMessage("disk full");
+    }
+
+    @Test
     void shouldNotRewardARolloutAgainThatArrivesWhileItsCopyIsScoring() throws InterruptedException {
         SimpleMeterRegistry meters = new SimpleMeterRegistry();
         RolloutBatcher b = newBatcher(overlapped(), meters, new FlushActivity());
