@@ -84,7 +84,7 @@ final class FlushOutputs {
         for (ScoringPipeline.Row row : result.rows()) {
             RolloutBuffer.Item it = items.get(row.index());
             if (row instanceof ScoringPipeline.Failed f) {
-                deadLetter(it, f.reason(), f.cause());
+                deadLetter(it, f.reason(), f.detail(), f.cause());
                 continue;
             }
             ScoringPipeline.Scored s = (ScoringPipeline.Scored) row;
@@ -147,6 +147,11 @@ final class FlushOutputs {
 
     /** Dead-letters a buffered rollout that failed during a flush, and drops it from the buffer. */
     void deadLetter(RolloutBuffer.Item it, RejectReason reason, Exception e) {
+        deadLetter(it, reason, e.getMessage(), e);
+    }
+
+    /** As {@link #deadLetter(RolloutBuffer.Item, RejectReason, Exception)} with the pipeline's own detail. */
+    void deadLetter(RolloutBuffer.Item it, RejectReason reason, String detail, Exception e) {
         BufferedRollout b = it.buffered();
         Rollout r = it.rollout();
         byte[] value = b.value();   // the producer's bytes, unchanged
@@ -158,7 +163,7 @@ final class FlushOutputs {
                         r.getRolloutId(), se);
             }
         }
-        deadLetter(b, b.key() == null ? null : b.key().getBytes(StandardCharsets.UTF_8), value, reason, e.getMessage(), e);
+        deadLetter(b, b.key() == null ? null : b.key().getBytes(StandardCharsets.UTF_8), value, reason, detail, e);
         buffer.drop(it.id());
     }
 

@@ -27,7 +27,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 /**
  * Poison records mixed into valid traffic on the real broker and registry: each ends in the dead-letter topic with
- * its reason header and its original bytes; every valid rollout is rewarded; the scorer keeps running.
+ * its reason header and its original bytes; every valid rollout is rewarded; the scorer keeps running. The model's
+ * manifest over-claims its vocabulary, so one poison rollout passes validation and makes the real TF call fail
+ * (MODEL_REJECTED, found by the pipeline's row isolation while its batch is rewarded).
  */
 @ExtendWith(SharedLocalStack.class)
 class PoisonInputIT {
@@ -51,7 +53,8 @@ class PoisonInputIT {
         ScorerIt.Names n = ScorerIt.Names.unique("poison");
         ScorerTraffic.createTopics(stack, 2, n.dataTopics());
         Path work = ScorerIt.workDir(n.prefix());
-        Path model = ReleaseTestModels.tinySavedModel(work.resolve("models"), "poison", 1, 5);
+        // its manifest claims 300 ids for an embedding of 260: ids 260..299 pass validation and fail the model call
+        Path model = ReleaseTestModels.tinySavedModelClaimingVocab(work.resolve("models"), "poison", 1, 5, 300);
         Map<String, String> cfg = ScorerIt.config(stack, n, model, work.resolve("state"));
         cfg.put("batch.max.size", "8");
         cfg.put("batch.max.delay.ms", "200");
@@ -107,6 +110,10 @@ class PoisonInputIT {
                 assertThat(reason).as("reason of %s (detail: %s)", p.key(),
                         DeadLetters.header(dl.headers(), DeadLetters.DETAIL)).isIn(p.reasons());
                 assertThat(dl.value()).as("original bytes of %s", p.key()).isEqualTo(p.value());
+                if (reason.equals("MODEL_REJECTED")) {
+                    assertThat(DeadLetters.header(dl.headers(), DeadLetters.DETAIL)).as("the model's own words")
+                            .contains("fails on this rollout alone").contains("280 is not in [0, 260)");
+                }
                 assertThat(DeadLetters.header(dl.headers(), DeadLetters.TOPIC)).as("source topic of %s", p.key())
                         .isEqualTo(n.rollouts());
                 System.out.printf("dead letter %-22s reason %-24s detail %s%n", p.key(), reason,
@@ -159,9 +166,17 @@ class PoisonInputIT {
 
         Rollout oov = base(gen);
         List<Integer> ids = new ArrayList<>(oov.getResponseTokenIds());
-        ids.set(0, 260);
+        ids.set(0, 300);
         oov.setResponseTokenIds(ids);
         out.add(serialized(traffic, topic, "poison-out-of-vocab", oov, "TOKEN_OUT_OF_VOCAB", "TOKEN_OUT_OF_RANGE"));
+
+        // inside the manifest's vocabulary, outside the model's embedding: the call fails on this row alone, the rest
+        // of its batch is rewarded (RowIsolation)
+        Rollout rejected = base(gen);
+        List<Integer> past = new ArrayList<>(rejected.getResponseTokenIds());
+        past.set(past.size() - 1, 280);
+        rejected.setResponseTokenIds(past);
+        out.add(serialized(traffic, topic, "poison-model-rejects", rejected, "MODEL_REJECTED"));
 
         Rollout group = base(gen);
         group.setGroupSize(0);

@@ -21,6 +21,14 @@ public final class ReleaseTestModels {
         return TinySavedModels.build(root.resolve(name).resolve("v" + version), name, version, seed);
     }
 
+    /**
+     * As {@link #tinySavedModel}, with a packaging bug: its manifest claims {@code vocab} ids, its embedding has 260
+     * rows, so a rollout holding an id in [260, vocab) passes validation and fails the model call (TF's Gather, CPU).
+     */
+    public static Path tinySavedModelClaimingVocab(Path root, String name, long version, long seed, int vocab) {
+        return TinySavedModels.claimVocab(tinySavedModel(root, name, version, seed), vocab);
+    }
+
     /** Words of {@link #tinyWordPieceModel}'s vocabulary (besides the special tokens and fillers). */
     public static final List<String> WORDPIECE_WORDS = List.of("what", "is", "two", "plus", "the", "answer", "four",
             "five", "three", "?", ".", "##s");

@@ -3,7 +3,6 @@ package io.rewardstream.scoring;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -158,16 +157,10 @@ class RowIsolationTest {
     }
 
     @Test
-    void shouldRefuseTheRowARealSavedModelFailsOnWhenItsManifestClaimsALargerVocabulary(@TempDir Path tmp)
-            throws Exception {
+    void shouldRefuseTheRowARealSavedModelFailsOnWhenItsManifestClaimsALargerVocabulary(@TempDir Path tmp) {
         // a packaging bug: the manifest says 300 ids, the embedding has 260 rows. TF's Gather (CPU) fails a call
         // holding id 280; the validator lets it through, since the manifest allows it
-        Path dir = TinySavedModels.build(tmp.resolve("m"), "tiny", 1, 7);
-        Path manifest = dir.resolve(ModelManifest.FILE_NAME);
-        String json = Files.readString(manifest);
-        String widened = json.replaceFirst("\"vocab_size\"\\s*:\\s*260", "\"vocab_size\" : 300");
-        assertThat(widened).isNotEqualTo(json);
-        Files.writeString(manifest, widened);
+        Path dir = TinySavedModels.claimVocab(TinySavedModels.build(tmp.resolve("m"), "tiny", 1, 7), 300);
         try (SavedModelRewardModel m = ModelLoader.load(dir, RuntimeConfig.from(Map.of(
                 "model.intra.op.threads", "1", "model.inter.op.threads", "1")), BatchingConfig.DEFAULTS)) {
             ScoringPipeline p = pipeline(m);

@@ -150,6 +150,25 @@ final class TinySavedModels {
         return dir;
     }
 
+    /**
+     * A packaging bug on purpose: the manifest of the model at {@code dir} claims {@code vocab} ids while its embedding
+     * keeps {@link #VOCAB} rows, so ids in [VOCAB, vocab) pass validation and fail TF's Gather (on CPU) in the call.
+     */
+    static Path claimVocab(Path dir, int vocab) {
+        try {
+            Path manifest = dir.resolve(ModelManifest.FILE_NAME);
+            String json = java.nio.file.Files.readString(manifest);
+            String widened = json.replaceFirst("\"vocab_size\"\\s*:\\s*" + VOCAB, "\"vocab_size\" : " + vocab);
+            if (widened.equals(json)) {
+                throw new IllegalStateException("no vocab_size " + VOCAB + " in " + manifest);
+            }
+            java.nio.file.Files.writeString(manifest, widened);
+            return dir;
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
     private static float[][] gaussian(Random rnd, int rows, int cols) {
         float[][] out = new float[rows][cols];
         for (float[] row : out) {

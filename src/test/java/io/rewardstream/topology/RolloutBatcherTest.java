@@ -518,7 +518,8 @@ class RolloutBatcherTest {
             assertThat(new String(h.lastHeader(io.rewardstream.schema.DeadLetters.REASON).value(),
                     java.nio.charset.StandardCharsets.UTF_8)).isEqualTo("MODEL_REJECTED");
             assertThat(new String(h.lastHeader(io.rewardstream.schema.DeadLetters.DETAIL).value(),
-                    java.nio.charset.StandardCharsets.UTF_8)).contains("token 950 is outside its embedding");
+                    java.nio.charset.StandardCharsets.UTF_8)).contains("fails on this rollout alone")
+                    .contains("token 950 is outside its embedding");
             java.nio.ByteBuffer bb = poison.toByteBuffer();
             byte[] raw = new byte[bb.remaining()];
             bb.get(raw);
