@@ -26,7 +26,12 @@ public class ReleaseRefusedException extends RuntimeException {
         /** the model manifest's name/version differ from the release's, or it is unreadable. */
         MANIFEST_MISMATCH,
         /** the verified files did not load (or warm up) as a model. */
-        LOAD_FAILED
+        LOAD_FAILED,
+        /**
+         * the model loaded but this scorer's configuration cannot serve it (its max_seq_len above
+         * {@code batch.max.tokens}, a route naming a head it lacks, static normalization without its stats).
+         */
+        CONFIG_MISMATCH
     }
 
     private final Reason reason;

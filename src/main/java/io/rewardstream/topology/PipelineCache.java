@@ -29,6 +29,16 @@ final class PipelineCache {
         this.settings = new ScoringPipeline.Settings(shaping, config.batching(), config::limits, config.routing());
     }
 
+    /**
+     * Checks that {@code config} can serve {@code model} (the pipeline a task would build for it: batch limits,
+     * routes, normalization), before the model serves anything.
+     *
+     * @throws IllegalArgumentException naming the configuration key that does not fit
+     */
+    static void checkFits(ScorerConfig config, RewardModel model) {
+        new PipelineCache(config, false).forModel(model);
+    }
+
     /** @throws IllegalArgumentException when the model does not fit the configuration */
     ScoringPipeline forModel(RewardModel model) {
         ScoringPipeline p = current;

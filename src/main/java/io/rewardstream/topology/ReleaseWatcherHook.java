@@ -2,8 +2,11 @@ package io.rewardstream.topology;
 
 import io.rewardstream.release.ReleaseWatcher;
 import io.rewardstream.release.ReleaseConfig;
+import io.rewardstream.release.ReleaseRefusedException;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.rewardstream.scoring.ModelHolder;
+import io.rewardstream.scoring.ModelLoader;
+import io.rewardstream.scoring.RewardModel;
 import io.rewardstream.scoring.RuntimeConfig;
 import io.rewardstream.topology.ReleaseHook;
 import io.rewardstream.topology.ScorerConfig;
@@ -11,8 +14,10 @@ import org.apache.kafka.clients.CommonClientConfigs;
 import org.apache.kafka.common.config.SaslConfigs;
 import org.apache.kafka.common.config.SslConfigs;
 
+import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.Map;
+import java.util.function.Function;
 
 /**
  * Plugs a {@link ReleaseWatcher} into the scorer: when {@code model.root} is configured, the scorer follows the
@@ -65,7 +70,7 @@ public final class ReleaseWatcherHook implements ReleaseHook {
     @Override
     public AutoCloseable start(ScorerConfig config, ModelHolder holder, MeterRegistry registry) {
         ReleaseWatcher watcher = new ReleaseWatcher(releaseConfig, clientProps(config), holder, registry,
-                config.runtime());
+                loader(config));
         watcher.start();
         if (holder.isEmpty()) {
             watcher.close();
@@ -75,6 +80,27 @@ public final class ReleaseWatcherHook implements ReleaseHook {
                     + ": set " + RuntimeConfig.MODEL_DIR + " or publish a release");
         }
         return watcher;
+    }
+
+    /**
+     * How a scorer loads a release: warmed up at its own batch shapes ({@code batch.*}), and refused
+     * ({@code CONFIG_MISMATCH}, counted in {@code rewardstream.releases.refused}; the serving model stays) when its
+     * configuration cannot serve the model, which a swap would otherwise install and every flush then fail on.
+     * The returned model is the caller's.
+     */
+    public static Function<Path, RewardModel> loader(ScorerConfig config) {
+        return dir -> {
+            RewardModel model = ModelLoader.load(dir, config.runtime(), config.batching());
+            try {
+                PipelineCache.checkFits(config, model);
+            } catch (IllegalArgumentException e) {
+                model.close();
+                throw new ReleaseRefusedException(ReleaseRefusedException.Reason.CONFIG_MISMATCH, "model "
+                        + model.modelVersion() + " from " + dir + " does not fit this scorer's configuration: "
+                        + e.getMessage(), e);
+            }
+            return model;
+        };
     }
 
     /** Consumer + registry properties for the watcher: connection and security keys only, no Streams keys. */

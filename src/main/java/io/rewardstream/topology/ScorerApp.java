@@ -104,10 +104,9 @@ public final class ScorerApp implements AutoCloseable {
                 holder = new ModelHolder(); // the release hook installs the first model in start()
             } else {
                 try {
-                    // fail fast on a model the batching limits cannot serve (names batch.max.tokens)
-                    io.rewardstream.scoring.BatchPlanner.forModel(config.batching(), first.manifest());
-                    // and on routes naming a head the model does not have (names the route's key)
-                    new io.rewardstream.scoring.ScoreRouter(config.routing(), first.manifest());
+                    // fail fast on a model the configuration cannot serve: batch limits (names batch.max.tokens),
+                    // routes naming a head the model does not have, static normalization without its stats
+                    PipelineCache.checkFits(config, first);
                 } catch (IllegalArgumentException e) {
                     first.close();
                     throw e;

@@ -104,6 +104,19 @@ class ReleaseWatcherTest {
     }
 
     @Test
+    void shouldCountTheLoadersOwnRefusalByItsReasonAndKeepServing() throws IOException {
+        ReleaseConfig cfg = ReleaseConfig.from(Map.of("model.root", root.toString(),
+                "release.public.keys.dir", keys.toString(), "release.model.name", "m"));
+        ReleaseWatcher w = new ReleaseWatcher(cfg, Map.of(), holder, meters, dir -> {
+            throw new ReleaseRefusedException(ReleaseRefusedException.Reason.CONFIG_MISMATCH, "batch.max.tokens 64");
+        });
+        assertThat(w.handle(signed(2))).isFalse();
+        assertThat(holder.modelVersion()).isEqualTo("m:1");
+        assertThat(refused("CONFIG_MISMATCH")).as("not turned into LOAD_FAILED").isEqualTo(1);
+        assertThat(refused("LOAD_FAILED")).isZero();
+    }
+
+    @Test
     void shouldNotReinstallOrCountTheServingVersion() throws IOException {
         ReleaseWatcher w = watcher(false);
         assertThat(w.handle(signed(1))).isFalse();

@@ -15,6 +15,7 @@ import io.rewardstream.release.KeyFiles;
 import io.rewardstream.scoring.ModelHolder;
 import io.rewardstream.release.ReleaseSigning;
 import io.rewardstream.topology.ReleaseHook;
+import io.rewardstream.topology.ReleaseWatcherHook;
 import io.rewardstream.topology.ScorerApp;
 import io.rewardstream.topology.ScorerConfig;
 import io.rewardstream.topology.TopicProvisioner;
@@ -534,7 +535,7 @@ public final class DemoRunner {
         @Override
         public AutoCloseable start(ScorerConfig config, ModelHolder holder, MeterRegistry registry) {
             ReleaseWatcher w = new ReleaseWatcher(ReleaseConfig.from(config.raw()), client, holder, registry,
-                    config.runtime());
+                    ReleaseWatcherHook.loader(config));
             w.start();
             return w;
         }
