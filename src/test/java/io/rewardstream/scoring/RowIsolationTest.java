@@ -31,10 +31,17 @@ class RowIsolationTest {
         private final AtomicInteger singleRowFailures = new AtomicInteger();
         private final boolean flakyAlone;
         private final boolean down;
+        /** Calls that fail whatever they hold, before the model works (a device hiccup). */
+        private final int hiccupCalls;
 
         PoisonTokenModel(boolean flakyAlone, boolean down) {
+            this(flakyAlone, down, 0);
+        }
+
+        PoisonTokenModel(boolean flakyAlone, boolean down, int hiccupCalls) {
             this.flakyAlone = flakyAlone;
             this.down = down;
+            this.hiccupCalls = hiccupCalls;
         }
 
         @Override
@@ -44,8 +51,7 @@ class RowIsolationTest {
 
         @Override
         public ModelOutput score(PaddedBatch batch) {
-            calls.incrementAndGet();
-            if (down) {
+            if (calls.incrementAndGet() <= hiccupCalls || down) {
                 throw new ModelScoringException("device lost");
             }
             float[] r = new float[batch.rows()];
@@ -95,7 +101,8 @@ class RowIsolationTest {
 
     @Test
     void shouldRefuseOnlyThePoisonRowsAndScoreTheRestAsIfTheyWereNotThere() {
-        for (List<Integer> poisoned : List.of(List.of(6), List.of(0, 17, 31))) {
+        // one; three; and one in each quarter, so two levels of halves all fail and single rows are probed
+        for (List<Integer> poisoned : List.of(List.of(6), List.of(0, 17, 31), List.of(3, 12, 20, 29))) {
             PoisonTokenModel model = new PoisonTokenModel(false, false);
             ScoringPipeline p = pipeline(model);
             List<ScoringInput> inputs = batch(32, poisoned);
@@ -134,8 +141,19 @@ class RowIsolationTest {
         assertThatThrownBy(() -> p.score(batch(32, List.of()), p.initialState(null)))
                 .isInstanceOf(BatchNotScoredException.class).hasMessageContaining("device lost")
                 .hasMessageContaining("every part of them");
-        assertThat(model.calls.get()).as("the failing call plus at most the isolation's budget")
-                .isEqualTo(1 + RowIsolation.MAX_FAILED_CALLS_BEFORE_A_SCORE);
+        assertThat(model.calls.get()).as("the failing call, the isolation's budget and its probes, no more")
+                .isEqualTo(1 + RowIsolation.MAX_FAILED_CALLS_BEFORE_A_SCORE + RowIsolation.PROBES);
+    }
+
+    @Test
+    void shouldNotRefuseARowThatFailedAloneOnlyBeforeTheModelRecovered() {
+        // a hiccup: the batch's call, then row 0 alone twice, fail; then the device works again. Row 0 is not a
+        // poison row: nothing had scored when it failed, so it is tried once more after row 1 scored
+        PoisonTokenModel model = new PoisonTokenModel(false, false, 3);
+        ScoringPipeline p = pipeline(model);
+        ScoringPipeline.Result r = p.score(batch(2, List.of()), p.initialState(null));
+        assertThat(r.rows()).allSatisfy(row -> assertThat(row).isInstanceOf(ScoringPipeline.Scored.class));
+        assertThat(model.calls.get()).isEqualTo(5);
     }
 
     @Test
