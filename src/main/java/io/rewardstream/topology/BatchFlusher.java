@@ -86,8 +86,9 @@ final class BatchFlusher {
                 failBatch("model " + model.modelVersion() + " cannot be used with this configuration", e);
                 return;
             }
-            List<RolloutBuffer.Item> items = new ArrayList<>(buffer.size());
-            List<ScoringInput> inputs = new ArrayList<>(buffer.size());
+            int expected = Math.min(buffer.size(), maxRollouts(config));
+            List<RolloutBuffer.Item> items = new ArrayList<>(expected);
+            List<ScoringInput> inputs = new ArrayList<>(expected);
             readBuffered(items, inputs);
             if (items.isEmpty()) {
                 return;
@@ -108,9 +109,24 @@ final class BatchFlusher {
         }
     }
 
-    /** The buffered rollouts in arrival order; unreadable and invalid ones are dead-lettered here. */
+    /**
+     * The most rollouts one flush takes: a batch and the half batch that may fill behind the flush in flight
+     * ({@link RolloutBatcher}). It also bounds the flush after a model failure, when arrivals kept buffering: the
+     * backlog goes to the model in flushes of this size, not in one whose transaction, {@code rewarded-ids} entry and
+     * model time would grow with the length of the failure.
+     */
+    static int maxRollouts(ScorerConfig config) {
+        int max = config.batching().maxSize();
+        return max + max / 2;
+    }
+
+    /** The oldest buffered rollouts, at most {@link #maxRollouts}; unreadable and invalid ones are dead-lettered here. */
     private void readBuffered(List<RolloutBuffer.Item> items, List<ScoringInput> inputs) {
+        int limit = maxRollouts(config);
         for (BufferIndex.Pending entry : buffer.inArrivalOrder()) {
+            if (items.size() >= limit) {
+                break;
+            }
             try {
                 RolloutBuffer.Item item = buffer.read(entry);
                 if (item == null) {

@@ -193,8 +193,7 @@ final class RolloutBatcher implements Processor<String, ReceivedRollout, Object,
      * into calls of at most {@code batch.max.size}.
      */
     private boolean fillingBehindOwnFlush() {
-        int max = config.batching().maxSize();
-        return delivery.overlap() && flusher.scoring() && buffer.size() < max + max / 2;
+        return delivery.overlap() && flusher.scoring() && buffer.size() < BatchFlusher.maxRollouts(config);
     }
 
     /**

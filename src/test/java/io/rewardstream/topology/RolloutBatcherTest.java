@@ -563,6 +563,32 @@ class RolloutBatcherTest {
     }
 
     @Test
+    void shouldWorkOffABacklogThatBuiltUpWhileTheModelFailedInFlushesOfOneAndAHalfBatches() {
+        SimpleMeterRegistry meters = new SimpleMeterRegistry();
+        RolloutBatcher b = newBatcher(config, meters, new FlushActivity());
+        MockProcessorContext<Object, Object> ctx = startInstance(b, 1_000);
+        model.failing = true;
+        for (int i = 0; i < 20; i++) {   // batch.max.size 4: the first flush fails, the rest wait out the retry delay
+            process(b, ScorerTopologyTest.rollout(String.format("a%02d", i), "g", null, 4, 5, true, true), 1_000);
+        }
+        assertThat(b.buffered()).isEqualTo(20);
+        model.failing = false;
+        model.batchRows.clear();
+
+        punctuate(ctx, 1_200);
+        assertThat(rewards(ctx)).as("one flush takes the oldest 6 (1.5 batches), not the whole backlog")
+                .extracting(Reward::getRolloutId).containsExactly("a00", "a01", "a02", "a03", "a04", "a05");
+        assertThat(b.buffered()).isEqualTo(14);
+        for (long t = 1_201; b.buffered() > 0 && t < 1_210; t++) {
+            punctuate(ctx, t);
+        }
+        assertThat(rewards(ctx)).extracting(Reward::getRolloutId).hasSize(20).doesNotHaveDuplicates()
+                .isSortedAccordingTo(String::compareTo);
+        assertThat(model.batchRows).as("no call above batch.max.size").allSatisfy(n -> assertThat(n).isLessThanOrEqualTo(4));
+        assertThat(stores.get(0).approximateNumEntries()).isZero();
+    }
+
+    @Test
     void shouldNotRewardARolloutAgainThatArrivesWhileItsCopyIsScoring() throws InterruptedException {
         SimpleMeterRegistry meters = new SimpleMeterRegistry();
         RolloutBatcher b = newBatcher(overlapped(), meters, new FlushActivity());
