@@ -18,8 +18,9 @@ import java.util.List;
  * {@code PROCESSING_FAILED}) and {@code rewardstream.dlq.detail}.
  *
  * <p>Not dead-lettered (the stream thread fails and is replaced, nothing is lost): exceptions thrown from a
- * punctuator (no record: the scorer dead-letters those records itself), schema-registry outages and
- * {@link ScorerUnavailableException} (not properties of the record). Configured by class name through {@code processing.exception.handler}; stateless after configure.
+ * punctuator (no record: the scorer dead-letters those records itself), schema-registry outages,
+ * {@link ScorerUnavailableException} and any exception of the group stage ({@code group-aggregator}, which runs inside
+ * a flush; none is a property of the record being processed). Configured by class name through {@code processing.exception.handler}; stateless after configure.
  */
 public class DeadLetterProcessingExceptionHandler extends LogAndContinueProcessingExceptionHandler {
     private static final Logger LOG = LoggerFactory.getLogger(DeadLetterProcessingExceptionHandler.class);
@@ -31,6 +32,14 @@ public class DeadLetterProcessingExceptionHandler extends LogAndContinueProcessi
         if (record == null || context.offset() < 0) {
             LOG.error("exception outside record processing in {} (task {}); failing the stream thread",
                     context.processorNodeId(), context.taskId(), exception);
+            return Response.fail();
+        }
+        if (ScorerTopology.GROUP_AGGREGATOR.equals(context.processorNodeId())) {
+            // the group stage runs inside a flush, on whatever rollout the batcher was processing: not that record's
+            // fault (dead-lettering it would lose the flush's group members and reward it as well, since it is
+            // buffered). Kafka calls this handler at the node that threw, so the batcher never sees it
+            LOG.error("exception in the group stage during a flush (while {}-{}@{} was processed); failing the stream"
+                    + " thread (no dead letter)", context.topic(), context.partition(), context.offset(), exception);
             return Response.fail();
         }
         if (causedBy(exception, SchemaRegistryException.class) || causedBy(exception, ScorerUnavailableException.class)) {

@@ -24,13 +24,17 @@ class DeadLetterHandlersTest {
     private static final byte[] VALUE = {0, 0, 0, 0, 1, 42};
 
     private static ErrorHandlerContext context(long offset) {
+        return context(offset, ScorerTopology.ROLLOUT_BATCHER);
+    }
+
+    private static ErrorHandlerContext context(long offset, String node) {
         Headers headers = new RecordHeaders().add("trace", "t".getBytes()).add(DeadLetters.REASON, "OLD".getBytes());
         return new ErrorHandlerContext() {
             public String topic() { return "rollouts"; }
             public int partition() { return 2; }
             public long offset() { return offset; }
             public Headers headers() { return headers; }
-            public String processorNodeId() { return ScorerTopology.ROLLOUT_BATCHER; }
+            public String processorNodeId() { return node; }
             public TaskId taskId() { return new TaskId(0, 2); }
             public long timestamp() { return 1_000L; }
             public byte[] sourceRawKey() { return KEY; }
@@ -81,6 +85,15 @@ class DeadLetterHandlersTest {
                 .isEqualTo(ProcessingExceptionHandler.Result.FAIL);
         assertThat(processing().handleError(context(-1), null, new IllegalStateException("punctuator")).result())
                 .isEqualTo(ProcessingExceptionHandler.Result.FAIL);
+    }
+
+    @Test
+    void shouldFailInsteadOfBlamingTheRolloutBeingProcessedForAnExceptionOfTheGroupStage() {
+        // a flush runs the group stage from process(): the source record's bytes are some unrelated rollout's
+        ProcessingExceptionHandler.Response r = processing().handleError(context(7, ScorerTopology.GROUP_AGGREGATOR),
+                new Record<>("g", "batch", 1L), new IllegalStateException("group store refused a write"));
+        assertThat(r.result()).isEqualTo(ProcessingExceptionHandler.Result.FAIL);
+        assertThat(r.deadLetterQueueRecords()).isNullOrEmpty();
     }
 
     @Test
