@@ -20,7 +20,8 @@ import java.util.Map;
  *
  * <p>Why not one store entry per rollout id: that is one more changelog record per rollout on the hot path. Instead a
  * flush writes ONE entry to the change-logged store {@code rewarded-ids} (key = zero-padded flush time + first id, so
- * keys sort by time; value = the flush's ids) and an in-memory map answers lookups; entries older than the window are
+ * keys sort by time; value = the flush's ids; a flush of more than {@link #MAX_IDS_PER_ENTRY} ids writes one entry per
+ * that many) and an in-memory map answers lookups; entries older than the window are
  * deleted by {@link #expire} (one tombstone per flush). The store is the truth: the map is rebuilt from it in the
  * constructor. Memory: about 100 bytes per id in the window (window x reward rate). Not thread-safe (one per task).
  */
@@ -57,14 +58,21 @@ final class RewardedIds {
         return at != null && now - at < windowMs ? at : null;
     }
 
-    /** Records the ids of one flush (one store write). */
+    /**
+     * Ids per store entry at most: 256 ids of the longest allowed (1,024 bytes) stay far below a broker's default
+     * 1 MB record limit, which one entry per flush could pass with a large {@code batch.max.size} (its changelog
+     * send would then fail the task on every restart).
+     */
+    static final int MAX_IDS_PER_ENTRY = 256;
+
+    /** Records the ids of one flush (one store write per {@link #MAX_IDS_PER_ENTRY} ids). */
     void record(List<String> ids, long now) {
-        if (ids.isEmpty()) {
-            return;
+        for (int from = 0; from < ids.size(); from += MAX_IDS_PER_ENTRY) {
+            List<String> chunk = List.copyOf(ids.subList(from, Math.min(ids.size(), from + MAX_IDS_PER_ENTRY)));
+            String key = timeKey(now) + "/" + chunk.get(0);
+            store.put(key, encode(chunk));
+            add(new Flush(key, now, chunk));
         }
-        String key = timeKey(now) + "/" + ids.get(0);
-        store.put(key, encode(ids));
-        add(new Flush(key, now, List.copyOf(ids)));
     }
 
     /** Forgets (and deletes) the flushes older than the window. */
