@@ -27,8 +27,10 @@ import java.nio.file.Path;
 import java.security.PublicKey;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Base64;
 import java.util.Comparator;
 import java.util.HashMap;
+import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -57,6 +59,8 @@ public final class ReleaseWatcher implements AutoCloseable {
     public static final String REFUSED_METRIC = "rewardstream.releases.refused";
     public static final String INSTALLED_METRIC = "rewardstream.releases.installed";
     public static final String UNREADABLE_METRIC = "rewardstream.releases.unreadable";
+    /** The {@link #REFUSED_METRIC} reason of a release whose installation failed unexpectedly (not a refusal). */
+    static final String INSTALL_FAILED = "INSTALL_FAILED";
 
     private final ReleaseConfig config;
     private final Map<String, Object> clientProps;
@@ -205,9 +209,7 @@ public final class ReleaseWatcher implements AutoCloseable {
             }
             consumer.poll(Duration.ofMillis(config.pollMs())).forEach(seen::add);
         }
-        // newest first: record time, then position (a compacted topic keyed by model keeps each model in order)
-        seen.sort(Comparator.<ConsumerRecord<byte[], byte[]>>comparingLong(ConsumerRecord::timestamp)
-                .thenComparingLong(ConsumerRecord::offset).reversed());
+        newestFirst(seen);
         LOG.info("release topic {} read to its end: {} record(s)", config.topic(), seen.size());
         for (ConsumerRecord<byte[], byte[]> r : seen) {
             ModelRelease release = decode(r);
@@ -227,6 +229,29 @@ public final class ReleaseWatcher implements AutoCloseable {
             }
         }
         return false;
+    }
+
+    /**
+     * Sorts release records newest first. One model's records (one key, so one partition) are in log order: a later
+     * one is newer whatever its timestamp says (a publisher's clock can lag), so each record's time is at least that
+     * of the same key's records before it. Records of different keys are ordered by that time, then position.
+     */
+    static void newestFirst(List<ConsumerRecord<byte[], byte[]>> records) {
+        records.sort(Comparator.<ConsumerRecord<byte[], byte[]>>comparingInt(ConsumerRecord::partition)
+                .thenComparingLong(ConsumerRecord::offset));
+        Map<String, Long> latest = new HashMap<>();
+        Map<ConsumerRecord<byte[], byte[]>, Long> time = new IdentityHashMap<>();
+        for (ConsumerRecord<byte[], byte[]> r : records) {
+            long t = r.timestamp();
+            if (r.key() != null) {
+                String k = r.partition() + "/" + Base64.getEncoder().encodeToString(r.key());
+                t = Math.max(t, latest.getOrDefault(k, Long.MIN_VALUE));
+                latest.put(k, t);
+            }
+            time.put(r, t);
+        }
+        records.sort(Comparator.<ConsumerRecord<byte[], byte[]>>comparingLong(time::get)
+                .thenComparingLong(ConsumerRecord::offset).reversed());
     }
 
     private boolean reached(Map<TopicPartition, Long> end) {
@@ -261,10 +286,7 @@ public final class ReleaseWatcher implements AutoCloseable {
                     }
                     ConsumerRecords<byte[], byte[]> records = consumer.poll(Duration.ofMillis(config.pollMs()));
                     for (ConsumerRecord<byte[], byte[]> r : records) {
-                        ModelRelease release = decode(r);
-                        if (release != null && config.accepts(release.getModelName())) {
-                            handle(release);
-                        }
+                        handleRecord(r);
                     }
                 } catch (WakeupException e) {
                     if (running) {
@@ -288,6 +310,32 @@ public final class ReleaseWatcher implements AutoCloseable {
             consumer.close();
             deserializer.close();
             LOG.info("release watcher on {} stopped", config.topic());
+        }
+    }
+
+    /**
+     * Decodes and handles one polled record. An unexpected failure (e.g. closing the replaced model threw) is logged
+     * and counted ({@code reason=INSTALL_FAILED}) and the next record is handled: the batch's later records are past
+     * the consumer's position already, so letting it escape would skip them.
+     */
+    private void handleRecord(ConsumerRecord<byte[], byte[]> r) {
+        ModelRelease release = decode(r);
+        if (release != null && config.accepts(release.getModelName())) {
+            handleSafely(release, r.topic() + "-" + r.partition() + "@" + r.offset());
+        }
+    }
+
+    /** {@link #handle}, with an unexpected failure logged and counted instead of thrown. Package-private for tests. */
+    boolean handleSafely(ModelRelease release, String where) {
+        try {
+            return handle(release);
+        } catch (RuntimeException e) {
+            Counter.builder(REFUSED_METRIC).tag("reason", INSTALL_FAILED).register(meters).increment();
+            ModelManifest serving = servingManifest();
+            LOG.error("release {}:{} at {} failed while being installed; {} serves; going on with the next record",
+                    release.getModelName(), release.getVersion(), where,
+                    serving == null ? "no model" : serving.modelVersion(), e);
+            return false;
         }
     }
 

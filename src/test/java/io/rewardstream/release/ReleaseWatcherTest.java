@@ -6,6 +6,10 @@ import io.rewardstream.scoring.ConstantRewardModel;
 
 import io.rewardstream.scoring.ModelHolder;
 import io.rewardstream.scoring.ModelManifest;
+import io.rewardstream.scoring.ModelOutput;
+import io.rewardstream.scoring.PaddedBatch;
+import io.rewardstream.scoring.RewardModel;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
 
 import io.rewardstream.scoring.ReleaseTestModels;
 import org.junit.jupiter.api.BeforeEach;
@@ -16,6 +20,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.KeyPair;
+import java.util.List;
 import java.util.Map;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -114,6 +119,50 @@ class ReleaseWatcherTest {
         assertThat(holder.modelVersion()).isEqualTo("m:1");
         assertThat(refused("CONFIG_MISMATCH")).as("not turned into LOAD_FAILED").isEqualTo(1);
         assertThat(refused("LOAD_FAILED")).isZero();
+    }
+
+    @Test
+    void shouldGoOnWithTheNextReleaseWhenInstallingOneFailsUnexpectedly() throws IOException {
+        // FAKE model for this test only: closing it (when the next release replaces it) throws
+        RewardModel brittle = new RewardModel() {
+            @Override
+            public ModelManifest manifest() {
+                return ReleaseTestModels.manifest("m", 1);
+            }
+
+            @Override
+            public ModelOutput score(PaddedBatch batch) {
+                throw new UnsupportedOperationException();
+            }
+
+            @Override
+            public void close() {
+                throw new RuntimeException("TF_DeleteSession: native handle already freed");
+            }
+        };
+        holder = new ModelHolder(brittle);
+        ReleaseWatcher w = watcher(false);
+        assertThat(w.handleSafely(signed(2), "t-0@0")).isFalse();
+        assertThat(refused(ReleaseWatcher.INSTALL_FAILED)).isEqualTo(1);
+        assertThat(w.handleSafely(signed(3), "t-0@1")).as("the next record is still handled").isTrue();
+        assertThat(holder.modelVersion()).isEqualTo("m:3");
+    }
+
+    @Test
+    void shouldOrderOneModelsReleasesByTheirPositionWhateverTheirTimestamps() {
+        // m:6 then m:7 from a publisher whose clock lags: m:7 is the newer one; n's record sorts by its own time
+        List<ConsumerRecord<byte[], byte[]>> records = new java.util.ArrayList<>(List.of(
+                record(0, 10, 1_000, "m"), record(0, 11, 900, "m"), record(0, 12, 950, "n"),
+                record(1, 0, 2_000, "x")));
+        ReleaseWatcher.newestFirst(records);
+        assertThat(records).extracting(r -> new String(r.key()) + "@" + r.offset())
+                .containsExactly("x@0", "m@11", "m@10", "n@12");
+    }
+
+    private static ConsumerRecord<byte[], byte[]> record(int partition, long offset, long timestamp, String key) {
+        return new ConsumerRecord<>("releases", partition, offset, timestamp,
+                org.apache.kafka.common.record.TimestampType.CREATE_TIME, 1, 1, key.getBytes(), new byte[]{1},
+                new org.apache.kafka.common.header.internals.RecordHeaders(), java.util.Optional.empty());
     }
 
     @Test
