@@ -6,9 +6,31 @@ import java.nio.channels.FileChannel;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 
-/** Directory fsync after an atomic move (releases, the replay buffer). Stateless. */
+/** fsync of a model directory before it is published, and of a directory after an atomic move. Stateless. */
 public final class FileSync {
     private FileSync() {
+    }
+
+    /**
+     * Forces every file and directory under {@code root} to disk (before it is moved into place and announced: a
+     * release record must not outlive a crash that loses the files it points to).
+     *
+     * @throws UncheckedIOException when a file cannot be read or synced
+     */
+    public static void fsyncTree(Path root) {
+        try (java.util.stream.Stream<Path> paths = java.nio.file.Files.walk(root)) {
+            for (Path p : (Iterable<Path>) paths::iterator) {
+                if (java.nio.file.Files.isRegularFile(p, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+                    try (FileChannel ch = FileChannel.open(p, StandardOpenOption.READ)) {
+                        ch.force(true);
+                    }
+                } else if (java.nio.file.Files.isDirectory(p, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+                    fsyncDir(p);
+                }
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot sync " + root + " to disk: " + e.getMessage(), e);
+        }
     }
 
     /** Forces {@code d}'s entries to disk; a file system without directory fsync is tolerated (best effort). */

@@ -153,8 +153,12 @@ public final class ReleasePublisher implements AutoCloseable {
                 throw new IllegalStateException("release directory " + target + " already exists; a released "
                         + "version is never overwritten (bump the version)");
             }
+            // durable before the release record (sent after this, acks=all) can point at it
+            FileSync.fsyncTree(exportedDir);
             Files.createDirectories(target.getParent());
             Files.move(exportedDir, target, StandardCopyOption.ATOMIC_MOVE);
+            FileSync.fsyncDir(target.getParent());
+            FileSync.fsyncDir(modelRoot);
             LOG.info("model {}:{} moved {} -> {}", name, version, exportedDir, target);
             return target;
         } catch (AtomicMoveNotSupportedException e) {

@@ -117,6 +117,7 @@ public final class ReleaseWriter {
     }
 
     private static void move(Path from, Path to) throws IOException {
+        FileSync.fsyncTree(from);   // its files too, not only the rename
         try {
             Files.move(from, to, StandardCopyOption.ATOMIC_MOVE);
         } catch (AtomicMoveNotSupportedException e) {
