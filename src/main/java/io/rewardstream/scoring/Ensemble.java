@@ -19,14 +19,21 @@ public final class Ensemble implements RewardModel {
     private Ensemble(List<RewardModel> members, boolean overHeads) {
         this.members = List.copyOf(members);
         this.overHeads = overHeads;
-        this.manifest = members.get(0).manifest();
+        ModelManifest m = members.get(0).manifest();
+        // separate models return no heads (score() gives heads=null): a manifest naming member 0's heads would let a
+        // route name one and then refuse every rollout on it
+        this.manifest = overHeads ? m : new ModelManifest(m.name(), m.version(), m.maxSeqLen(), m.padId(),
+                m.vocabSize(), m.tokenizer(), m.tokenizerFile(), List.of(), m.normalization(), m.metrics(),
+                m.parentVersion(), m.lineage(), m.createdAt(), m.files());
         this.version = overHeads ? manifest.modelVersion() + "+heads"
                 : members.stream().map(RewardModel::modelVersion).collect(Collectors.joining(",", "ensemble(", ")"));
     }
 
     /**
-     * Ensemble of separate models. They must agree on tokenizer, max_seq_len, pad_id and vocab_size (they
-     * score the same padded batch).
+     * Ensemble of separate models. They must agree on tokenizer, max_seq_len, pad_id and vocab_size, and on the
+     * tokenizer file itself (its SHA-256 in the manifests) when they read text: they score the same padded batch,
+     * encoded with the first member's encoder. The ensemble's manifest is the first member's without heads (the
+     * ensemble's output has none).
      *
      * @throws IllegalArgumentException when fewer than two members or their input contracts differ
      */
@@ -45,8 +52,21 @@ public final class Ensemble implements RewardModel {
                         + first.tokenizer() + ", max_seq_len=" + first.maxSeqLen() + ", pad_id=" + first.padId()
                         + ", vocab_size=" + first.vocabSize() + ")");
             }
+            String own = tokenizerDigest(o);
+            String firsts = tokenizerDigest(first);
+            if (!Objects.equals(own, firsts)) {
+                throw new IllegalArgumentException("ensemble member " + o.modelVersion() + "'s tokenizer file "
+                        + o.tokenizerFile() + " (sha256 " + own + ") differs from " + first.modelVersion() + "'s "
+                        + first.tokenizerFile() + " (sha256 " + firsts + "): every member is fed the first member's"
+                        + " token ids, so they must share one vocabulary");
+            }
         }
         return new Ensemble(List.copyOf(members), false);
+    }
+
+    /** The SHA-256 of a text model's tokenizer file from its manifest, or null (ids, or no digest recorded). */
+    private static String tokenizerDigest(ModelManifest m) {
+        return m.tokenizerFile() == null || m.files() == null ? null : m.files().get(m.tokenizerFile());
     }
 
     /**
