@@ -166,6 +166,12 @@ public class AvroDeserializer<T extends IndexedRecord> implements Deserializer<T
         throw new WireFormatException(WireFormatException.Reason.UNKNOWN_SCHEMA_ID, topic, id,
             "the registry does not know this id: " + e.getMessage(), e);
       }
+      if (e.httpStatus() >= 200 && e.httpStatus() < 300) {
+        // the registry answered, with a schema that is not Avro (a Protobuf or JSON-Schema producer) or that this Avro
+        // cannot parse: a property of the record, not an outage (which fails the stream thread, here forever)
+        throw new WireFormatException(WireFormatException.Reason.SCHEMA_MISMATCH, topic, id,
+            "the registry's schema for this id cannot be read as Avro: " + e.getMessage(), e);
+      }
       throw e;
     }
     Schema reader;

@@ -275,6 +275,16 @@ class AvroSerdeTest {
   }
 
   @Test
+  void shouldRejectARecordWhoseSchemaIdIsAnotherFormatsAsAMismatchNotAnOutage() {
+    // a producer with Confluent's Protobuf serializer: same framing, a PROTOBUF schema. The registry answered: the
+    // record is at fault (dead letter), not the registry (which failed the stream thread, forever)
+    fake.putForeignSchema(888_888, "PROTOBUF", "syntax = \"proto3\"; message Rollout { string id = 1; }");
+    byte[] bytes = rolloutBytes();
+    ByteBuffer.wrap(bytes).putInt(1, 888_888);
+    assertThat(decode(bytes)).isEqualTo(WireFormatException.Reason.SCHEMA_MISMATCH);
+  }
+
+  @Test
   void shouldAskTheRegistryAboutAnUnknownIdOnlyOnceWhileItsAnswerIsCached() {
     byte[] bytes = rolloutBytes();
     ByteBuffer.wrap(bytes).putInt(1, 777_778);

@@ -33,6 +33,7 @@ final class FakeSchemaRegistry implements AutoCloseable {
   private final Map<String, List<Integer>> subjects = new HashMap<>();
   private final Map<Integer, String> schemas = new HashMap<>();
   private final Map<String, Integer> idsByText = new HashMap<>();
+  private final Map<Integer, String> foreignTypes = new HashMap<>();
   private final Map<String, String> compatibility = new HashMap<>();
   private final List<String> requests = Collections.synchronizedList(new ArrayList<>());
   private final AtomicInteger failuresLeft = new AtomicInteger();
@@ -85,6 +86,12 @@ final class FakeSchemaRegistry implements AutoCloseable {
   }
 
   /** The next {@code n} requests answer {@code status} with a Confluent error body. */
+  /** Stores a schema of another format (e.g. PROTOBUF) under {@code id}: GET /schemas/ids answers with its schemaType. */
+  synchronized void putForeignSchema(int id, String schemaType, String text) {
+    schemas.put(id, text);
+    foreignTypes.put(id, schemaType);
+  }
+
   void failNext(int n, int status) {
     failureStatus = status;
     failuresLeft.set(n);
@@ -193,7 +200,12 @@ final class FakeSchemaRegistry implements AutoCloseable {
         send(ex, 404, error(40403, "Schema " + seg[3] + " not found"));
         return;
       }
-      send(ex, 200, json.createObjectNode().put("schema", text));
+      var answer = json.createObjectNode().put("schema", text);
+      String type = foreignTypes.get(Integer.parseInt(seg[3]));
+      if (type != null) {
+        answer.put("schemaType", type);
+      }
+      send(ex, 200, answer);
     } else if (method.equals("GET") && seg.length == 5 && seg[1].equals("subjects") && seg[4].equals("latest")) {
       String subject = decode(seg[2]);
       List<Integer> versions = subjects.get(subject);
