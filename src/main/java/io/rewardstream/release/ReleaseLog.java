@@ -46,7 +46,8 @@ public final class ReleaseLog implements AutoCloseable {
     }
 
     /**
-     * The newest release of {@code modelName}, or null when there is none.
+     * The newest release of {@code modelName} in the order the scorers install them ({@link ReleaseWatcher}: log
+     * order for one model's key), or null when there is none.
      *
      * @throws IllegalStateException when the end of the topic is not reached within the timeout
      */
@@ -61,8 +62,8 @@ public final class ReleaseLog implements AutoCloseable {
         consumer.seekToBeginning(tps);
         Map<TopicPartition, Long> end = consumer.endOffsets(tps, timeout);
         long deadline = System.nanoTime() + timeout.toNanos();
-        ModelRelease latest = null;
-        long latestTs = Long.MIN_VALUE;
+        List<ConsumerRecord<byte[], byte[]>> matching = new ArrayList<>();
+        Map<ConsumerRecord<byte[], byte[]>, ModelRelease> decoded = new java.util.IdentityHashMap<>();
         while (!reached(end)) {
             if (System.nanoTime() > deadline) {
                 throw new IllegalStateException("could not read releases topic " + topic + " to its end within " + timeout);
@@ -73,9 +74,9 @@ public final class ReleaseLog implements AutoCloseable {
                 }
                 try {
                     ModelRelease m = values.deserialize(r.topic(), r.value());
-                    if (modelName.equals(m.getModelName()) && r.timestamp() >= latestTs) {
-                        latest = m;
-                        latestTs = r.timestamp();
+                    if (modelName.equals(m.getModelName())) {
+                        matching.add(r);
+                        decoded.put(r, m);
                     }
                 } catch (RuntimeException e) {
                     LOG.warn("skipping undecodable release record {}-{}@{}: {}", r.topic(), r.partition(), r.offset(),
@@ -83,7 +84,10 @@ public final class ReleaseLog implements AutoCloseable {
                 }
             }
         }
-        return latest;
+        // the scorers' order (log order for one model's key, whatever a publisher's clock said): a rollback published
+        // from a lagging clock is the newest here too, so the next round does not train on top of what it undid
+        ReleaseWatcher.newestFirst(matching);
+        return matching.isEmpty() ? null : decoded.get(matching.get(0));
     }
 
     private boolean reached(Map<TopicPartition, Long> end) {

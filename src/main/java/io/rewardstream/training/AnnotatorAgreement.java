@@ -82,12 +82,18 @@ public record AnnotatorAgreement(int groups, double overall, Map<String, Double>
         return out;
     }
 
-    /** Group key: prompt plus the two responses in a canonical (sorted) order. */
+    /**
+     * Group key: the objective, the prompt and the two responses in a canonical (sorted) order. Labels for different
+     * objectives ("concise" vs "correct") may rightly disagree on the same two responses: that is not annotator
+     * disagreement, and it is the conflict the per-objective heads learn from.
+     */
     static String groupKey(StoredPair p) {
         String prompt = StoredPair.content(p.prompt(), p.promptIds());
         String a = StoredPair.content(p.chosen(), p.chosenIds());
         String b = StoredPair.content(p.rejected(), p.rejectedIds());
-        return a.compareTo(b) <= 0 ? prompt + "\u0000" + a + "\u0000" + b : prompt + "\u0000" + b + "\u0000" + a;
+        String objective = p.objective() == null ? "" : p.objective();
+        String pair = a.compareTo(b) <= 0 ? a + "\u0000" + b : b + "\u0000" + a;
+        return objective + "\u0000" + prompt + "\u0000" + pair;
     }
 
     /** Metrics for logs and the report: {@code annotator_agreement} and {@code annotator_agreement.<id>}. */

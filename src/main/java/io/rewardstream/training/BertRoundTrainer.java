@@ -181,6 +181,21 @@ public final class BertRoundTrainer implements RoundTrainer {
             throws IOException {
         List<PreferenceExample> pairs = new ArrayList<>(in.fresh());
         pairs.addAll(in.old());
+        if (in.hasRankings()) {
+            // the layer fine-tuner trains pairs only: the rankings go in as their implied Bradley-Terry pairs (they
+            // used to be left out while their offsets were committed; a round of rankings alone failed every retry)
+            int n = in.freshRanked().size() + in.oldRanked().size();
+            for (RankedExample r : in.freshRanked()) {
+                pairs.addAll(r.impliedPairs());
+            }
+            for (RankedExample r : in.oldRanked()) {
+                pairs.addAll(r.impliedPairs());
+            }
+            LOG.warn("BERT layer fine-tuning trains {} rankings as their implied Bradley-Terry pairs", n);
+        }
+        if (pairs.isEmpty()) {
+            throw new IllegalStateException("nothing to train: no pairs and no rankings");
+        }
         int batch = Math.min(in.batchSize(), pairs.size());
         int epochs = Math.max(1, (int) Math.ceil((double) in.steps() * batch / pairs.size()));
         BertFineTuner.Config cfg = BertFineTuner.Config.defaults().withTrainLayers(layers)

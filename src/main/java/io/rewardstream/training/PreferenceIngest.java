@@ -198,6 +198,7 @@ final class PreferenceIngest implements AutoCloseable {
         Map<String, Long> next = new HashMap<>();
         Map<String, Long> held = buffer.positions();
         int dead = 0;
+        List<java.util.concurrent.Future<org.apache.kafka.clients.producer.RecordMetadata>> sent = new ArrayList<>();
         for (ConsumerRecord<byte[], byte[]> r : records) {
             String pos = r.topic() + ":" + r.partition();
             next.merge(pos, r.offset() + 1, Math::max);
@@ -214,15 +215,16 @@ final class PreferenceIngest implements AutoCloseable {
                     valid.addAll(PreferenceValidator.validate(p, r.topic(), r.partition(), r.offset()));
                 }
             } catch (InvalidPreferenceException e) {
-                deadLetter(r, e.reason(), e.getMessage(), e);
+                sent.add(deadLetter(r, e.reason(), e.getMessage(), e));
                 dead++;
             } catch (RuntimeException e) {
-                deadLetter(r, DeadLetters.reasonOf(e, "DESERIALIZATION_FAILED"), e.getMessage(), e);
+                sent.add(deadLetter(r, DeadLetters.reasonOf(e, "DESERIALIZATION_FAILED"), e.getMessage(), e));
                 dead++;
             }
         }
         if (dead > 0) {
             deadLetters.flush();   // durable before the buffer records that these offsets are handled
+            awaitDeadLetters(sent);
             deadLettered.increment(dead);
         }
         buffer.append(valid, next);
@@ -241,10 +243,33 @@ final class PreferenceIngest implements AutoCloseable {
         return v;
     }
 
-    private void deadLetter(ConsumerRecord<byte[], byte[]> r, String reason, String detail, Throwable error) {
+    private java.util.concurrent.Future<org.apache.kafka.clients.producer.RecordMetadata> deadLetter(
+            ConsumerRecord<byte[], byte[]> r, String reason, String detail, Throwable error) {
         LOG.warn("dead-lettering {}-{}@{}: {} {}", r.topic(), r.partition(), r.offset(), reason, detail);
-        deadLetters.send(DeadLetters.deadLetter(cfg.deadLettersTopic(), r.topic(), r.partition(), r.offset(), r.key(),
-                r.value(), r.headers(), reason, detail, error));
+        return deadLetters.send(DeadLetters.deadLetter(cfg.deadLettersTopic(), r.topic(), r.partition(), r.offset(),
+                r.key(), r.value(), r.headers(), reason, detail, error));
+    }
+
+    /**
+     * Fails the batch when a dead letter was not written (flush() does not throw for failed records): the buffer must
+     * not record these offsets as handled, or the invalid records would be gone without a trace. They are read again.
+     *
+     * @throws IOException when a dead-letter send failed or was interrupted
+     */
+    private static void awaitDeadLetters(
+            List<java.util.concurrent.Future<org.apache.kafka.clients.producer.RecordMetadata>> sent)
+            throws IOException {
+        for (var f : sent) {
+            try {
+                f.get();
+            } catch (java.util.concurrent.ExecutionException e) {
+                throw new IOException("a dead letter was not written (" + e.getCause() + "); the batch is not recorded"
+                        + " as handled and will be read again", e.getCause());
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IOException("interrupted while waiting for dead letters", e);
+            }
+        }
     }
 
     /** Buffer positions of the partitions assigned now (the offsets a round trains up to). */

@@ -31,7 +31,9 @@ import java.util.stream.Stream;
  * ({@code segment-<n>.jsonl}), each append fsynced, plus {@code positions.json} (atomically replaced and
  * fsynced) with the next source offset per {@code topic:partition} the buffer holds everything before.
  * When more than {@code maxPairs} pairs are held, whole oldest segments are deleted (never the one being
- * written). A restart reloads every segment; a torn last line (crash during a write) is skipped.
+ * written). A restart reloads every segment; a torn last line (crash during a write) is cut off the file, and the
+ * positions are raised past every pair on disk (a crash between a segment's fsync and the positions file must not
+ * append those pairs again).
  *
  * <p>Not thread-safe: one owner (the retraining job's poll thread).
  */
@@ -82,10 +84,17 @@ public final class ReplayBuffer {
         try (Stream<Path> s = Files.list(dir)) {
             files = s.filter(p -> p.getFileName().toString().matches("segment-\\d+\\.jsonl")).sorted().toList();
         }
-        for (Path f : files) {
+        for (int fi = 0; fi < files.size(); fi++) {
+            Path f = files.get(fi);
             String n = f.getFileName().toString();
             Segment seg = new Segment(Long.parseLong(n.substring(8, n.length() - 6)), f);
-            List<String> lines = Files.readAllLines(f, StandardCharsets.UTF_8);
+            byte[] bytes = Files.readAllBytes(f);
+            if (fi == files.size() - 1) {
+                bytes = cutTornTail(f, bytes);
+            }
+            // lenient: a line cut inside a multi-byte character (an older torn write) is one unreadable line, not a
+            // buffer that cannot open
+            List<String> lines = new String(bytes, StandardCharsets.UTF_8).lines().toList();
             for (int i = 0; i < lines.size(); i++) {
                 String line = lines.get(i);
                 if (line.isBlank()) {
@@ -104,7 +113,38 @@ public final class ReplayBuffer {
         if (Files.exists(pos)) {
             positions.putAll(JSON.readValue(pos.toFile(), new TypeReference<Map<String, Long>>() { }));
         }
+        // pairs written (and fsynced) before a crash that came before positions.json was replaced: they are held,
+        // so their records must not be appended again when Kafka delivers them again
+        for (Segment seg : segments) {
+            for (StoredPair p : seg.pairs) {
+                if (p.topic() != null) {
+                    positions.merge(p.position(), p.offset() + 1, Math::max);
+                }
+            }
+        }
         LOG.info("replay buffer {}: {} pairs in {} segments, positions {}", dir, size, segments.size(), positions);
+    }
+
+    /**
+     * The last segment without a torn last line: a crash during an append can leave a line without its newline, and
+     * the next append would continue that line (the new pair unreadable after the next restart, while positions say
+     * it is held). The file is cut back to its last newline and synced.
+     */
+    private static byte[] cutTornTail(Path f, byte[] bytes) throws IOException {
+        int end = bytes.length;
+        while (end > 0 && bytes[end - 1] != '\n') {
+            end--;
+        }
+        if (end == bytes.length) {
+            return bytes;
+        }
+        LOG.warn("replay buffer: cutting a torn last line ({} bytes) off {} (a crash during a write)",
+                bytes.length - end, f);
+        try (FileChannel ch = FileChannel.open(f, StandardOpenOption.WRITE)) {
+            ch.truncate(end);
+            ch.force(true);
+        }
+        return java.util.Arrays.copyOf(bytes, end);
     }
 
     /**

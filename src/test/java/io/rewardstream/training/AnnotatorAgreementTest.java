@@ -44,6 +44,16 @@ class AnnotatorAgreementTest {
     }
 
     @Test
+    void shouldNotTakeLabelsOfDifferentObjectivesAsAnnotatorsDisagreeing() {
+        // one annotator each: "concise" prefers the short answer, "correct" the long one, on the same two responses
+        List<StoredPair> pairs = List.of(label("1", "a", "q", "short", "long").withObjective("concise"),
+                label("2", "b", "q", "long", "short").withObjective("correct"));
+        AnnotatorAgreement ag = AnnotatorAgreement.of(pairs);
+        assertThat(ag.groups()).as("no multi-label group").isZero();
+        assertThat(ag.dropBelow(pairs, 0.6)).as("both kept for their heads").hasSize(2);
+    }
+
+    @Test
     void shouldReportNoAgreementWithoutMultiLabelGroups() {
         AnnotatorAgreement ag = AnnotatorAgreement.of(List.of(label("1", "a", "q", "x", "y")));
         assertThat(ag.groups()).isZero();

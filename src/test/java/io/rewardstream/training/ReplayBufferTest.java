@@ -101,6 +101,36 @@ class ReplayBufferTest {
     }
 
     @Test
+    void shouldCutATornNonAsciiLineSoTheNextAppendStaysReadable() throws Exception {
+        ReplayBuffer b = ReplayBuffer.open(dir, 100);
+        b.append(pairs(0, 2), Map.of("prefs:0", 2L));
+        Path seg;
+        try (var s = Files.list(dir)) {
+            seg = s.filter(p -> p.getFileName().toString().startsWith("segment-")).findFirst().orElseThrow();
+        }
+        // a crash cut the write inside a two-byte character: the file ends in half of "é"
+        byte[] torn = "{\"id\":\"p2\",\"prompt\":\"caf\u00e9".getBytes(StandardCharsets.UTF_8);
+        Files.write(seg, java.util.Arrays.copyOf(torn, torn.length - 1), StandardOpenOption.APPEND);
+
+        ReplayBuffer reopened = ReplayBuffer.open(dir, 100);
+        assertThat(reopened.pairs()).extracting(StoredPair::id).containsExactly("p0", "p1");
+        reopened.append(List.of(pair(3, "prefs", 0, 3)), Map.of("prefs:0", 4L));
+        assertThat(ReplayBuffer.open(dir, 100).pairs()).as("the pair after the torn write is readable")
+                .extracting(StoredPair::id).containsExactly("p0", "p1", "p3");
+    }
+
+    @Test
+    void shouldCountPairsOnDiskAsHeldWhenTheCrashCameBeforeThePositionsFile() throws Exception {
+        ReplayBuffer b = ReplayBuffer.open(dir, 100);
+        b.append(pairs(0, 2), Map.of("prefs:0", 2L));
+        byte[] before = Files.readAllBytes(dir.resolve(ReplayBuffer.POSITIONS));
+        b.append(pairs(2, 3), Map.of("prefs:0", 5L));
+        Files.write(dir.resolve(ReplayBuffer.POSITIONS), before);   // the crash: segment synced, positions not yet
+        assertThat(ReplayBuffer.open(dir, 100).positions()).as("ingest skips offsets below this: no second copy")
+                .containsEntry("prefs:0", 5L);
+    }
+
+    @Test
     void shouldSplitNewFromOlderPairsByTrainedOffsets() {
         List<StoredPair> all = List.of(pair(0, "a", 0, 3), pair(1, "a", 0, 9), pair(2, "a", 1, 0), pair(3, "b", 0, 5));
         ReplayBuffer.Partitioned p = ReplayBuffer.partition(all, Map.of("a:0", 5L, "b:0", 6L));
