@@ -31,7 +31,12 @@ public final class BearerAuth {
         for (String pair : rawQuery.split("&")) {
             int eq = pair.indexOf('=');
             if (eq > 0 && pair.substring(0, eq).equals("access_token")) {
-                String v = java.net.URLDecoder.decode(pair.substring(eq + 1), StandardCharsets.UTF_8);
+                String v;
+                try {
+                    v = java.net.URLDecoder.decode(pair.substring(eq + 1), StandardCharsets.UTF_8);
+                } catch (IllegalArgumentException e) {
+                    continue;   // a malformed escape (%zz) is a wrong token (401), not a dropped connection
+                }
                 ok |= MessageDigest.isEqual(v.getBytes(StandardCharsets.UTF_8), token);
             }
         }

@@ -183,7 +183,12 @@ public final class ReleaseWatcher implements AutoCloseable {
                 Thread.currentThread().interrupt();
             }
             if (thread.isAlive()) {
-                LOG.warn("release watcher thread did not stop within 30 s (still loading a model?)");
+                // its consumer stays its own: the thread closes it when the load it is in ends (it handles no
+                // further record once running is false)
+                LOG.warn("release watcher thread did not stop within 30 s (still loading a model?); it stops after"
+                        + " that release");
+                thread = null;
+                return;
             }
             thread = null;
         } else if (consumer != null) {
@@ -286,6 +291,9 @@ public final class ReleaseWatcher implements AutoCloseable {
                     }
                     ConsumerRecords<byte[], byte[]> records = consumer.poll(Duration.ofMillis(config.pollMs()));
                     for (ConsumerRecord<byte[], byte[]> r : records) {
+                        if (!running) {
+                            break;   // closed: no swap after close() returned
+                        }
                         handleRecord(r);
                     }
                 } catch (WakeupException e) {

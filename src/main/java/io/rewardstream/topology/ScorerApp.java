@@ -91,10 +91,16 @@ public final class ScorerApp implements AutoCloseable {
      * Loads the model (given model, else the release hook's, else {@code model.dir}), starts the HTTP server, the
      * release hook and KafkaStreams. Returns at once; readiness is reported by {@code /health/ready} and the ready file.
      *
-     * @throws IllegalStateException when started twice or no model source is configured
+     * <p>Start and {@link #close()} exclude each other: a close (a shutdown hook) during start-up waits until start
+     * is done and then closes everything it started; a start after close fails.
+     *
+     * @throws IllegalStateException when started twice or after close, or no model source is configured
      * @throws Exception             when the model cannot be loaded or the HTTP port cannot be bound (nothing stays open)
      */
-    public void start() throws Exception {
+    public synchronized void start() throws Exception {
+        if (closed.get()) {
+            throw new IllegalStateException("scorer already closed");
+        }
         if (!started.compareAndSet(false, true)) {
             throw new IllegalStateException("scorer already started");
         }
@@ -336,9 +342,12 @@ public final class ScorerApp implements AutoCloseable {
         return config;
     }
 
-    /** Release hook handle, KafkaStreams (LEAVE_GROUP, bounded), HTTP server, model holder. Idempotent. */
+    /**
+     * Release hook handle, KafkaStreams (LEAVE_GROUP, bounded), HTTP server, model holder. Idempotent. Waits for a
+     * {@link #start()} in progress (it used to find nothing to close, and start then went on to open everything).
+     */
     @Override
-    public void close() {
+    public synchronized void close() {
         if (!closed.compareAndSet(false, true)) {
             return;
         }

@@ -35,6 +35,9 @@ class BearerAuthTest {
         assertThat(auth.acceptsQuery("token=s3cret-token-0123456789")).isFalse();
         assertThat(auth.acceptsQuery("access_token=s3cret-token")).isFalse();
         assertThat(auth.acceptsQuery("access_token=")).isFalse();
+        assertThat(auth.acceptsQuery("access_token=%zz")).as("a malformed escape is a wrong token, not an exception")
+                .isFalse();
+        assertThat(auth.acceptsQuery("access_token=%zz&access_token=s3cret-token-0123456789")).isTrue();
     }
 
     @Test

@@ -56,6 +56,20 @@ class ScorerAppTest {
         app.close();
     }
 
+    @Test
+    void shouldNotStartAfterItWasClosedAndLeaveNothingOpen(@TempDir Path dir) {
+        // a shutdown hook that ran before start (or during it, then start waits) must not be outlived by a start
+        FakeRewardModel model = new FakeRewardModel("fake", 1, 128, 1000);
+        ScorerConfig config = ScorerConfig.from(Map.of("application.id", "app-test3", "bootstrap.servers",
+                "127.0.0.1:1", "schema.registry.url", "http://127.0.0.1:1", "metrics.port", "0",
+                "state.dir", dir.toString()));
+        ScorerApp app = new ScorerApp(config, ReleaseHook.none(), model, null);
+        app.close();
+        org.assertj.core.api.Assertions.assertThatThrownBy(app::start).hasMessageContaining("closed");
+        assertThat(app.metricsUrl()).as("no HTTP server started").isEmpty();
+        assertThat(model.closed).as("the given model is the app's, closed with it").isTrue();
+    }
+
     private static HttpResponse<String> get(HttpClient http, String url) throws Exception {
         return http.send(HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(5)).build(),
                 HttpResponse.BodyHandlers.ofString());
