@@ -38,6 +38,10 @@ import java.util.concurrent.atomic.AtomicInteger;
  */
 public final class RewardListener implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(RewardListener.class);
+    /** Back-off after a failed poll: doubles from this ... */
+    static final long POLL_RETRY_MIN_MS = 100;
+    /** ... up to this. */
+    static final long POLL_RETRY_MAX_MS = 30_000;
 
     private final GatewayConfig config;
     private final Map<String, CompletableFuture<RewardOutcome>> pending = new ConcurrentHashMap<>();
@@ -147,20 +151,19 @@ public final class RewardListener implements AutoCloseable {
         }
         positioned.countDown();
         try {
+            long backoffMs = POLL_RETRY_MIN_MS;
             while (running) {
-                for (ConsumerRecord<byte[], byte[]> r : consumer.poll(Duration.ofMillis(200))) {
-                    if (r.key() == null || pendingGroups.isEmpty()) {
-                        continue;
-                    }
-                    String group = new String(r.key(), StandardCharsets.UTF_8);
-                    if (!pendingGroups.containsKey(group)) {
-                        continue;
-                    }
-                    if (r.topic().equals(config.rewardsTopic())) {
-                        onReward(r);
-                    } else {
-                        onDeadLetter(r);
-                    }
+                try {
+                    pollOnce();
+                    backoffMs = POLL_RETRY_MIN_MS;
+                } catch (WakeupException e) {
+                    throw e;
+                } catch (Exception e) {
+                    // e.g. an ACL change or a broker error: keep listening (requests wait and time out with 504)
+                    // instead of dying while the gateway keeps answering 500 for every request until a restart
+                    LOG.error("reward listener: poll failed ({}); retrying in {} ms", e.toString(), backoffMs);
+                    Thread.sleep(backoffMs);
+                    backoffMs = Math.min(POLL_RETRY_MAX_MS, backoffMs * 2);
                 }
             }
         } catch (WakeupException e) {
@@ -174,6 +177,23 @@ public final class RewardListener implements AutoCloseable {
             IllegalStateException closed = new IllegalStateException("reward listener stopped"
                     + (failure == null ? "" : ": " + failure.getMessage()));
             pending.values().forEach(f -> f.completeExceptionally(closed));
+        }
+    }
+
+    private void pollOnce() {
+        for (ConsumerRecord<byte[], byte[]> r : consumer.poll(Duration.ofMillis(200))) {
+            if (r.key() == null || pendingGroups.isEmpty()) {
+                continue;
+            }
+            String group = new String(r.key(), StandardCharsets.UTF_8);
+            if (!pendingGroups.containsKey(group)) {
+                continue;
+            }
+            if (r.topic().equals(config.rewardsTopic())) {
+                onReward(r);
+            } else {
+                onDeadLetter(r);
+            }
         }
     }
 

@@ -232,8 +232,8 @@ public final class ReplayBuffer {
 
     /**
      * Draws {@code steps} training batches of {@code batchSize}: {@code round(batchSize * mix)} from
-     * {@code old} (none when it is empty) and the rest from {@code fresh} (all from {@code old} when
-     * {@code fresh} is empty), each side cycling through a shuffled copy so every pair is seen before any
+     * {@code old} (none when it is empty; at most {@code batchSize - 1} while there are fresh ones) and the rest from
+     * {@code fresh} (all from {@code old} when {@code fresh} is empty), each side cycling through a shuffled copy so every pair is seen before any
      * repeats.
      */
     public static <T> List<List<T>> mixBatches(List<T> fresh, List<T> old, int steps, int batchSize, double mix,
@@ -241,7 +241,9 @@ public final class ReplayBuffer {
         if (fresh.isEmpty() && old.isEmpty()) {
             throw new IllegalArgumentException("no pairs to draw batches from");
         }
-        int nOld = old.isEmpty() ? 0 : fresh.isEmpty() ? batchSize : (int) Math.round(batchSize * mix);
+        // with fresh pairs, at least one of them per batch: round(1 * 0.5) = 1 old would leave new pairs untrained
+        int nOld = old.isEmpty() ? 0 : fresh.isEmpty() ? batchSize
+                : Math.min(batchSize - 1, (int) Math.round(batchSize * mix));
         int nNew = batchSize - nOld;
         Cycler<T> f = new Cycler<>(fresh, rnd);
         Cycler<T> o = new Cycler<>(old, rnd);

@@ -131,6 +131,15 @@ class ReplayBufferTest {
     }
 
     @Test
+    void shouldPutAFreshPairInEveryBatchEvenWhenTheMixRoundsUpToTheWholeBatch() {
+        // batch 1, mix 0.5: round(0.5) = 1 old pair used to fill every batch, and the new pairs were never trained
+        List<List<StoredPair>> batches = ReplayBuffer.mixBatches(pairs(0, 3), pairs(10, 5), 6, 1, 0.5,
+                new java.util.Random(1));
+        assertThat(batches).allSatisfy(b -> assertThat(b).hasSize(1));
+        assertThat(batches.stream().flatMap(List::stream).map(StoredPair::id)).contains("p0", "p1", "p2");
+    }
+
+    @Test
     void shouldSplitNewFromOlderPairsByTrainedOffsets() {
         List<StoredPair> all = List.of(pair(0, "a", 0, 3), pair(1, "a", 0, 9), pair(2, "a", 1, 0), pair(3, "b", 0, 5));
         ReplayBuffer.Partitioned p = ReplayBuffer.partition(all, Map.of("a:0", 5L, "b:0", 6L));
