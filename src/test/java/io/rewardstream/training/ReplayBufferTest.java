@@ -88,26 +88,24 @@ class ReplayBufferTest {
         assertThat(ReplayBuffer.open(dir, 16).pairs()).isEqualTo(held);
     }
 
+    /** Appends p0 and p1 to a new buffer in {@link #dir}: the segment file that holds them. */
+    private Path twoPairsInOneSegment() throws Exception {
+        ReplayBuffer.open(dir, 100).append(pairs(0, 2), Map.of("prefs:0", 2L));
+        try (var s = Files.list(dir)) {
+            return s.filter(p -> p.getFileName().toString().startsWith("segment-")).findFirst().orElseThrow();
+        }
+    }
+
     @Test
     void shouldSkipATornLastLine() throws Exception {
-        ReplayBuffer b = ReplayBuffer.open(dir, 100);
-        b.append(pairs(0, 2), Map.of("prefs:0", 2L));
-        Path seg;
-        try (var s = Files.list(dir)) {
-            seg = s.filter(p -> p.getFileName().toString().startsWith("segment-")).findFirst().orElseThrow();
-        }
+        Path seg = twoPairsInOneSegment();
         Files.writeString(seg, "{\"id\":\"p2\",\"prom", StandardCharsets.UTF_8, StandardOpenOption.APPEND);
         assertThat(ReplayBuffer.open(dir, 100).pairs()).extracting(StoredPair::id).containsExactly("p0", "p1");
     }
 
     @Test
     void shouldCutATornNonAsciiLineSoTheNextAppendStaysReadable() throws Exception {
-        ReplayBuffer b = ReplayBuffer.open(dir, 100);
-        b.append(pairs(0, 2), Map.of("prefs:0", 2L));
-        Path seg;
-        try (var s = Files.list(dir)) {
-            seg = s.filter(p -> p.getFileName().toString().startsWith("segment-")).findFirst().orElseThrow();
-        }
+        Path seg = twoPairsInOneSegment();
         // a crash cut the write inside a two-byte character: the file ends in half of "é"
         byte[] torn = "{\"id\":\"p2\",\"prompt\":\"caf\u00e9".getBytes(StandardCharsets.UTF_8);
         Files.write(seg, java.util.Arrays.copyOf(torn, torn.length - 1), StandardOpenOption.APPEND);
