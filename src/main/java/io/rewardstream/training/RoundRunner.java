@@ -96,7 +96,13 @@ final class RoundRunner {
             return new Result(Outcome.RELEASED, null);
         }
         Path currentDir = currentDir(current);
-        String tokenizer = ModelManifest.read(currentDir).tokenizer();
+        ModelManifest currentManifest = ModelManifest.read(currentDir);
+        String tokenizer = currentManifest.tokenizer();
+        // an objective that names no head of the model is left out here, before the postpone check: left out by the
+        // trainer instead, it could empty the held-out set after that check and fail the round on every retry
+        java.util.Set<String> heads = new java.util.HashSet<>();
+        currentManifest.heads().forEach(h -> heads.add(h.name()));
+        int unknownObjective = 0;
         ReplayBuffer.Partitioned part = ReplayBuffer.partition(usable, ingest.trainedUpTo());
         List<PreferenceExample> fresh = new ArrayList<>();
         List<PreferenceExample> old = new ArrayList<>();
@@ -107,6 +113,10 @@ final class RoundRunner {
         int noText = 0;
         for (int side = 0; side < 2; side++) {
             for (StoredPair p : side == 0 ? part.fresh() : part.old()) {
+                if (!heads.isEmpty() && p.objective() != null && !heads.contains(p.objective())) {
+                    unknownObjective++;
+                    continue;
+                }
                 boolean held = Splits.heldOut(p.splitKey(), cfg.heldOutFraction());
                 if (p.isRanking()) {
                     // a ranking trains as one Plackett-Luce example; held out, its implied pairs measure accuracy
@@ -136,6 +146,10 @@ final class RoundRunner {
         if (noText > 0) {
             LOG.warn("round {}: {} pairs/rankings lack what the model's tokenizer '{}' needs (text for bytes, token ids "
                     + "for ids); they are not used", n, noText, tokenizer);
+        }
+        if (unknownObjective > 0) {
+            LOG.warn("round {}: {} pairs/rankings name an objective that is no head of {} (heads {}); they are not used",
+                    n, unknownObjective, currentDir, heads);
         }
         if ((fresh.isEmpty() && freshRanked.isEmpty()) || heldOut.isEmpty()) {
             LOG.info("round {}: postponed: {} new training pairs, {} new rankings, {} held-out pairs (need new "
