@@ -156,8 +156,8 @@ public final class RewardListener implements AutoCloseable {
                 try {
                     pollOnce();
                     backoffMs = POLL_RETRY_MIN_MS;
-                } catch (WakeupException e) {
-                    throw e;
+                } catch (WakeupException | InterruptedException e) {
+                    throw e;   // close()
                 } catch (Exception e) {
                     // e.g. an ACL change or a broker error: keep listening (requests wait and time out with 504)
                     // instead of dying while the gateway keeps answering 500 for every request until a restart
@@ -180,7 +180,7 @@ public final class RewardListener implements AutoCloseable {
         }
     }
 
-    private void pollOnce() {
+    private void pollOnce() throws InterruptedException {
         for (ConsumerRecord<byte[], byte[]> r : consumer.poll(Duration.ofMillis(200))) {
             if (r.key() == null || pendingGroups.isEmpty()) {
                 continue;
@@ -197,10 +197,36 @@ public final class RewardListener implements AutoCloseable {
         }
     }
 
-    private void onReward(ConsumerRecord<byte[], byte[]> r) {
+    /**
+     * Decodes with {@code decode}, waiting out a schema-registry outage (retried with a doubling back-off up to 5 s
+     * while {@code running}) instead of giving up: a reward dropped for an outage answered its request 504, and the
+     * trainer's retry had the rollout scored twice. Matching waits meanwhile; nothing could be decoded anyway.
+     *
+     * @throws RuntimeException what {@code decode} throws for the record itself (e.g. a wire-format error)
+     * @throws InterruptedException when interrupted while waiting
+     */
+    static <T> T decodeWaitingOutRegistry(java.util.function.Supplier<T> decode,
+                                          java.util.function.BooleanSupplier running) throws InterruptedException {
+        long backoffMs = 50;
+        while (true) {
+            try {
+                return decode.get();
+            } catch (io.rewardstream.schema.SchemaRegistryException e) {
+                if (!running.getAsBoolean()) {
+                    throw e;
+                }
+                LOG.warn("schema registry unavailable while decoding ({}); retrying in {} ms", e.getMessage(),
+                        backoffMs);
+                Thread.sleep(backoffMs);
+                backoffMs = Math.min(5_000, backoffMs * 2);
+            }
+        }
+    }
+
+    private void onReward(ConsumerRecord<byte[], byte[]> r) throws InterruptedException {
         Reward reward;
         try {
-            reward = rewards.deserialize(r.topic(), r.value());
+            reward = decodeWaitingOutRegistry(() -> rewards.deserialize(r.topic(), r.value()), () -> running);
         } catch (RuntimeException e) {
             LOG.warn("skipping undecodable reward at {}-{}@{}: {}", r.topic(), r.partition(), r.offset(), e.getMessage());
             return;
@@ -211,10 +237,11 @@ public final class RewardListener implements AutoCloseable {
         }
     }
 
-    private void onDeadLetter(ConsumerRecord<byte[], byte[]> r) {
+    private void onDeadLetter(ConsumerRecord<byte[], byte[]> r) throws InterruptedException {
         String id;
         try {
-            id = rollouts.deserialize(config.rolloutsTopic(), r.value()).getRolloutId();
+            id = decodeWaitingOutRegistry(() -> rollouts.deserialize(config.rolloutsTopic(), r.value()),
+                    () -> running).getRolloutId();
         } catch (RuntimeException e) {
             return;   // not a rollout of ours (the key matched by chance) or not decodable at all
         }
