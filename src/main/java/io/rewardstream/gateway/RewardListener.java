@@ -5,6 +5,7 @@ import io.rewardstream.avro.Rollout;
 import io.rewardstream.schema.AvroDeserializer;
 import io.rewardstream.schema.DeadLetters;
 import io.rewardstream.schema.SchemaRegistryClient;
+import io.rewardstream.schema.SchemaRegistryException;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
@@ -26,6 +27,8 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.BooleanSupplier;
+import java.util.function.Supplier;
 
 /**
  * Reads the rewards topic and the dead-letter topic ({@code isolation.level=read_committed}, every partition, from
@@ -42,6 +45,10 @@ public final class RewardListener implements AutoCloseable {
     static final long POLL_RETRY_MIN_MS = 100;
     /** ... up to this. */
     static final long POLL_RETRY_MAX_MS = 30_000;
+    /** Back-off while the registry cannot decode a record: doubles from this ... */
+    static final long DECODE_RETRY_MIN_MS = 50;
+    /** ... up to this. */
+    static final long DECODE_RETRY_MAX_MS = 5_000;
 
     private final GatewayConfig config;
     private final Map<String, CompletableFuture<RewardOutcome>> pending = new ConcurrentHashMap<>();
@@ -205,20 +212,19 @@ public final class RewardListener implements AutoCloseable {
      * @throws RuntimeException what {@code decode} throws for the record itself (e.g. a wire-format error)
      * @throws InterruptedException when interrupted while waiting
      */
-    static <T> T decodeWaitingOutRegistry(java.util.function.Supplier<T> decode,
-                                          java.util.function.BooleanSupplier running) throws InterruptedException {
-        long backoffMs = 50;
+    static <T> T decodeWaitingOutRegistry(Supplier<T> decode, BooleanSupplier running) throws InterruptedException {
+        long backoffMs = DECODE_RETRY_MIN_MS;
         while (true) {
             try {
                 return decode.get();
-            } catch (io.rewardstream.schema.SchemaRegistryException e) {
+            } catch (SchemaRegistryException e) {
                 if (!running.getAsBoolean()) {
                     throw e;
                 }
                 LOG.warn("schema registry unavailable while decoding ({}); retrying in {} ms", e.getMessage(),
                         backoffMs);
                 Thread.sleep(backoffMs);
-                backoffMs = Math.min(5_000, backoffMs * 2);
+                backoffMs = Math.min(DECODE_RETRY_MAX_MS, backoffMs * 2);
             }
         }
     }

@@ -3,8 +3,11 @@ package io.rewardstream.release;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.util.stream.Stream;
 
 /** fsync of a model directory before it is published, and of a directory after an atomic move. Stateless. */
 public final class FileSync {
@@ -18,13 +21,13 @@ public final class FileSync {
      * @throws UncheckedIOException when a file cannot be read or synced
      */
     public static void fsyncTree(Path root) {
-        try (java.util.stream.Stream<Path> paths = java.nio.file.Files.walk(root)) {
+        try (Stream<Path> paths = Files.walk(root)) {
             for (Path p : (Iterable<Path>) paths::iterator) {
-                if (java.nio.file.Files.isRegularFile(p, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+                if (Files.isRegularFile(p, LinkOption.NOFOLLOW_LINKS)) {
                     try (FileChannel ch = FileChannel.open(p, StandardOpenOption.READ)) {
                         ch.force(true);
                     }
-                } else if (java.nio.file.Files.isDirectory(p, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+                } else if (Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS)) {
                     fsyncDir(p);
                 }
             }

@@ -14,6 +14,7 @@ import org.slf4j.LoggerFactory;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -63,7 +64,7 @@ public final class ReleaseLog implements AutoCloseable {
         Map<TopicPartition, Long> end = consumer.endOffsets(tps, timeout);
         long deadline = System.nanoTime() + timeout.toNanos();
         List<ConsumerRecord<byte[], byte[]>> matching = new ArrayList<>();
-        Map<ConsumerRecord<byte[], byte[]>, ModelRelease> decoded = new java.util.IdentityHashMap<>();
+        Map<ConsumerRecord<byte[], byte[]>, ModelRelease> decoded = new IdentityHashMap<>();
         while (!reached(end)) {
             if (System.nanoTime() > deadline) {
                 throw new IllegalStateException("could not read releases topic " + topic + " to its end within " + timeout);

@@ -22,9 +22,7 @@ public final class Ensemble implements RewardModel {
         ModelManifest m = members.get(0).manifest();
         // separate models return no heads (score() gives heads=null): a manifest naming member 0's heads would let a
         // route name one and then refuse every rollout on it
-        this.manifest = overHeads ? m : new ModelManifest(m.name(), m.version(), m.maxSeqLen(), m.padId(),
-                m.vocabSize(), m.tokenizer(), m.tokenizerFile(), List.of(), m.normalization(), m.metrics(),
-                m.parentVersion(), m.lineage(), m.createdAt(), m.files());
+        this.manifest = overHeads ? m : m.withHeads(List.of());
         this.version = overHeads ? manifest.modelVersion() + "+heads"
                 : members.stream().map(RewardModel::modelVersion).collect(Collectors.joining(",", "ensemble(", ")"));
     }

@@ -137,6 +137,12 @@ public record ModelManifest(
                 normalization, metrics, parentVersion, lineage, createdAt, digest(dir));
     }
 
+    /** Copy with other heads (e.g. none, for an ensemble of separate models whose output has none). */
+    public ModelManifest withHeads(List<Head> newHeads) {
+        return new ModelManifest(name, version, maxSeqLen, padId, vocabSize, tokenizer, tokenizerFile, newHeads,
+                normalization, metrics, parentVersion, lineage, createdAt, files);
+    }
+
     /** Copy with another version, parent and metrics (for releases). */
     public ModelManifest withVersion(long newVersion, Long parent, Map<String, Double> newMetrics) {
         return new ModelManifest(name, newVersion, maxSeqLen, padId, vocabSize, tokenizer, tokenizerFile, heads,

@@ -18,6 +18,14 @@ final class HeadWeights {
     }
 
     /**
+     * Whether a pair or ranking with {@code objective} can be trained and judged by a model with {@code heads}: no
+     * objective (the combined score), a model without named heads (its one score), or an objective naming a head.
+     */
+    static boolean knows(List<ModelManifest.Head> heads, String objective) {
+        return objective == null || heads.isEmpty() || heads.stream().anyMatch(h -> h.name().equals(objective));
+    }
+
+    /**
      * @return row-major [N,H] weights, or null when no example names an objective or the model has no named heads
      *         (then the graph's default, the serving weights, applies to every example)
      * @throws IllegalArgumentException when an objective names no head

@@ -16,6 +16,7 @@ import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.RecordMetadata;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
@@ -31,6 +32,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Future;
 import java.util.function.Supplier;
 
 /**
@@ -198,7 +201,7 @@ final class PreferenceIngest implements AutoCloseable {
         Map<String, Long> next = new HashMap<>();
         Map<String, Long> held = buffer.positions();
         int dead = 0;
-        List<java.util.concurrent.Future<org.apache.kafka.clients.producer.RecordMetadata>> sent = new ArrayList<>();
+        List<Future<RecordMetadata>> sent = new ArrayList<>();
         for (ConsumerRecord<byte[], byte[]> r : records) {
             String pos = r.topic() + ":" + r.partition();
             next.merge(pos, r.offset() + 1, Math::max);
@@ -243,8 +246,8 @@ final class PreferenceIngest implements AutoCloseable {
         return v;
     }
 
-    private java.util.concurrent.Future<org.apache.kafka.clients.producer.RecordMetadata> deadLetter(
-            ConsumerRecord<byte[], byte[]> r, String reason, String detail, Throwable error) {
+    private Future<RecordMetadata> deadLetter(ConsumerRecord<byte[], byte[]> r, String reason, String detail,
+                                              Throwable error) {
         LOG.warn("dead-lettering {}-{}@{}: {} {}", r.topic(), r.partition(), r.offset(), reason, detail);
         return deadLetters.send(DeadLetters.deadLetter(cfg.deadLettersTopic(), r.topic(), r.partition(), r.offset(),
                 r.key(), r.value(), r.headers(), reason, detail, error));
@@ -256,13 +259,11 @@ final class PreferenceIngest implements AutoCloseable {
      *
      * @throws IOException when a dead-letter send failed or was interrupted
      */
-    private static void awaitDeadLetters(
-            List<java.util.concurrent.Future<org.apache.kafka.clients.producer.RecordMetadata>> sent)
-            throws IOException {
+    private static void awaitDeadLetters(List<Future<RecordMetadata>> sent) throws IOException {
         for (var f : sent) {
             try {
                 f.get();
-            } catch (java.util.concurrent.ExecutionException e) {
+            } catch (ExecutionException e) {
                 throw new IOException("a dead letter was not written (" + e.getCause() + "); the batch is not recorded"
                         + " as handled and will be read again", e.getCause());
             } catch (InterruptedException e) {

@@ -233,8 +233,8 @@ public final class ReplayBuffer {
     /**
      * Draws {@code steps} training batches of {@code batchSize}: {@code round(batchSize * mix)} from
      * {@code old} (none when it is empty; at most {@code batchSize - 1} while there are fresh ones) and the rest from
-     * {@code fresh} (all from {@code old} when {@code fresh} is empty), each side cycling through a shuffled copy so every pair is seen before any
-     * repeats.
+     * {@code fresh} (all from {@code old} when {@code fresh} is empty), each side cycling through a shuffled copy so
+     * every pair is seen before any repeats.
      */
     public static <T> List<List<T>> mixBatches(List<T> fresh, List<T> old, int steps, int batchSize, double mix,
                                                Random rnd) {

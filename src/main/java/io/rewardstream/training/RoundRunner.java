@@ -100,8 +100,7 @@ final class RoundRunner {
         String tokenizer = currentManifest.tokenizer();
         // an objective that names no head of the model is left out here, before the postpone check: left out by the
         // trainer instead, it could empty the held-out set after that check and fail the round on every retry
-        java.util.Set<String> heads = new java.util.HashSet<>();
-        currentManifest.heads().forEach(h -> heads.add(h.name()));
+        List<ModelManifest.Head> heads = currentManifest.heads();
         int unknownObjective = 0;
         ReplayBuffer.Partitioned part = ReplayBuffer.partition(usable, ingest.trainedUpTo());
         List<PreferenceExample> fresh = new ArrayList<>();
@@ -113,7 +112,7 @@ final class RoundRunner {
         int noText = 0;
         for (int side = 0; side < 2; side++) {
             for (StoredPair p : side == 0 ? part.fresh() : part.old()) {
-                if (!heads.isEmpty() && p.objective() != null && !heads.contains(p.objective())) {
+                if (!HeadWeights.knows(heads, p.objective())) {
                     unknownObjective++;
                     continue;
                 }
@@ -149,7 +148,7 @@ final class RoundRunner {
         }
         if (unknownObjective > 0) {
             LOG.warn("round {}: {} pairs/rankings name an objective that is no head of {} (heads {}); they are not used",
-                    n, unknownObjective, currentDir, heads);
+                    n, unknownObjective, currentDir, heads.stream().map(ModelManifest.Head::name).toList());
         }
         if ((fresh.isEmpty() && freshRanked.isEmpty()) || heldOut.isEmpty()) {
             LOG.info("round {}: postponed: {} new training pairs, {} new rankings, {} held-out pairs (need new "

@@ -255,12 +255,9 @@ public final class SavedModelRoundTrainer implements RoundTrainer {
         if (mf.heads().isEmpty()) {
             return in;
         }
-        java.util.Set<String> names = new java.util.HashSet<>();
-        mf.heads().forEach(h -> names.add(h.name()));
-        java.util.function.Predicate<String> ok = o -> o == null || names.contains(o);
         java.util.Set<String> unknown = new java.util.TreeSet<>();
         java.util.function.Predicate<String> keep = o -> {
-            if (ok.test(o)) {
+            if (HeadWeights.knows(mf.heads(), o)) {
                 return true;
             }
             unknown.add(o);
@@ -275,7 +272,7 @@ public final class SavedModelRoundTrainer implements RoundTrainer {
                 ranked.apply(in.freshRanked()), ranked.apply(in.oldRanked()));
         if (!unknown.isEmpty()) {
             LOG.warn("left out preferences whose objective names no head of {} (heads {}): objectives {}",
-                    mf.modelVersion(), names, unknown);
+                    mf.modelVersion(), mf.heads().stream().map(ModelManifest.Head::name).toList(), unknown);
         }
         return out;
     }
